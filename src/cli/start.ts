@@ -1,0 +1,81 @@
+import { existsSync } from 'node:fs';
+import { formatProblem, loadConfigFile } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { createLogger } from '../observability/logger.ts';
+import { createGateway, type Gateway } from '../server/gateway.ts';
+import { EXAMPLE_CONFIG, packageVersion } from './package-files.ts';
+
+export interface StartOptions {
+  readonly config: string | undefined;
+  readonly port: string | undefined;
+  readonly host: string | undefined;
+}
+
+/** `lightport start`: load the config, listen, and drain gracefully on SIGTERM/SIGINT. */
+export async function runStart(options: StartOptions): Promise<number> {
+  const file = options.config ?? (existsSync('lightport.yaml') ? 'lightport.yaml' : EXAMPLE_CONFIG);
+  const result = await loadConfigFile(file);
+  if (!result.ok) {
+    for (const problem of result.problems) process.stderr.write(`${formatProblem(file, problem)}\n`);
+    process.stderr.write(`Lightport did not start: ${result.problems.length} problem(s) in ${file}\n`);
+    return 1;
+  }
+  const config = result.config;
+  const port = options.port === undefined ? config.server.port : Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`--port must be a number from 0 to 65535, not "${options.port}"\n`);
+    return 2;
+  }
+  const host = options.host ?? config.server.host;
+  const logger = createLogger(process.env['LIGHTPORT_LOG_LEVEL'] ?? config.logging.level);
+  const gateway = createGateway(config, logger);
+  try {
+    const address = await gateway.listen(port, host);
+    const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    process.stderr.write(banner(config, gateway, `http://${shown}:${address.port}`, file));
+  } catch (error) {
+    process.stderr.write(`Lightport could not listen on ${host}:${port}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const exitCode = await stopSignal(gateway, logger);
+  logger.flush();
+  return exitCode;
+}
+
+function stopSignal(gateway: Gateway, logger: ReturnType<typeof createLogger>): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        process.stderr.write(`Second ${signal}: exiting without waiting.\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      process.stderr.write(`${signal} received: draining in-flight requests.\n`);
+      gateway.shutdown().then(({ drained }) => {
+        logger.info({ drained }, 'stopped');
+        process.stderr.write(drained ? 'Lightport stopped.\n' : 'Lightport stopped; the grace period ended before every request finished.\n');
+        resolve(0);
+      }, (error: unknown) => {
+        process.stderr.write(`Shutdown failed: ${String(error)}\n`);
+        resolve(1);
+      });
+    };
+    process.once('SIGTERM', stop).once('SIGINT', stop);
+  });
+}
+
+function banner(config: Config, gateway: Gateway, url: string, file: string): string {
+  const lines = [`Lightport ${packageVersion()} listening on ${url}`, `  config:    ${file}`];
+  const providers = [...gateway.providers.values()].map((provider) => `${provider.name} (${provider.type})`);
+  lines.push(`  providers: ${providers.join(', ') || 'none'}`);
+  for (const [name, reason] of gateway.skipped) {
+    lines.push(`  skipped:   ${name} (${config.providers[name]?.type ?? 'unknown'}): ${reason}`);
+  }
+  const models = Object.entries(config.models)
+    .filter(([, model]) => gateway.providers.has(model.provider))
+    .map(([name, model]) => `${name} -> ${model.provider}/${model.model}`);
+  lines.push(`  models:    ${models.join(', ') || 'none'}`);
+  lines.push(`  also:      <provider>/<model> for any provider above${config.passthrough.enabled ? '; x-lightport-provider passthrough on' : ''}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,60 @@
+import { isMap, isScalar, isSeq, parse as parseYaml, Scalar, type Document, type Node } from 'yaml';
+import type { YamlPath } from './locate.ts';
+
+/** `${VAR}`, `${VAR:-default}`; `$${...}` stays literal. */
+const REFERENCE = /\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+export interface MissingVariable {
+  readonly path: YamlPath;
+  readonly node: Node;
+  readonly variable: string;
+}
+
+/**
+ * Replaces environment references in every string scalar of the document, in place.
+ * Works on parsed scalars rather than raw text so a value can never change the YAML
+ * structure, and positions stay valid for error messages.
+ */
+export function interpolateEnvironment(document: Document, env: NodeJS.ProcessEnv): MissingVariable[] {
+  const missing: MissingVariable[] = [];
+  const visit = (node: unknown, path: YamlPath): void => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        visit(pair.value, [...path, key]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, index) => visit(item, [...path, index]));
+    } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('${')) {
+      interpolateScalar(node, path, env, missing);
+    }
+  };
+  visit(document.contents, []);
+  return missing;
+}
+
+function interpolateScalar(node: Scalar, path: YamlPath, env: NodeJS.ProcessEnv, missing: MissingVariable[]): void {
+  const source = node.value as string;
+  let wholeValueIsOneReference = false;
+  const result = source.replace(REFERENCE, (match, variable: string, fallback: string | undefined, offset: number) => {
+    if (match.startsWith('$$')) return match.slice(1);
+    wholeValueIsOneReference = offset === 0 && match.length === source.length;
+    const value = env[variable];
+    if (value !== undefined && (value !== '' || fallback === undefined)) return value;
+    if (fallback !== undefined) return fallback;
+    missing.push({ path, node, variable });
+    return '';
+  });
+  // `port: ${PORT:-8787}` should be a number, as if the value had been written there.
+  node.value = wholeValueIsOneReference && node.type === Scalar.PLAIN ? typedScalar(result) : result;
+}
+
+function typedScalar(text: string): unknown {
+  if (text === '') return '';
+  try {
+    const value: unknown = parseYaml(text);
+    return typeof value === 'object' && value !== null ? text : value;
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { interpolateEnvironment } from './interpolate.ts';
+import { formatPath, lineOf, locateNode, type YamlPath } from './locate.ts';
+import { configSchema, type Config } from './schema.ts';
+import { knownKeysAt, suggest } from './suggest.ts';
+
+export interface ConfigProblem {
+  readonly path: string;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+export type ConfigResult =
+  | { readonly ok: true; readonly config: Config; readonly file: string }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[]; readonly file: string };
+
+export class ConfigError extends Error {
+  readonly problems: readonly ConfigProblem[];
+  constructor(file: string, problems: readonly ConfigProblem[]) {
+    super(`${file} has ${problems.length} problem(s):\n${problems.map((p) => formatProblem(file, p)).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function formatProblem(file: string, problem: ConfigProblem): string {
+  return `${file}:${problem.line}:${problem.column} ${problem.path}: ${problem.message}`;
+}
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ConfigResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
+    return { ok: false, file, problems: [{ path: '(file)', line: 1, column: 1, message: reason }] };
+  }
+  return parseConfigText(text, file, env);
+}
+
+export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    const problems = document.errors.map((error) => {
+      const position = lines.linePos(error.pos[0]);
+      return { path: '(yaml)', line: position.line, column: position.col, message: error.message.split('\n')[0] ?? '' };
+    });
+    return { ok: false, file, problems };
+  }
+
+  const problems: ConfigProblem[] = [];
+  const at = (path: YamlPath, message: string, keyOf?: string): void => {
+    const position = lineOf(locateNode(document, path, keyOf), lines);
+    problems.push({ path: formatPath(keyOf === undefined ? path : [...path, keyOf]), ...position, message });
+  };
+
+  for (const missing of interpolateEnvironment(document, env)) {
+    at(missing.path, `environment variable ${missing.variable} is not set (write \${${missing.variable}:-default} to make it optional)`);
+  }
+
+  const data: unknown = document.toJS() ?? {};
+  const parsed = configSchema.safeParse(data);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) reportIssue(issue, data, at);
+  }
+  checkReferences(data, document, at);
+  if (problems.length > 0 || !parsed.success) {
+    problems.sort((a, b) => a.line - b.line || a.column - b.column);
+    return { ok: false, file, problems };
+  }
+  return { ok: true, file, config: parsed.data };
+}
+
+type Report = (path: YamlPath, message: string, keyOf?: string) => void;
+
+function reportIssue(issue: z.core.$ZodIssue, data: unknown, at: Report): void {
+  const path = issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeysAt(configSchema, path, data);
+    for (const key of issue.keys) {
+      const hint = suggest(key, known);
+      const message = hint ? `unknown key "${key}" (did you mean "${hint}"?)` : `unknown key "${key}"; allowed: ${known.join(', ')}`;
+      at(path, message, key);
+    }
+    return;
+  }
+  at(path, issue.message);
+}
+
+/** Cross-references that the schema cannot see, reported alongside shape problems. */
+function checkReferences(data: unknown, _document: Document, at: Report): void {
+  if (!isRecord(data) || !isRecord(data['models'])) return;
+  const providers = isRecord(data['providers']) ? Object.keys(data['providers']) : [];
+  for (const [name, model] of Object.entries(data['models'])) {
+    if (!isRecord(model) || typeof model['provider'] !== 'string') continue;
+    const provider = model['provider'];
+    if (providers.includes(provider)) continue;
+    const hint = suggest(provider, providers);
+    at(['models', name, 'provider'], `unknown provider "${provider}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,22 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export type AbortReason = 'client_closed' | 'deadline' | 'shutdown';
+
+/** Everything one request carries through the pipeline, typed. */
+export interface RequestContext {
+  readonly id: string;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly startedAt: number;
+  /** Aborted when the client goes away or the request deadline passes; cancels upstream work. */
+  readonly abort: AbortController;
+  /** Headers every response of this request carries (request id, then the target used). */
+  readonly headers: Record<string, string>;
+  model?: string;
+  provider?: string;
+  upstreamModel?: string;
+}
+
+export function abortReason(context: RequestContext): AbortReason | undefined {
+  return context.abort.signal.aborted ? (context.abort.signal.reason as AbortReason) : undefined;
+}

@@ -1,0 +1,73 @@
+import type { AttemptOptions, AttemptOutcome, ResponseSink } from '../providers/types.ts';
+import { GatewayError } from '../server/errors.ts';
+import { sendError, sendErrorBody } from '../server/respond.ts';
+import { SSE_CONTENT_TYPE, sseError } from '../server/sse.ts';
+import { abortReason, type RequestContext } from './context.ts';
+
+export type Attempt = (options: AttemptOptions) => Promise<AttemptOutcome>;
+
+/**
+ * Runs one attempt against an upstream, streaming its answer to the client, and turns
+ * every other outcome into a well-formed response: an error body before the first byte,
+ * an SSE error event (or a cut connection for JSON) after it.
+ */
+export async function deliver(context: RequestContext, upstreamModel: string, attempt: Attempt, callerApiKey?: string): Promise<void> {
+  const sink = responseSink(context);
+  const options: AttemptOptions = { upstreamModel, sink, signal: context.abort.signal, requestId: context.id, ...(callerApiKey === undefined ? {} : { callerApiKey }) };
+  const outcome = await attempt(options);
+  finish(context, outcome);
+}
+
+function finish(context: RequestContext, outcome: AttemptOutcome): void {
+  const { res } = context;
+  switch (outcome.kind) {
+    case 'ok':
+      return;
+    case 'upstream_error': {
+      const headers = outcome.retryAfter === undefined ? context.headers : { ...context.headers, 'retry-after': outcome.retryAfter };
+      sendErrorBody(res, outcome.status, outcome.body, headers);
+      return;
+    }
+    case 'failed':
+      sendError(res, new GatewayError(outcome.code, outcome.message), context.headers);
+      return;
+    case 'broken':
+      endBroken(context, outcome.message);
+      return;
+    case 'cancelled': {
+      const reason = abortReason(context);
+      if (reason === 'client_closed') res.destroy();
+      else if (res.headersSent) endBroken(context, 'The request deadline passed while the answer was streaming.');
+      else sendError(res, new GatewayError(reason === 'shutdown' ? 'shutting_down' : 'upstream_timeout', 'The request deadline passed before the upstream answered (server.request_timeout_ms).'), context.headers);
+      return;
+    }
+  }
+}
+
+/** A stream that cannot go on ends with an error event, never silently; a JSON body is cut. */
+function endBroken(context: RequestContext, message: string): void {
+  const { res } = context;
+  if (!res.headersSent) {
+    sendError(res, new GatewayError('upstream_error', message), context.headers);
+  } else if (String(res.getHeader('content-type')).startsWith('text/event-stream')) {
+    res.end(sseError(message));
+  } else {
+    res.destroy();
+  }
+}
+
+function responseSink(context: RequestContext): ResponseSink {
+  const { res } = context;
+  return {
+    start(status, contentType) {
+      const streaming = contentType.startsWith('text/event-stream');
+      const headers = streaming
+        ? { ...context.headers, 'content-type': SSE_CONTENT_TYPE, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
+        : { ...context.headers, 'content-type': contentType };
+      res.writeHead(status, headers);
+    },
+    write: (chunk) => res.write(chunk),
+    onDrain: (resume) => void res.once('drain', resume),
+    end: () => void res.end(),
+  };
+}

@@ -1,0 +1,124 @@
+import type { Dispatcher } from 'undici';
+import type { OpenAIErrorBody } from '../server/errors.ts';
+import type { AttemptOutcome, ResponseSink } from './types.ts';
+
+export interface UpstreamCall {
+  readonly dispatcher: Dispatcher;
+  readonly origin: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+  readonly sink: ResponseSink;
+}
+
+const ERROR_BODY_LIMIT = 64 * 1024;
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Sends one request upstream and streams a 2xx answer into the sink chunk by chunk,
+ * with backpressure; a non-2xx answer is collected (bounded) and returned as an outcome
+ * so the caller can still decide what the client sees.
+ */
+export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
+  return new Promise((resolve) => {
+    let started = false;
+    let errorStatus = 0;
+    let retryAfter: string | undefined;
+    const errorChunks: Buffer[] = [];
+    let errorBytes = 0;
+    let settled = false;
+    const settle = (outcome: AttemptOutcome): void => {
+      if (settled) return;
+      settled = true;
+      call.signal.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    };
+    let abortController: Dispatcher.DispatchController | undefined;
+    const onAbort = (): void => abortController?.abort(new Error('request cancelled'));
+    call.signal.addEventListener('abort', onAbort, { once: true });
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(controller) {
+        abortController = controller;
+        if (call.signal.aborted) controller.abort(new Error('request cancelled'));
+      },
+      onResponseStart(_controller, statusCode, headers) {
+        if (statusCode >= 200 && statusCode < 300) {
+          started = true;
+          call.sink.start(statusCode, String(headers['content-type'] ?? 'application/json'));
+        } else {
+          errorStatus = statusCode;
+          const header = headers['retry-after'];
+          retryAfter = Array.isArray(header) ? header[0] : header;
+        }
+      },
+      onResponseData(controller, chunk) {
+        if (started) {
+          if (!call.sink.write(chunk)) {
+            controller.pause();
+            call.sink.onDrain(() => controller.resume());
+          }
+        } else if (errorBytes < ERROR_BODY_LIMIT) {
+          errorChunks.push(chunk);
+          errorBytes += chunk.length;
+        }
+      },
+      onResponseEnd() {
+        if (started) {
+          call.sink.end();
+          settle({ kind: 'ok' });
+          return;
+        }
+        const body = upstreamErrorBody(errorStatus, Buffer.concat(errorChunks).toString('utf8'));
+        settle(retryAfter === undefined ? { kind: 'upstream_error', status: errorStatus, body } : { kind: 'upstream_error', status: errorStatus, body, retryAfter });
+      },
+      onResponseError(_controller, error) {
+        settle(failureOutcome(error, started, call.signal.aborted));
+      },
+    };
+
+    call.dispatcher.dispatch(
+      {
+        origin: call.origin,
+        path: call.path,
+        method: 'POST',
+        headers: call.headers,
+        body: call.body,
+        headersTimeout: call.timeoutMs,
+        bodyTimeout: call.timeoutMs,
+      },
+      handler,
+    );
+  });
+}
+
+function failureOutcome(error: Error, started: boolean, cancelled: boolean): AttemptOutcome {
+  if (cancelled) return { kind: 'cancelled' };
+  if (started) return { kind: 'broken', message: 'The upstream connection failed while the answer was streaming.' };
+  const code = (error as { code?: string }).code ?? '';
+  if (TIMEOUT_CODES.has(code)) return { kind: 'failed', code: 'upstream_timeout', message: 'The upstream did not answer in time.' };
+  return { kind: 'failed', code: 'upstream_unreachable', message: `The upstream could not be reached (${code || error.name}).` };
+}
+
+/** Keeps an upstream's own OpenAI-shaped error; wraps anything else in that shape. */
+export function upstreamErrorBody(status: number, text: string): OpenAIErrorBody {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (isOpenAIErrorBody(parsed)) {
+      const { message, type, param, code } = parsed.error;
+      return { error: { message, type: type ?? 'upstream_error', param: param ?? null, code: code ?? null } };
+    }
+  } catch {
+    // not JSON: fall through to the generic shape
+  }
+  const message = text.trim().slice(0, 500) || `The upstream answered with HTTP ${status}.`;
+  return { error: { message, type: status >= 500 ? 'server_error' : 'upstream_error', param: null, code: null } };
+}
+
+function isOpenAIErrorBody(value: unknown): value is { error: { message: string; type?: string; param?: string | null; code?: string | null } } {
+  if (typeof value !== 'object' || value === null) return false;
+  const error = (value as { error?: unknown }).error;
+  return typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string';
+}

@@ -1,0 +1,74 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { OpenAIErrorBody } from '../server/errors.ts';
+
+/** The internal request: OpenAI's chat-completions shape, parsed once at ingress. */
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  tools?: ChatTool[];
+  tool_choice?: unknown;
+  [field: string]: unknown;
+}
+
+export interface ChatMessage {
+  role: string;
+  content?: unknown;
+  tool_calls?: unknown[];
+  tool_call_id?: string;
+  [field: string]: unknown;
+}
+
+export interface ChatTool {
+  type: string;
+  function?: { name: string; description?: string; parameters?: unknown };
+  [field: string]: unknown;
+}
+
+export interface EmbeddingsRequest {
+  model: string;
+  input: string | string[] | number[] | number[][];
+  encoding_format?: 'float' | 'base64';
+  [field: string]: unknown;
+}
+
+/**
+ * Where a provider writes a successful answer. `start` is called once, before any
+ * byte, so the pipeline can still choose another target until then.
+ */
+export interface ResponseSink {
+  start(status: number, contentType: string): void;
+  /** Returns false when the client is not keeping up; the provider should pause. */
+  write(chunk: Buffer | string): boolean;
+  onDrain(resume: () => void): void;
+  end(): void;
+}
+
+/** How one upstream attempt ended. */
+export type AttemptOutcome =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'upstream_error'; readonly status: number; readonly body: OpenAIErrorBody; readonly retryAfter?: string }
+  | { readonly kind: 'failed'; readonly code: 'upstream_unreachable' | 'upstream_timeout'; readonly message: string }
+  /** The answer had started reaching the client when the upstream failed. */
+  | { readonly kind: 'broken'; readonly message: string }
+  | { readonly kind: 'cancelled' };
+
+export interface AttemptOptions {
+  readonly upstreamModel: string;
+  readonly sink: ResponseSink;
+  readonly signal: AbortSignal;
+  /** The caller's own key, in passthrough mode. */
+  readonly callerApiKey?: string;
+  readonly requestId: string;
+}
+
+export interface Provider {
+  readonly name: string;
+  readonly type: string;
+  chat(request: ChatRequest, options: AttemptOptions): Promise<AttemptOutcome>;
+  embeddings(request: EmbeddingsRequest, options: AttemptOptions): Promise<AttemptOutcome>;
+  close(): Promise<void>;
+}
+
+export type UpstreamHeaders = IncomingHttpHeaders;

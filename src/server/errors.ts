@@ -1,0 +1,66 @@
+/**
+ * The gateway's error catalogue: every error a caller can see carries an HTTP status,
+ * OpenAI's `type`/`code` and a stable gateway code, so clients and logs agree.
+ */
+export type OpenAIErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'server_error'
+  | 'timeout_error';
+
+interface ErrorSpec {
+  readonly status: number;
+  readonly type: OpenAIErrorType;
+}
+
+export const ERROR_CATALOGUE = {
+  invalid_json: { status: 400, type: 'invalid_request_error' },
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  body_too_large: { status: 413, type: 'invalid_request_error' },
+  route_not_found: { status: 404, type: 'not_found_error' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  model_not_found: { status: 404, type: 'not_found_error' },
+  provider_unavailable: { status: 503, type: 'server_error' },
+  missing_api_key: { status: 401, type: 'authentication_error' },
+  upstream_not_allowed: { status: 403, type: 'permission_error' },
+  upstream_unreachable: { status: 502, type: 'server_error' },
+  upstream_timeout: { status: 504, type: 'timeout_error' },
+  upstream_error: { status: 502, type: 'server_error' },
+  shutting_down: { status: 503, type: 'server_error' },
+  internal_error: { status: 500, type: 'server_error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type GatewayErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class GatewayError extends Error {
+  readonly code: GatewayErrorCode;
+  readonly status: number;
+  readonly type: OpenAIErrorType;
+  readonly param: string | null;
+
+  constructor(code: GatewayErrorCode, message: string, options?: { param?: string; cause?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    const spec: ErrorSpec = ERROR_CATALOGUE[code];
+    this.status = spec.status;
+    this.type = spec.type;
+    this.param = options?.param ?? null;
+  }
+
+  toBody(): OpenAIErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return new GatewayError('internal_error', 'The gateway failed to handle this request.', { cause: error });
+}
