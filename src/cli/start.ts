@@ -29,6 +29,8 @@ export async function runStart(options: StartOptions): Promise<number> {
   const host = options.host ?? config.server.host;
   const logger = createLogger(process.env['LIGHTPORT_LOG_LEVEL'] ?? config.logging.level);
   const gateway = createGateway(config, logger);
+  // Handlers go in before the banner: a supervisor may signal as soon as it reads "listening".
+  const stopped = stopSignal(gateway, logger);
   try {
     const address = await gateway.listen(port, host);
     const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -37,7 +39,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     process.stderr.write(`Lightport could not listen on ${host}:${port}: ${(error as Error).message}\n`);
     return 1;
   }
-  const exitCode = await stopSignal(gateway, logger);
+  const exitCode = await stopped;
   logger.flush();
   return exitCode;
 }

@@ -12,6 +12,8 @@ export interface RequestContext {
   readonly abort: AbortController;
   /** Headers every response of this request carries (request id, then the target used). */
   readonly headers: Record<string, string>;
+  /** Set when the answer started as an event stream. */
+  streaming?: boolean;
   model?: string;
   provider?: string;
   upstreamModel?: string;

@@ -1,5 +1,5 @@
 import type { AttemptOptions, AttemptOutcome, ResponseSink } from '../providers/types.ts';
-import { GatewayError } from '../server/errors.ts';
+import { GatewayError, type GatewayErrorCode } from '../server/errors.ts';
 import { sendError, sendErrorBody } from '../server/respond.ts';
 import { SSE_CONTENT_TYPE, sseError } from '../server/sse.ts';
 import { abortReason, type RequestContext } from './context.ts';
@@ -37,20 +37,20 @@ function finish(context: RequestContext, outcome: AttemptOutcome): void {
     case 'cancelled': {
       const reason = abortReason(context);
       if (reason === 'client_closed') res.destroy();
-      else if (res.headersSent) endBroken(context, 'The request deadline passed while the answer was streaming.');
-      else sendError(res, new GatewayError(reason === 'shutdown' ? 'shutting_down' : 'upstream_timeout', 'The request deadline passed before the upstream answered (server.request_timeout_ms).'), context.headers);
+      else if (reason === 'shutdown') endBroken(context, 'The gateway shut down before the answer was complete.', 'shutting_down');
+      else endBroken(context, 'The request deadline passed before the answer was complete (server.request_timeout_ms).', 'upstream_timeout');
       return;
     }
   }
 }
 
 /** A stream that cannot go on ends with an error event, never silently; a JSON body is cut. */
-function endBroken(context: RequestContext, message: string): void {
+function endBroken(context: RequestContext, message: string, code: GatewayErrorCode = 'upstream_error'): void {
   const { res } = context;
   if (!res.headersSent) {
-    sendError(res, new GatewayError('upstream_error', message), context.headers);
-  } else if (String(res.getHeader('content-type')).startsWith('text/event-stream')) {
-    res.end(sseError(message));
+    sendError(res, new GatewayError(code, message), context.headers);
+  } else if (context.streaming) {
+    res.end(sseError(message, code));
   } else {
     res.destroy();
   }
@@ -61,6 +61,7 @@ function responseSink(context: RequestContext): ResponseSink {
   return {
     start(status, contentType) {
       const streaming = contentType.startsWith('text/event-stream');
+      context.streaming = streaming;
       const headers = streaming
         ? { ...context.headers, 'content-type': SSE_CONTENT_TYPE, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
         : { ...context.headers, 'content-type': contentType };

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { OpenAIErrorBody } from '../server/errors.ts';
+import { PRIVATE_ADDRESS_REFUSED } from './ssrf-guard.ts';
 import type { AttemptOutcome, ResponseSink } from './types.ts';
 
 export interface UpstreamCall {
@@ -98,6 +99,7 @@ function failureOutcome(error: Error, started: boolean, cancelled: boolean): Att
   if (cancelled) return { kind: 'cancelled' };
   if (started) return { kind: 'broken', message: 'The upstream connection failed while the answer was streaming.' };
   const code = (error as { code?: string }).code ?? '';
+  if (code === PRIVATE_ADDRESS_REFUSED) return { kind: 'failed', code: 'upstream_not_allowed', message: `${error.message}; list that address (IP or CIDR) in passthrough.allowed_hosts to allow it.` };
   if (TIMEOUT_CODES.has(code)) return { kind: 'failed', code: 'upstream_timeout', message: 'The upstream did not answer in time.' };
   return { kind: 'failed', code: 'upstream_unreachable', message: `The upstream could not be reached (${code || error.name}).` };
 }

@@ -11,6 +11,9 @@ export interface UpstreamPolicy {
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
+/** The connect error code when a listed host resolves to an address that is not allowed. */
+export const PRIVATE_ADDRESS_REFUSED = 'ELIGHTPORT_PRIVATE_ADDRESS';
+
 /**
  * Decides which caller-supplied upstream URLs may be used: the host must be listed,
  * and every address it resolves to must be public unless that address is listed too
@@ -48,7 +51,8 @@ export class UpstreamGuard {
     if (!this.#hostListed(hostname, url.host.toLowerCase())) {
       throw new GatewayError('upstream_not_allowed', `Upstream host "${url.host}" is not in passthrough.allowed_hosts.`, { param: 'x-lightport-base-url' });
     }
-    if (isIP(hostname) !== 0 && !this.#addressAllowed(hostname)) {
+    // An address literal listed with its port was named exactly by the operator; no DNS is involved.
+    if (isIP(hostname) !== 0 && !this.#hosts.has(url.host.toLowerCase()) && !this.#addressAllowed(hostname)) {
       throw new GatewayError('upstream_not_allowed', `Upstream address ${hostname} is private; list it in passthrough.allowed_hosts to allow it.`, { param: 'x-lightport-base-url' });
     }
     return url;
@@ -80,7 +84,7 @@ export class UpstreamGuard {
       const refused = addresses.find((entry) => !this.#addressAllowed(entry.address));
       if (refused) {
         const denial: NodeJS.ErrnoException = new Error(`${hostname} resolves to a private address`);
-        denial.code = 'ELIGHTPORT_PRIVATE_ADDRESS';
+        denial.code = PRIVATE_ADDRESS_REFUSED;
         return callback(denial, []);
       }
       if ((options as LookupAllOptions).all) return callback(null, addresses);

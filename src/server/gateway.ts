@@ -128,7 +128,11 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const drained = await waitUntil(() => inFlight.size === 0, config.server.shutdown_grace_ms);
-      for (const context of inFlight) context.abort.abort('shutdown');
+      if (!drained) {
+        // Past the grace period: end what is left with an error event rather than a cut socket.
+        for (const context of inFlight) context.abort.abort('shutdown');
+        await waitUntil(() => inFlight.size === 0, 500);
+      }
       server.closeAllConnections();
       await closed;
       await Promise.all([dispatcher.close(), passthrough?.close(), ...[...providers.values()].map((provider) => provider.close())]);

@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface RunningServer {
+  name: string;
+  /** Origin to send requests to, e.g. http://127.0.0.1:41234 */
+  origin: string;
+  pid: number;
+  /** The last lines the process printed, for error reports. */
+  recentOutput(): string;
+  stop(): Promise<void>;
+}
+
+export interface SpawnServerOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  readyTimeoutMs?: number;
+}
+
+const listeningLine = /listening on (https?:\/\/\S+)/;
+const liveChildren = new Set<ChildProcess>();
+
+// Last resort when the bench dies without cleaning up: no child outlives it.
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+/** Wildcard listen addresses are not connectable; use loopback instead. */
+function connectableOrigin(printed: string): string {
+  const url = new URL(printed.replace(/[.,;)]+$/, ''));
+  if (url.hostname === '0.0.0.0' || url.hostname === '[::]' || url.hostname === '::') url.hostname = '127.0.0.1';
+  return url.origin;
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** Starts `node <args>` and resolves once it prints `listening on http://HOST:PORT` on stdout or stderr. */
+export function spawnServer(name: string, args: string[], options: SpawnServerOptions = {}): Promise<RunningServer> {
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+
+  const lines: string[] = [];
+  const recentOutput = (): string => lines.slice(-30).join('\n');
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    if (!(await waitForExit(child, 3000))) {
+      child.kill('SIGKILL');
+      await waitForExit(child, 1000);
+    }
+  };
+
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    const fail = (reason: string): void => {
+      if (ready) return;
+      ready = true;
+      clearTimeout(timer);
+      void stop().then(() => reject(new Error(`${name}: ${reason}\n${recentOutput()}`)));
+    };
+    const timer = setTimeout(() => fail('did not print "listening on" in time'), options.readyTimeoutMs ?? 20_000);
+
+    const onLine = (line: string): void => {
+      lines.push(line);
+      if (lines.length > 200) lines.shift();
+      const match = listeningLine.exec(line);
+      if (ready || !match?.[1] || child.pid === undefined) return;
+      ready = true;
+      clearTimeout(timer);
+      resolve({ name, origin: connectableOrigin(match[1]), pid: child.pid, recentOutput, stop });
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', onLine);
+    }
+    child.once('error', (error) => fail(error.message));
+    child.once('exit', (code, signal) => fail(`exited early (code ${code}, signal ${signal})`));
+  });
+}
