@@ -1,9 +1,8 @@
 // The floor a gateway is measured against: parse, re-serialize, forward, pipe back. Nothing else.
 // Usage: node bench/bare-proxy.ts [--upstream http://127.0.0.1:PORT] [--port N]
 // Without --upstream, it uses the origin of OPENAI_BASE_URL, so it can stand in for the gateway.
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
@@ -18,27 +17,37 @@ if (upstream === undefined) {
 const authorization = `Bearer ${process.env['OPENAI_API_KEY'] ?? 'sk-bench-not-a-real-key'}`;
 const pool = new Pool(new URL(upstream).origin, { pipelining: 1 });
 
-const server = createServer(async (req, res) => {
-  try {
-    const parts: Buffer[] = [];
-    for await (const part of req) parts.push(part as Buffer);
-    const body = JSON.stringify(JSON.parse(Buffer.concat(parts).toString('utf8')));
-    const answer = await pool.request({
-      path: req.url ?? '/',
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization },
-      body,
-    });
-    const contentType = answer.headers['content-type'];
-    res.writeHead(answer.statusCode, typeof contentType === 'string' ? { 'content-type': contentType } : {});
-    await pipeline(answer.body, res);
-  } catch (error) {
-    if (res.headersSent) res.destroy();
-    else {
-      res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(String(error));
-    }
+function fail(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) res.destroy();
+  else {
+    res.writeHead(502, { 'content-type': 'text/plain' });
+    res.end(String(error));
   }
+}
+
+// Event listeners and pool.stream() rather than async iterators and pipeline(): the reference
+// should be the cheapest honest proxy, or the gateway/bare ratio flatters the gateway.
+const server = createServer((req, res) => {
+  const parts: Buffer[] = [];
+  req.on('data', (part: Buffer) => parts.push(part));
+  req.on('end', () => {
+    let body: string;
+    try {
+      body = JSON.stringify(JSON.parse(Buffer.concat(parts).toString('utf8')));
+    } catch (error) {
+      return fail(res, error);
+    }
+    pool
+      .stream(
+        { path: req.url ?? '/', method: 'POST', headers: { 'content-type': 'application/json', authorization }, body },
+        ({ statusCode, headers }) => {
+          const contentType = headers['content-type'];
+          res.writeHead(statusCode, typeof contentType === 'string' ? { 'content-type': contentType } : {});
+          return res;
+        },
+      )
+      .catch((error: unknown) => fail(res, error));
+  });
 });
 
 server.listen(Number(values.port), '127.0.0.1', () => {

@@ -9,6 +9,8 @@ export const STREAM_CHUNKS = 20;
 /** JSON chunks a client receives per stream (the usage chunk included, [DONE] not). */
 export const STREAM_EVENTS = STREAM_CHUNKS + 1;
 
+export const UPSTREAM_ANSWER = 'Hello from the bench upstream.';
+
 const id = 'chatcmpl-BenchFakeUpstream0000000000';
 const created = 1770933883;
 const model = 'gpt-4o-mini-2024-07-18';
@@ -35,7 +37,7 @@ const completionBytes = Buffer.from(
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: 'Hello from the bench upstream.', refusal: null, annotations: [] },
+        message: { role: 'assistant', content: UPSTREAM_ANSWER, refusal: null, annotations: [] },
         logprobs: null,
         finish_reason: 'stop',
       },

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 
 export interface Target {
@@ -5,11 +6,22 @@ export interface Target {
   origin: string;
   path: string;
   headers: Record<string, string>;
-  /** Bodies by request kind; the same JSON for every target except the model name. */
-  bodies: { plain: string; stream: string };
+  bodies: Record<RequestKind, string>;
 }
 
 export type RequestKind = 'plain' | 'stream';
+
+export interface LoadShape {
+  /** Connections to the target; each carries one request at a time. */
+  connections: number;
+  /**
+   * Open loop: start requests at this steady rate (the excess waits in the pool's queue) instead
+   * of sending the next one as soon as one finishes. A process's CPU per request depends on how
+   * busy it is (more requests per wake-up when busier), so a fixed rate compares proxies under
+   * the same conditions, where a closed loop lets the faster one earn cheaper requests.
+   */
+  ratePerSecond?: number;
+}
 
 export interface LoadResult {
   requests: number;
@@ -26,7 +38,7 @@ export interface LoadResult {
 
 const pools = new Map<string, Pool>();
 
-/** One pool per target and concurrency, kept across phases so connections stay warm. */
+/** One pool per target and connection count, kept across phases so connections stay warm. */
 function poolFor(target: Target, connections: number): Pool {
   const key = `${target.name}/${connections}`;
   let pool = pools.get(key);
@@ -42,50 +54,68 @@ export async function closePools(): Promise<void> {
   pools.clear();
 }
 
+interface Exchange {
+  status: number;
+  firstByte: bigint;
+  text: string;
+}
+
+/** The cheapest undici call (no Readable per response), so the load generator stays light. */
+function exchange(pool: Pool, target: Target, body: string, keepText: boolean): Promise<Exchange> {
+  return new Promise((resolve) => {
+    const result: Exchange = { status: 0, firstByte: 0n, text: '' };
+    pool.dispatch(
+      { path: target.path, method: 'POST', headers: target.headers, body },
+      {
+        onResponseStart(_controller, statusCode) {
+          result.status = statusCode;
+        },
+        onResponseData(_controller, chunk) {
+          if (result.firstByte === 0n) result.firstByte = process.hrtime.bigint();
+          if (keepText || result.status !== 200) result.text += chunk.toString('utf8');
+        },
+        onResponseEnd() {
+          resolve(result);
+        },
+        onResponseError(_controller, error) {
+          resolve({ ...result, status: 0, text: String(error) });
+        },
+      },
+    );
+  });
+}
+
 function countEvents(text: string): number {
   let count = 0;
   for (let at = text.indexOf('data:'); at !== -1; at = text.indexOf('data:', at + 5)) count++;
   return count;
 }
 
-/** Sends `requests` requests over `connections` connections, each connection one request at a time. */
+/** Sends `requests` requests to a target: closed loop over the connections, or open loop at a fixed rate. */
 export async function runLoad(
   target: Target,
   kind: RequestKind,
   requests: number,
-  connections: number,
+  shape: LoadShape,
 ): Promise<LoadResult> {
-  const pool = poolFor(target, connections);
+  const pool = poolFor(target, shape.connections);
   const body = target.bodies[kind];
   const latencyUs = new Float64Array(requests);
   const firstByteUs = new Float64Array(requests);
-  let done = 0;
   let started = 0;
+  let done = 0;
   let events = 0;
   let errors = 0;
   let firstError: string | undefined;
 
   const one = async (): Promise<void> => {
     const t0 = process.hrtime.bigint();
-    let firstByte = 0n;
-    let text = '';
-    let status = 0;
-    try {
-      const response = await pool.request({ path: target.path, method: 'POST', headers: target.headers, body });
-      status = response.statusCode;
-      for await (const part of response.body) {
-        if (firstByte === 0n) firstByte = process.hrtime.bigint();
-        if (kind === 'stream' || status !== 200) text += (part as Buffer).toString('utf8');
-      }
-    } catch (error) {
-      text = String(error);
-    }
+    const { status, firstByte, text } = await exchange(pool, target, body, kind === 'stream');
     const t1 = process.hrtime.bigint();
     latencyUs[done] = Number(t1 - t0) / 1000;
     firstByteUs[done] = Number((firstByte || t1) - t0) / 1000;
     done++;
-    const streamComplete = kind === 'plain' || text.endsWith('data: [DONE]\n\n');
-    if (status !== 200 || !streamComplete) {
+    if (status !== 200 || (kind === 'stream' && !text.endsWith('data: [DONE]\n\n'))) {
       errors++;
       firstError ??= `${target.name}: HTTP ${status} ${text.slice(0, 500)}`;
     } else if (kind === 'stream') {
@@ -93,7 +123,7 @@ export async function runLoad(
     }
   };
 
-  const worker = async (): Promise<void> => {
+  const closedLoop = async (): Promise<void> => {
     while (started < requests) {
       started++;
       await one();
@@ -101,7 +131,19 @@ export async function runLoad(
   };
 
   const begin = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: Math.min(connections, requests) }, worker));
+  const openLoop = async (rate: number): Promise<void> => {
+    const inFlight: Promise<void>[] = [];
+    while (started < requests) {
+      const elapsedSeconds = Number(process.hrtime.bigint() - begin) / 1e9;
+      const due = Math.min(requests, Math.floor(elapsedSeconds * rate) + 1);
+      for (; started < due; started++) inFlight.push(one());
+      await sleep(1);
+    }
+    await Promise.all(inFlight);
+  };
+
+  if (shape.ratePerSecond) await openLoop(shape.ratePerSecond);
+  else await Promise.all(Array.from({ length: Math.min(shape.connections, requests) }, closedLoop));
   const elapsedMs = Number(process.hrtime.bigint() - begin) / 1e6;
   return { requests, latencyUs, firstByteUs, events, errors, firstError, elapsedMs };
 }
@@ -125,17 +167,4 @@ export function mergeResults(results: LoadResult[]): LoadResult {
     firstError: results.find((r) => r.firstError !== undefined)?.firstError,
     elapsedMs: results.reduce((n, r) => n + r.elapsedMs, 0),
   };
-}
-
-/** Nearest-rank percentile of microsecond samples. */
-export function percentile(samples: Float64Array, p: number): number {
-  if (samples.length === 0) return Number.NaN;
-  const sorted = Float64Array.from(samples).sort();
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
-
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }

@@ -49,10 +49,7 @@ export function flattenFigures(r: BenchResults): Record<string, number> {
     figures[`stream_cpu_us_per_chunk.${proxy}`] = round(r.streamCpuPerChunkUs[proxy], 2);
   }
   figures['cpu_ratio_gateway_to_bare'] = round(r.cpuPerRequestUs.gateway / r.cpuPerRequestUs.bare, 3);
-  figures['stream_cpu_ratio_gateway_to_bare'] = round(
-    r.streamCpuPerChunkUs.gateway / r.streamCpuPerChunkUs.bare,
-    3,
-  );
+  figures['stream_cpu_ratio_gateway_to_bare'] = round(r.streamCpuPerChunkUs.gateway / r.streamCpuPerChunkUs.bare, 3);
   const latencySets = { latency_1_connection: r.latency1, latency_64_connections: r.latency64, stream_first_byte: r.streamFirstByte };
   for (const [label, set] of Object.entries(latencySets)) {
     for (const target of targetNames) {

@@ -3,8 +3,10 @@
 // put another node program in the gateway's slot, BENCH_CLIENT_KEY for the key sent to the gateway)
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { STREAM_EVENTS } from './fake-upstream.ts';
+import { request } from 'undici';
+import { STREAM_EVENTS, UPSTREAM_ANSWER } from './fake-upstream.ts';
 import { closePools, median, mergeResults, percentile, runLoad, type LoadResult, type RequestKind, type Target } from './load.ts';
+import { planPinning, pinThisProcess } from './cpu-pinning.ts';
 import { processTreeCpuSeconds } from './proc-cpu.ts';
 import {
   checkTargets,
@@ -29,14 +31,14 @@ const timeCapMs = 175_000;
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
 const scaled = (count: number): number => Math.max(10, Math.round(count * scale));
 const settings = {
-  warmupRequests: scaled(2000),
-  warmupStreams: scaled(200),
+  warmupRequests: scaled(5000),
+  warmupStreams: scaled(500),
   cpuRequests: scaled(20_000),
   cpuConnections: 32,
-  cpuRounds: 3,
-  latency1Requests: scaled(3000),
+  cpuRounds: 5,
+  latency1Requests: scaled(5000),
   latency64Requests: scaled(10_000),
-  streamFirstByteRequests: scaled(1000),
+  streamFirstByteRequests: scaled(2000),
   streamCpuRequests: scaled(4000),
   streamEventsPerRequest: STREAM_EVENTS,
 };
@@ -108,12 +110,7 @@ interface CpuMeasurement {
 }
 
 /** CPU the proxy process spends over a fixed number of requests, alternating which proxy goes first. */
-async function measureCpu(
-  targets: Targets,
-  pids: Record<ProxyName, number>,
-  kind: RequestKind,
-  requests: number,
-): Promise<CpuMeasurement> {
+async function measureCpu(targets: Targets, pids: Record<ProxyName, number>, kind: RequestKind, requests: number): Promise<CpuMeasurement> {
   const out: CpuMeasurement = { perRequestUs: { bare: [], gateway: [] }, requestsPerSecond: { bare: [], gateway: [] } };
   for (let round = 0; round < settings.cpuRounds; round++) {
     const order: ProxyName[] = round % 2 === 0 ? ['bare', 'gateway'] : ['gateway', 'bare'];
@@ -128,28 +125,43 @@ async function measureCpu(
   return out;
 }
 
+/** One plain and one streamed request per target, checked for the fake upstream's answer. */
 async function sanityCheck(targets: Targets, gateway: RunningServer): Promise<void> {
-  for (const kind of ['plain', 'stream'] as const) {
-    for (const target of Object.values(targets)) {
-      const result = await runLoad(target, kind, 1, 1);
-      if (result.errors > 0 || (kind === 'stream' && result.events !== STREAM_EVENTS + 1)) {
-        const detail = result.firstError ?? `${target.name}: ${result.events} SSE events, expected ${STREAM_EVENTS + 1}`;
-        throw new Error(`sanity check failed (${kind}): ${detail}\ngateway output:\n${gateway.recentOutput()}`);
+  for (const target of Object.values(targets)) {
+    for (const kind of ['plain', 'stream'] as const) {
+      const response = await request(`${target.origin}${target.path}`, {
+        method: 'POST',
+        headers: target.headers,
+        body: target.bodies[kind],
+      });
+      const text = await response.body.text();
+      const events = text.split('\n\n').filter((event) => event.startsWith('data:')).length;
+      const ok =
+        response.statusCode === 200 &&
+        (kind === 'plain' ? text.includes(UPSTREAM_ANSWER) : events === STREAM_EVENTS + 1 && text.includes('[DONE]'));
+      if (!ok) {
+        throw new Error(
+          `sanity check failed for ${target.name} (${kind}): HTTP ${response.statusCode}, ${events} SSE events\n` +
+            `${text.slice(0, 1000)}\ngateway output:\n${gateway.recentOutput()}`,
+        );
       }
     }
   }
 }
 
 async function bench(servers: RunningServer[]): Promise<BenchResults> {
-  const start = async (name: string, args: string[], env?: NodeJS.ProcessEnv): Promise<RunningServer> => {
-    const server = await spawnServer(name, args, { cwd: repoRoot, ...(env ? { env } : {}) });
+  const pinning = planPinning();
+  if (pinning.drivers) pinThisProcess(pinning.drivers);
+  progress(`CPU pinning: ${pinning.description}`);
+  const start = async (name: string, args: string[], cpus: string | undefined, env?: NodeJS.ProcessEnv): Promise<RunningServer> => {
+    const server = await spawnServer(name, args, { cwd: repoRoot, ...(env ? { env } : {}), ...(cpus ? { cpus } : {}) });
     servers.push(server);
     return server;
   };
-  const upstream = await start('fake upstream', ['bench/fake-upstream.ts']);
+  const upstream = await start('fake upstream', ['bench/fake-upstream.ts'], pinning.drivers);
   const [bare, gateway] = await Promise.all([
-    start('bare proxy', ['bench/bare-proxy.ts', '--upstream', upstream.origin]),
-    start('gateway', gatewayArgs(), {
+    start('bare proxy', ['bench/bare-proxy.ts', '--upstream', upstream.origin], pinning.proxies),
+    start('gateway', gatewayArgs(), pinning.proxies, {
       ...process.env,
       OPENAI_API_KEY: 'sk-bench-not-a-real-key',
       OPENAI_BASE_URL: `${upstream.origin}/v1`,

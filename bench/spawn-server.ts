@@ -15,6 +15,8 @@ export interface SpawnServerOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   readyTimeoutMs?: number;
+  /** CPU list for taskset, e.g. "1"; taskset execs node, so the pid stays node's. */
+  cpus?: string;
 }
 
 const listeningLine = /listening on (https?:\/\/\S+)/;
@@ -45,7 +47,10 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 
 /** Starts `node <args>` and resolves once it prints `listening on http://HOST:PORT` on stdout or stderr. */
 export function spawnServer(name: string, args: string[], options: SpawnServerOptions = {}): Promise<RunningServer> {
-  const child = spawn(process.execPath, args, {
+  const [command, commandArgs]: [string, string[]] = options.cpus
+    ? ['taskset', ['-c', options.cpus, process.execPath, ...args]]
+    : [process.execPath, args];
+  const child = spawn(command, commandArgs, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],

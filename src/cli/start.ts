@@ -54,14 +54,19 @@ function stopSignal(gateway: Gateway, logger: ReturnType<typeof createLogger>): 
       }
       stopping = true;
       process.stderr.write(`${signal} received: draining in-flight requests.\n`);
-      gateway.shutdown().then(({ drained }) => {
-        logger.info({ drained }, 'stopped');
-        process.stderr.write(drained ? 'Lightport stopped.\n' : 'Lightport stopped; the grace period ended before every request finished.\n');
-        resolve(0);
-      }, (error: unknown) => {
-        process.stderr.write(`Shutdown failed: ${String(error)}\n`);
-        resolve(1);
-      });
+      gateway.shutdown().then(
+        ({ drained }) => {
+          logger.info({ drained }, 'stopped');
+          process.stderr.write(
+            drained ? 'Lightport stopped.\n' : 'Lightport stopped; the grace period ended before every request finished.\n',
+          );
+          resolve(0);
+        },
+        (error: unknown) => {
+          process.stderr.write(`Shutdown failed: ${String(error)}\n`);
+          resolve(1);
+        },
+      );
     };
     process.once('SIGTERM', stop).once('SIGINT', stop);
   });
@@ -78,6 +83,8 @@ function banner(config: Config, gateway: Gateway, url: string, file: string): st
     .filter(([, model]) => gateway.providers.has(model.provider))
     .map(([name, model]) => `${name} -> ${model.provider}/${model.model}`);
   lines.push(`  models:    ${models.join(', ') || 'none'}`);
-  lines.push(`  also:      <provider>/<model> for any provider above${config.passthrough.enabled ? '; x-lightport-provider passthrough on' : ''}`);
+  lines.push(
+    `  also:      <provider>/<model> for any provider above${config.passthrough.enabled ? '; x-lightport-provider passthrough on' : ''}`,
+  );
   return `${lines.join('\n')}\n`;
 }

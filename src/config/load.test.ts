@@ -36,7 +36,9 @@ providers:
   });
 
   it('uses the default when the variable is set but empty, and keeps $${VAR} literal', () => {
-    const loaded = config('server:\n  host: ${HOST:-127.0.0.2}\nproviders:\n  m: { type: mock, response: { text: "$${NOT_A_VAR}" } }\n', { HOST: '' });
+    const loaded = config('server:\n  host: ${HOST:-127.0.0.2}\nproviders:\n  m: { type: mock, response: { text: "$${NOT_A_VAR}" } }\n', {
+      HOST: '',
+    });
     expect(loaded.server.host).toBe('127.0.0.2');
     const mock = loaded.providers['m'];
     expect(mock?.type === 'mock' && mock.response).toEqual({ text: '${NOT_A_VAR}' });
@@ -66,8 +68,10 @@ describe('validation problems carry their YAML path and line', () => {
     expect(problems('server:\n  port: 1\n  port: 2\n')[0]?.message).toMatch(/unique|duplicate/i);
   });
 
-  it('rejects unknown keys with a suggestion, at the key\'s line', () => {
-    const found = problems('server:\n  prot: 8080\nproviders:\n  o:\n    type: openai\n    api_kye: x\n    base_url: https://a.example/v1\n');
+  it("rejects unknown keys with a suggestion, at the key's line", () => {
+    const found = problems(
+      'server:\n  prot: 8080\nproviders:\n  o:\n    type: openai\n    api_kye: x\n    base_url: https://a.example/v1\n',
+    );
     expect(found).toEqual([
       expect.objectContaining({ path: 'server.prot', line: 2, column: 3, message: 'unknown key "prot" (did you mean "port"?)' }),
       expect.objectContaining({ path: 'providers.o.api_kye', line: 6, message: 'unknown key "api_kye" (did you mean "api_key"?)' }),
@@ -84,7 +88,11 @@ describe('validation problems carry their YAML path and line', () => {
   });
 
   it('reports wrong types', () => {
-    expect(problems('server:\n  port: eighty\n')[0]).toMatchObject({ path: 'server.port', line: 2, message: expect.stringMatching(/expected number/) });
+    expect(problems('server:\n  port: eighty\n')[0]).toMatchObject({
+      path: 'server.port',
+      line: 2,
+      message: expect.stringMatching(/expected number/),
+    });
   });
 
   it('reports out-of-range numbers', () => {
@@ -100,7 +108,10 @@ describe('validation problems carry their YAML path and line', () => {
   });
 
   it('reports an invalid URL', () => {
-    expect(problems('providers:\n  c:\n    type: openai-compatible\n    base_url: not-a-url\n')[0]).toMatchObject({ path: 'providers.c.base_url', line: 4 });
+    expect(problems('providers:\n  c:\n    type: openai-compatible\n    base_url: not-a-url\n')[0]).toMatchObject({
+      path: 'providers.c.base_url',
+      line: 4,
+    });
   });
 
   it('reports a model that names an unknown provider, with a suggestion', () => {

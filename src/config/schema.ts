@@ -81,11 +81,7 @@ export const mockProviderSchema = z.strictObject({
   embedding_dimensions: z.int().positive().max(4096).default(16),
 });
 
-const providerSchema = z.discriminatedUnion('type', [
-  openaiProviderSchema,
-  openaiCompatibleProviderSchema,
-  mockProviderSchema,
-]);
+const providerSchema = z.discriminatedUnion('type', [openaiProviderSchema, openaiCompatibleProviderSchema, mockProviderSchema]);
 
 const modelSchema = z.strictObject({
   provider: z.string().describe('A name under providers.'),
@@ -94,26 +90,19 @@ const modelSchema = z.strictObject({
 });
 
 const passthroughSchema = z.strictObject({
-  enabled: z.boolean().default(true).describe('Allow x-lightport-provider with the caller\'s own key.'),
-  allowed_hosts: z
-    .array(z.string())
-    .default([])
-    .describe('Hosts (host or host:port) that x-lightport-base-url may point at.'),
-  allow_private_networks: z
-    .boolean()
-    .default(false)
-    .describe('Let allowed hosts resolve to private, loopback or link-local addresses.'),
+  enabled: z.boolean().default(true).describe("Allow x-lightport-provider with the caller's own key."),
+  allowed_hosts: z.array(z.string()).default([]).describe('Hosts (host or host:port) that x-lightport-base-url may point at.'),
+  allow_private_networks: z.boolean().default(false).describe('Let allowed hosts resolve to private, loopback or link-local addresses.'),
 });
 
-export const configSchema = z
-  .strictObject({
-    $schema: z.string().optional(),
-    server: serverSchema.default(serverSchema.parse({})),
-    logging: loggingSchema.default(loggingSchema.parse({})),
-    providers: z.record(z.string().regex(NAME, 'provider names use letters, digits, _ . -'), providerSchema).default({}),
-    models: z.record(z.string().min(1), modelSchema).default({}),
-    passthrough: passthroughSchema.default(passthroughSchema.parse({})),
-  });
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  server: serverSchema.default(serverSchema.parse({})),
+  logging: loggingSchema.default(loggingSchema.parse({})),
+  providers: z.record(z.string().regex(NAME, 'provider names use letters, digits, _ . -'), providerSchema).default({}),
+  models: z.record(z.string().min(1), modelSchema).default({}),
+  passthrough: passthroughSchema.default(passthroughSchema.parse({})),
+});
 
 export type Config = z.output<typeof configSchema>;
 export type ProviderConfig = Config['providers'][string];

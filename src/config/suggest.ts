@@ -18,7 +18,10 @@ export function closeMatches(input: string, candidates: Iterable<string>, most =
     const score = haystack.includes(needle) || needle.includes(haystack) ? 0 : distance(needle, haystack);
     if (score <= Math.max(2, Math.floor(needle.length / 3))) scored.push([candidate, score]);
   }
-  return scored.sort((a, b) => a[1] - b[1]).slice(0, most).map(([candidate]) => candidate);
+  return scored
+    .toSorted((a, b) => a[1] - b[1])
+    .slice(0, most)
+    .map(([candidate]) => candidate);
 }
 
 type AnySchema = z.core.$ZodType;

@@ -13,7 +13,13 @@ export type Attempt = (options: AttemptOptions) => Promise<AttemptOutcome>;
  */
 export async function deliver(context: RequestContext, upstreamModel: string, attempt: Attempt, callerApiKey?: string): Promise<void> {
   const sink = responseSink(context);
-  const options: AttemptOptions = { upstreamModel, sink, signal: context.abort.signal, requestId: context.id, ...(callerApiKey === undefined ? {} : { callerApiKey }) };
+  const options: AttemptOptions = {
+    upstreamModel,
+    sink,
+    signal: context.abort.signal,
+    requestId: context.id,
+    ...(callerApiKey === undefined ? {} : { callerApiKey }),
+  };
   const outcome = await attempt(options);
   finish(context, outcome);
 }
@@ -38,7 +44,8 @@ function finish(context: RequestContext, outcome: AttemptOutcome): void {
       const reason = abortReason(context);
       if (reason === 'client_closed') res.destroy();
       else if (reason === 'shutdown') endBroken(context, 'The gateway shut down before the answer was complete.', 'shutting_down');
-      else endBroken(context, 'The request deadline passed before the answer was complete (server.request_timeout_ms).', 'upstream_timeout');
+      else
+        endBroken(context, 'The request deadline passed before the answer was complete (server.request_timeout_ms).', 'upstream_timeout');
       return;
     }
   }

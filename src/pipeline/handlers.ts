@@ -25,7 +25,11 @@ function chooseTarget(context: RequestContext, deps: PipelineDeps, model: string
     if (configured) return { provider: configured, upstreamModel: model };
     if (deps.passthrough) {
       const baseUrl = context.req.headers['x-lightport-base-url'];
-      const { provider, callerApiKey } = deps.passthrough.resolve(named, context.req.headers.authorization, typeof baseUrl === 'string' ? baseUrl : undefined);
+      const { provider, callerApiKey } = deps.passthrough.resolve(
+        named,
+        context.req.headers.authorization,
+        typeof baseUrl === 'string' ? baseUrl : undefined,
+      );
       return { provider, upstreamModel: model, callerApiKey };
     }
   }

@@ -52,21 +52,27 @@ function parseWith<T>(schema: z.ZodType<T>, body: unknown): T {
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   if (issue === undefined) throw new GatewayError('invalid_request', 'The request body is invalid.');
-  const param = issue.path.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : `${index === 0 ? '' : '.'}${String(segment)}`)).join('');
+  const param = issue.path
+    .map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : `${index === 0 ? '' : '.'}${String(segment)}`))
+    .join('');
   throw new GatewayError('invalid_request', describeIssue(issue, param, body), { param });
 }
 
 function describeIssue(issue: z.core.$ZodIssue, param: string, body: object): string {
   if (issue.code === 'invalid_type' && valueAt(body, issue.path) === undefined) return `Missing required parameter: '${param}'.`;
-  if (issue.code === 'invalid_type') return `Invalid type for '${param}': expected ${issue.expected}, but got ${describeType(valueAt(body, issue.path))}.`;
-  if (issue.code === 'invalid_value') return `Invalid value for '${param}': expected one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}.`;
-  if (issue.code === 'too_small' && issue.origin === 'array') return `Invalid '${param}': expected an array with at least ${String(issue.minimum)} item(s).`;
+  if (issue.code === 'invalid_type')
+    return `Invalid type for '${param}': expected ${issue.expected}, but got ${describeType(valueAt(body, issue.path))}.`;
+  if (issue.code === 'invalid_value')
+    return `Invalid value for '${param}': expected one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}.`;
+  if (issue.code === 'too_small' && issue.origin === 'array')
+    return `Invalid '${param}': expected an array with at least ${String(issue.minimum)} item(s).`;
   return `Invalid '${param}': ${issue.message}.`;
 }
 
 function valueAt(body: object, path: readonly PropertyKey[]): unknown {
   let value: unknown = body;
-  for (const segment of path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[segment] : undefined;
+  for (const segment of path)
+    value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[segment] : undefined;
   return value;
 }
 

@@ -21,12 +21,27 @@ export function buildProvider(name: string, config: ProviderConfig, dispatcher: 
       const headers: Record<string, string> = { ...config.headers };
       if (config.organization) headers['openai-organization'] = config.organization;
       if (config.project) headers['openai-project'] = config.project;
-      const description = { name, type: config.type, baseUrl: config.base_url, apiKey: config.api_key, headers, timeoutMs: config.timeout_ms ?? defaultTimeoutMs };
+      const description = {
+        name,
+        type: config.type,
+        baseUrl: config.base_url,
+        apiKey: config.api_key,
+        headers,
+        timeoutMs: config.timeout_ms ?? defaultTimeoutMs,
+      };
       return { provider: createOpenAICompatibleProvider(description, dispatcher) };
     }
     case 'openai-compatible': {
-      const description = { name, type: config.type, baseUrl: config.base_url, headers: config.headers, timeoutMs: config.timeout_ms ?? defaultTimeoutMs };
-      return { provider: createOpenAICompatibleProvider(config.api_key ? { ...description, apiKey: config.api_key } : description, dispatcher) };
+      const description = {
+        name,
+        type: config.type,
+        baseUrl: config.base_url,
+        headers: config.headers,
+        timeoutMs: config.timeout_ms ?? defaultTimeoutMs,
+      };
+      return {
+        provider: createOpenAICompatibleProvider(config.api_key ? { ...description, apiKey: config.api_key } : description, dispatcher),
+      };
     }
   }
 }

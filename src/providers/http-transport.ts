@@ -73,7 +73,11 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
           return;
         }
         const body = upstreamErrorBody(errorStatus, Buffer.concat(errorChunks).toString('utf8'));
-        settle(retryAfter === undefined ? { kind: 'upstream_error', status: errorStatus, body } : { kind: 'upstream_error', status: errorStatus, body, retryAfter });
+        settle(
+          retryAfter === undefined
+            ? { kind: 'upstream_error', status: errorStatus, body }
+            : { kind: 'upstream_error', status: errorStatus, body, retryAfter },
+        );
       },
       onResponseError(_controller, error) {
         settle(failureOutcome(error, started, call.signal.aborted));
@@ -99,7 +103,12 @@ function failureOutcome(error: Error, started: boolean, cancelled: boolean): Att
   if (cancelled) return { kind: 'cancelled' };
   if (started) return { kind: 'broken', message: 'The upstream connection failed while the answer was streaming.' };
   const code = (error as { code?: string }).code ?? '';
-  if (code === PRIVATE_ADDRESS_REFUSED) return { kind: 'failed', code: 'upstream_not_allowed', message: `${error.message}; list that address (IP or CIDR) in passthrough.allowed_hosts to allow it.` };
+  if (code === PRIVATE_ADDRESS_REFUSED)
+    return {
+      kind: 'failed',
+      code: 'upstream_not_allowed',
+      message: `${error.message}; list that address (IP or CIDR) in passthrough.allowed_hosts to allow it.`,
+    };
   if (TIMEOUT_CODES.has(code)) return { kind: 'failed', code: 'upstream_timeout', message: 'The upstream did not answer in time.' };
   return { kind: 'failed', code: 'upstream_unreachable', message: `The upstream could not be reached (${code || error.name}).` };
 }
@@ -119,7 +128,9 @@ export function upstreamErrorBody(status: number, text: string): OpenAIErrorBody
   return { error: { message, type: status >= 500 ? 'server_error' : 'upstream_error', param: null, code: null } };
 }
 
-function isOpenAIErrorBody(value: unknown): value is { error: { message: string; type?: string; param?: string | null; code?: string | null } } {
+function isOpenAIErrorBody(
+  value: unknown,
+): value is { error: { message: string; type?: string; param?: string | null; code?: string | null } } {
   if (typeof value !== 'object' || value === null) return false;
   const error = (value as { error?: unknown }).error;
   return typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string';

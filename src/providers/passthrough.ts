@@ -31,7 +31,11 @@ export class PassthroughProviders {
   resolve(type: string, authorization: string | undefined, baseUrlHeader: string | undefined): PassthroughTarget {
     const known = PASSTHROUGH_TYPES[type];
     if (known === undefined) {
-      throw new GatewayError('invalid_request', `x-lightport-provider names no provider type or configured provider: "${type}". Types: ${Object.keys(PASSTHROUGH_TYPES).join(', ')}.`, { param: 'x-lightport-provider' });
+      throw new GatewayError(
+        'invalid_request',
+        `x-lightport-provider names no provider type or configured provider: "${type}". Types: ${Object.keys(PASSTHROUGH_TYPES).join(', ')}.`,
+        { param: 'x-lightport-provider' },
+      );
     }
     const callerApiKey = authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
     if (!callerApiKey) {

@@ -49,11 +49,17 @@ export class UpstreamGuard {
     }
     const hostname = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     if (!this.#hostListed(hostname, url.host.toLowerCase())) {
-      throw new GatewayError('upstream_not_allowed', `Upstream host "${url.host}" is not in passthrough.allowed_hosts.`, { param: 'x-lightport-base-url' });
+      throw new GatewayError('upstream_not_allowed', `Upstream host "${url.host}" is not in passthrough.allowed_hosts.`, {
+        param: 'x-lightport-base-url',
+      });
     }
     // An address literal listed with its port was named exactly by the operator; no DNS is involved.
     if (isIP(hostname) !== 0 && !this.#hosts.has(url.host.toLowerCase()) && !this.#addressAllowed(hostname)) {
-      throw new GatewayError('upstream_not_allowed', `Upstream address ${hostname} is private; list it in passthrough.allowed_hosts to allow it.`, { param: 'x-lightport-base-url' });
+      throw new GatewayError(
+        'upstream_not_allowed',
+        `Upstream address ${hostname} is private; list it in passthrough.allowed_hosts to allow it.`,
+        { param: 'x-lightport-base-url' },
+      );
     }
     return url;
   }

@@ -49,7 +49,11 @@ export interface ResponseSink {
 export type AttemptOutcome =
   | { readonly kind: 'ok' }
   | { readonly kind: 'upstream_error'; readonly status: number; readonly body: OpenAIErrorBody; readonly retryAfter?: string }
-  | { readonly kind: 'failed'; readonly code: 'upstream_unreachable' | 'upstream_timeout' | 'upstream_not_allowed'; readonly message: string }
+  | {
+      readonly kind: 'failed';
+      readonly code: 'upstream_unreachable' | 'upstream_timeout' | 'upstream_not_allowed';
+      readonly message: string;
+    }
   /** The answer had started reaching the client when the upstream failed. */
   | { readonly kind: 'broken'; readonly message: string }
   | { readonly kind: 'cancelled' };

@@ -57,11 +57,16 @@ export class ModelResolver {
     const providerName = this.#unavailable.get(model) ?? (slash > 0 ? model.slice(0, slash) : undefined);
     const reason = providerName === undefined ? undefined : this.#skipped.get(providerName);
     if (providerName !== undefined && reason !== undefined) {
-      return new GatewayError('model_not_found', `The model '${model}' needs provider '${providerName}', which was skipped at start-up (${reason}).`, { param: 'model' });
+      return new GatewayError(
+        'model_not_found',
+        `The model '${model}' needs provider '${providerName}', which was skipped at start-up (${reason}).`,
+        { param: 'model' },
+      );
     }
     const candidates = [...this.#models.keys(), ...[...this.#providers.keys()].map((name) => `${name}/<model>`)];
     const close = closeMatches(model, candidates);
-    const hint = close.length > 0 ? ` Did you mean: ${close.join(', ')}?` : ` Known models: ${this.modelNames.slice(0, 20).join(', ') || 'none'}.`;
+    const hint =
+      close.length > 0 ? ` Did you mean: ${close.join(', ')}?` : ` Known models: ${this.modelNames.slice(0, 20).join(', ') || 'none'}.`;
     return new GatewayError('model_not_found', `The model '${model}' does not exist.${hint}`, { param: 'model' });
   }
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerConfig } from '../config/schema.ts';
 
-const ALLOWED_HEADERS = 'authorization, content-type, x-request-id, x-lightport-provider, x-lightport-base-url, x-lightport-key, x-lightport-metadata, x-lightport-tags';
+const ALLOWED_HEADERS =
+  'authorization, content-type, x-request-id, x-lightport-provider, x-lightport-base-url, x-lightport-key, x-lightport-metadata, x-lightport-tags';
 const EXPOSED_HEADERS = 'x-request-id, x-lightport-provider, x-lightport-model';
 
 /** Adds CORS headers for allowed origins; answers preflights. Returns true when the request is done. */

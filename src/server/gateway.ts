@@ -38,7 +38,9 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     else skipped.set(name, built.skipped);
   }
   const resolver = new ModelResolver(config, providers, skipped);
-  const passthrough = config.passthrough.enabled ? new PassthroughProviders(config.passthrough, dispatcher, config.server.request_timeout_ms) : undefined;
+  const passthrough = config.passthrough.enabled
+    ? new PassthroughProviders(config.passthrough, dispatcher, config.server.request_timeout_ms)
+    : undefined;
   const deps: PipelineDeps = { resolver, passthrough, providers };
   const bodyLimit = config.server.body_limit;
 
@@ -46,15 +48,30 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   let draining = false;
   const inFlight = new Set<RequestContext>();
 
-  const withBody = (handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>) =>
-    async (context: RequestContext) => handler(context, deps, await readJsonBody(context.req, bodyLimit));
+  const withBody =
+    (handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>) => async (context: RequestContext) =>
+      handler(context, deps, await readJsonBody(context.req, bodyLimit));
 
   const routes = new RouteTable()
     .add('POST', '/v1/chat/completions', withBody(handleChatCompletions))
     .add('POST', '/v1/embeddings', withBody(handleEmbeddings))
-    .add('GET', '/v1/models', (context) => sendJson(context.res, 200, { object: 'list', data: resolver.list().map((model) => ({ ...model, object: 'model', created: 0 })) }, context.headers))
+    .add('GET', '/v1/models', (context) =>
+      sendJson(
+        context.res,
+        200,
+        { object: 'list', data: resolver.list().map((model) => ({ ...model, object: 'model', created: 0 })) },
+        context.headers,
+      ),
+    )
     .add('GET', '/healthz', (context) => sendJson(context.res, 200, { status: 'ok' }, context.headers))
-    .add('GET', '/readyz', (context) => sendJson(context.res, listening && !draining ? 200 : 503, { status: listening && !draining ? 'ready' : 'not_ready', providers: providers.size, models: resolver.modelNames.length }, context.headers));
+    .add('GET', '/readyz', (context) =>
+      sendJson(
+        context.res,
+        listening && !draining ? 200 : 503,
+        { status: listening && !draining ? 'ready' : 'not_ready', providers: providers.size, models: resolver.modelNames.length },
+        context.headers,
+      ),
+    );
 
   const handle = async (context: RequestContext): Promise<void> => {
     const { req, res } = context;
@@ -87,7 +104,14 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const incomingId = req.headers['x-request-id'];
     const id = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-    const context: RequestContext = { id, req, res, startedAt: performance.now(), abort: new AbortController(), headers: { 'x-request-id': id } };
+    const context: RequestContext = {
+      id,
+      req,
+      res,
+      startedAt: performance.now(),
+      abort: new AbortController(),
+      headers: { 'x-request-id': id },
+    };
     inFlight.add(context);
     const deadline = setTimeout(() => context.abort.abort('deadline'), config.server.request_timeout_ms);
     res.once('close', () => {
@@ -98,7 +122,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     });
     handle(context).catch((error: unknown) => {
       const gatewayError = toGatewayError(error);
-      if (gatewayError.status >= 500 && gatewayError.code === 'internal_error') logger.error({ err: error, request_id: id }, 'request failed');
+      if (gatewayError.status >= 500 && gatewayError.code === 'internal_error')
+        logger.error({ err: error, request_id: id }, 'request failed');
       if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
       sendError(res, gatewayError, context.headers);
     });
@@ -143,17 +168,20 @@ export function createGateway(config: Config, logger: Logger): Gateway {
 
 function logRequest(logger: Logger, context: RequestContext): void {
   if (!logger.isLevelEnabled('info')) return;
-  logger.info({
-    request_id: context.id,
-    method: context.req.method,
-    path: context.req.url,
-    status: context.res.statusCode,
-    model: context.model,
-    provider: context.provider,
-    upstream_model: context.upstreamModel,
-    duration_ms: Math.round((performance.now() - context.startedAt) * 100) / 100,
-    completed: context.res.writableFinished,
-  }, 'request');
+  logger.info(
+    {
+      request_id: context.id,
+      method: context.req.method,
+      path: context.req.url,
+      status: context.res.statusCode,
+      model: context.model,
+      provider: context.provider,
+      upstream_model: context.upstreamModel,
+      duration_ms: Math.round((performance.now() - context.startedAt) * 100) / 100,
+      completed: context.res.writableFinished,
+    },
+    'request',
+  );
 }
 
 async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {

@@ -30,20 +30,26 @@ async function post(path: string, body: string, init: RequestInit = {}): Promise
 
 function expectOpenAIError(body: ErrorBody): void {
   expect(Object.keys(body)).toEqual(['error']);
-  expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  expect(Object.keys(body.error).toSorted()).toEqual(['code', 'message', 'param', 'type']);
   expect(typeof body.error.message).toBe('string');
 }
 
 const valid = (extra: object = {}) => JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'hi' }], ...extra });
 
-describe('bad input gets a clear 4xx in OpenAI\'s error shape', () => {
+describe("bad input gets a clear 4xx in OpenAI's error shape", () => {
   it.each([
     ['malformed JSON', '{"model": "echo", ', 400, 'invalid_json', null],
     ['a JSON array', '[1,2]', 400, 'invalid_request', null],
     ['missing messages', JSON.stringify({ model: 'echo' }), 400, 'invalid_request', 'messages'],
     ['messages of the wrong type', JSON.stringify({ model: 'echo', messages: 'hi' }), 400, 'invalid_request', 'messages'],
     ['empty messages', JSON.stringify({ model: 'echo', messages: [] }), 400, 'invalid_request', 'messages'],
-    ['a bad role', JSON.stringify({ model: 'echo', messages: [{ role: 'robot', content: 'x' }] }), 400, 'invalid_request', 'messages[0].role'],
+    [
+      'a bad role',
+      JSON.stringify({ model: 'echo', messages: [{ role: 'robot', content: 'x' }] }),
+      400,
+      'invalid_request',
+      'messages[0].role',
+    ],
     ['model of the wrong type', JSON.stringify({ model: 42, messages: [{ role: 'user', content: 'x' }] }), 400, 'invalid_request', 'model'],
     ['stream of the wrong type', valid({ stream: 'yes' }), 400, 'invalid_request', 'stream'],
     ['temperature out of range', valid({ temperature: 7 }), 400, 'invalid_request', 'temperature'],
@@ -66,7 +72,12 @@ describe('bad input gets a clear 4xx in OpenAI\'s error shape', () => {
 
   it('refuses an oversized chunked body (no content-length) with 413', async () => {
     const big = valid({ padding: 'y'.repeat(8192) });
-    const stream = new ReadableStream({ start: (controller) => { controller.enqueue(new TextEncoder().encode(big)); controller.close(); } });
+    const stream = new ReadableStream({
+      start: (controller) => {
+        controller.enqueue(new TextEncoder().encode(big));
+        controller.close();
+      },
+    });
     const response = await post('/v1/chat/completions', '', { body: stream, duplex: 'half' } as RequestInit);
     expect(response.status).toBe(413);
   });

@@ -65,7 +65,10 @@ describe('lightport CLI', () => {
     const directory = mkdtempSync(join(tmpdir(), 'lightport-empty-'));
     const gateway = await startGateway({ cwd: directory });
     expect(gateway.output().stderr).toContain(join('examples', 'lightport.yaml'));
-    const response = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'mock-echo', messages: [{ role: 'user', content: 'hello gateway' }] }) });
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'mock-echo', messages: [{ role: 'user', content: 'hello gateway' }] }),
+    });
     const body = (await response.json()) as { choices: Array<{ message: { content: string } }> };
     expect(body.choices[0]?.message.content).toBe('hello gateway');
     expect(await gateway.stop()).toBe(0);

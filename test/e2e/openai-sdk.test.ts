@@ -55,12 +55,15 @@ describe('chat completions through the gateway with the official openai SDK', ()
     expect(sent?.path).toBe('/v1/chat/completions');
     expect(sent?.headers['authorization']).toBe(`Bearer ${PROVIDER_KEY}`);
     expect(sent?.headers['x-team']).toBe('e2e');
-    expect((sent?.body as { model: string }).model).toBe('gpt-4o-mini');
+    expect(sent?.body).toMatchObject({ model: 'gpt-4o-mini' });
   });
 
   it('routes <provider>/<upstream-model> and echoes a caller request id', async () => {
     const { data, response } = await client.chat.completions
-      .create({ model: 'openai/gpt-4.1-nano', messages: [{ role: 'user', content: 'direct' }] }, { headers: { 'x-request-id': 'req-abc.123' } })
+      .create(
+        { model: 'openai/gpt-4.1-nano', messages: [{ role: 'user', content: 'direct' }] },
+        { headers: { 'x-request-id': 'req-abc.123' } },
+      )
       .withResponse();
     expect(data.model).toBe('gpt-4.1-nano');
     expect(response.headers.get('x-request-id')).toBe('req-abc.123');
@@ -93,7 +96,15 @@ describe('chat completions through the gateway with the official openai SDK', ()
     const runner = client.chat.completions.stream({
       model: 'fast',
       messages: [{ role: 'user', content: 'weather in Paris?' }],
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } } }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] },
+          },
+        },
+      ],
     });
     const completion = await runner.finalChatCompletion();
     const call = completion.choices[0]?.message.tool_calls?.[0];
@@ -112,7 +123,7 @@ describe('chat completions through the gateway with the official openai SDK', ()
 
     // Asked for explicitly, base64 comes back as a string: little-endian float32s of the same vector.
     const encoded = await client.embeddings.create({ model: 'embed', input: ['alpha', 'beta'], encoding_format: 'base64' });
-    expect((lastRequest()?.body as { encoding_format: string }).encoding_format).toBe('base64');
+    expect(lastRequest()?.body).toMatchObject({ encoding_format: 'base64' });
     const text = encoded.data[0]?.embedding as unknown as string;
     expect(typeof text).toBe('string');
     const bytes = Buffer.from(text, 'base64');
@@ -121,18 +132,20 @@ describe('chat completions through the gateway with the official openai SDK', ()
 
     // Left to its default, the SDK asks for base64 and decodes it back to the same floats.
     const byDefault = await client.embeddings.create({ model: 'embed', input: 'alpha' });
-    expect((lastRequest()?.body as { encoding_format: string }).encoding_format).toBe('base64');
+    expect(lastRequest()?.body).toMatchObject({ encoding_format: 'base64' });
     expect(byDefault.data[0]?.embedding).toEqual(decoded);
   });
 
   it('lists the configured models', async () => {
     const page = await client.models.list();
-    expect(page.data.map((model) => model.id).sort()).toEqual(['embed', 'fast']);
+    expect(page.data.map((model) => model.id).toSorted()).toEqual(['embed', 'fast']);
     expect(page.data.every((model) => model.owned_by === 'openai')).toBe(true);
   });
 
   it('relays an upstream 429 with its status, message and retry-after', async () => {
-    const error = await client.chat.completions.create({ model: `openai/${FAKE_MODELS.rateLimited}`, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
+    const error = await client.chat.completions
+      .create({ model: `openai/${FAKE_MODELS.rateLimited}`, messages: [{ role: 'user', content: 'x' }] })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     const apiError = error as InstanceType<typeof OpenAI.APIError>;
     expect(apiError.status).toBe(429);
@@ -141,19 +154,25 @@ describe('chat completions through the gateway with the official openai SDK', ()
   });
 
   it('relays an upstream 500 with its status and message', async () => {
-    const error = await client.chat.completions.create({ model: `openai/${FAKE_MODELS.serverError}`, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
+    const error = await client.chat.completions
+      .create({ model: `openai/${FAKE_MODELS.serverError}`, messages: [{ role: 'user', content: 'x' }] })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(500);
   });
 
   it('answers 502 in the OpenAI error shape when the upstream drops the connection', async () => {
-    const error = await client.chat.completions.create({ model: `openai/${FAKE_MODELS.connectionReset}`, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
+    const error = await client.chat.completions
+      .create({ model: `openai/${FAKE_MODELS.connectionReset}`, messages: [{ role: 'user', content: 'x' }] })
+      .catch((caught: unknown) => caught);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
     expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('upstream_unreachable');
   });
 
   it('answers an unknown model with 404 listing close matches', async () => {
-    const error = await client.chat.completions.create({ model: 'fsat', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
+    const error = await client.chat.completions
+      .create({ model: 'fsat', messages: [{ role: 'user', content: 'x' }] })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
     expect((error as Error).message).toContain('fast');
     expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('model_not_found');

@@ -36,23 +36,26 @@ function passthroughClient(baseUrl: string | undefined, apiKey = CALLER_KEY): Op
 }
 
 async function statusOf(promise: Promise<unknown>): Promise<{ status: number | undefined; message: string }> {
-  const error = (await promise.then(() => undefined, (caught: unknown) => caught)) as InstanceType<typeof OpenAI.APIError> | undefined;
+  const error = (await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  )) as InstanceType<typeof OpenAI.APIError> | undefined;
   return { status: error?.status, message: error?.message ?? '' };
 }
 
 const ask = (client: OpenAI) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'byok' }] });
 
-describe('passthrough with the caller\'s own key', () => {
-  it('forwards to an allowed upstream URL with the caller\'s key and model', async () => {
+describe("passthrough with the caller's own key", () => {
+  it("forwards to an allowed upstream URL with the caller's key and model", async () => {
     const { data, response } = await ask(passthroughClient(upstream.url)).withResponse();
     expect(data.choices[0]?.message.content).toBe('You said: byok');
     expect(response.headers.get('x-lightport-provider')).toBe('openai-compatible');
     const sent = upstream.requests.at(-1);
     expect(sent?.headers['authorization']).toBe(`Bearer ${CALLER_KEY}`);
-    expect((sent?.body as { model: string }).model).toBe('gpt-4o-mini');
+    expect(sent?.body).toMatchObject({ model: 'gpt-4o-mini' });
   });
 
-  it('needs the caller\'s key', async () => {
+  it("needs the caller's key", async () => {
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'x-lightport-provider': 'openai-compatible', 'x-lightport-base-url': upstream.url },
@@ -63,7 +66,12 @@ describe('passthrough with the caller\'s own key', () => {
   });
 
   it('refuses an unknown provider type naming the known ones', async () => {
-    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: CALLER_KEY, maxRetries: 0, defaultHeaders: { 'x-lightport-provider': 'nonesuch' } });
+    const client = new OpenAI({
+      baseURL: `${gateway.url}/v1`,
+      apiKey: CALLER_KEY,
+      maxRetries: 0,
+      defaultHeaders: { 'x-lightport-provider': 'nonesuch' },
+    });
     const { status, message } = await statusOf(ask(client));
     expect(status).toBe(400);
     expect(message).toContain('openai-compatible');

@@ -48,7 +48,10 @@ async function record(path: string, init: RequestInit): Promise<void> {
   seen.push(JSON.stringify([...response.headers]), await response.text());
 }
 
-const chat = (model: string, extra: object = {}) => ({ method: 'POST', body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }], ...extra }) });
+const chat = (model: string, extra: object = {}) => ({
+  method: 'POST',
+  body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }], ...extra }),
+});
 
 describe('secrets never reach logs or responses', () => {
   it('keeps provider and caller keys out of every response and log line', async () => {
@@ -59,8 +62,18 @@ describe('secrets never reach logs or responses', () => {
     await record('/v1/chat/completions', chat(`openai/${FAKE_MODELS.rateLimited}`));
     await record('/v1/chat/completions', chat('broken/anything'));
     await record('/v1/chat/completions', chat('no-such-model'));
-    await record('/v1/chat/completions', { ...chat('m'), headers: { 'x-lightport-provider': 'openai-compatible', 'x-lightport-base-url': upstream.url, authorization: `Bearer ${CALLER_KEY}` } });
-    await record('/v1/chat/completions', { ...chat('m'), headers: { 'x-lightport-provider': 'openai-compatible', 'x-lightport-base-url': 'http://10.9.9.9/', authorization: `Bearer ${CALLER_KEY}` } });
+    await record('/v1/chat/completions', {
+      ...chat('m'),
+      headers: { 'x-lightport-provider': 'openai-compatible', 'x-lightport-base-url': upstream.url, authorization: `Bearer ${CALLER_KEY}` },
+    });
+    await record('/v1/chat/completions', {
+      ...chat('m'),
+      headers: {
+        'x-lightport-provider': 'openai-compatible',
+        'x-lightport-base-url': 'http://10.9.9.9/',
+        authorization: `Bearer ${CALLER_KEY}`,
+      },
+    });
     await record('/v1/embeddings', { method: 'POST', body: JSON.stringify({ model: 'openai/text-embedding-3-small', input: 'x' }) });
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: CALLER_KEY, maxRetries: 0 });
     await client.models.list();

@@ -41,7 +41,10 @@ describe('graceful shutdown', () => {
 
   it('ends streams that outlast the grace period with an error event, and still exits 0', async () => {
     gateway = await startGateway({ config: slowMock(200) });
-    const response = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'go' }] }) });
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'go' }] }),
+    });
     const reader = response.body!.getReader();
     await reader.read();
     const exit = gateway.stop('SIGTERM');

@@ -83,13 +83,7 @@ export function parseChatRequest(body: unknown): Validated<ChatRequest> {
   const stream = body['stream'] === true;
   const streamOptions = body['stream_options'];
   if (streamOptions !== undefined && streamOptions !== null && !stream) {
-    return fail(
-      invalidRequest(
-        "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-        'stream_options',
-        null,
-      ),
-    );
+    return fail(invalidRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', null));
   }
 
   const tools = parseTools(body['tools']);
@@ -97,11 +91,7 @@ export function parseChatRequest(body: unknown): Validated<ChatRequest> {
   const toolChoice = body['tool_choice'];
   if (toolChoice !== undefined && tools.value.length === 0) {
     return fail(
-      invalidRequest(
-        "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
-        'tool_choice',
-        null,
-      ),
+      invalidRequest("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", 'tool_choice', null),
     );
   }
 

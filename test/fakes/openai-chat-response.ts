@@ -4,9 +4,7 @@ import { isJsonObject, type JsonObject, type OpenAIFixtures } from './openai-fix
 
 export const SLOW_STREAM_PIECES = ['This ', 'is ', 'a ', 'slow ', 'stream.'];
 
-export type ChatAnswer =
-  | { kind: 'text'; pieces: string[] }
-  | { kind: 'tool_call'; id: string; name: string; argumentFragments: string[] };
+export type ChatAnswer = { kind: 'text'; pieces: string[] } | { kind: 'tool_call'; id: string; name: string; argumentFragments: string[] };
 
 const alphanumerics = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -20,9 +18,7 @@ export function randomAlphanumeric(length: number): string {
 export function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content
-    .map((part: unknown) => (isJsonObject(part) && typeof part['text'] === 'string' ? part['text'] : ''))
-    .join('');
+  return content.map((part: unknown) => (isJsonObject(part) && typeof part['text'] === 'string' ? part['text'] : '')).join('');
 }
 
 /** Splits text the way OpenAI tokens arrive: each piece carries its leading whitespace. */

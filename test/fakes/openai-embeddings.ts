@@ -48,11 +48,7 @@ export function parseEmbeddingRequest(body: unknown): Validated<EmbeddingRequest
   const format = body['encoding_format'] ?? 'float';
   if (format !== 'float' && format !== 'base64') {
     return fail(
-      invalidRequest(
-        `Invalid value: '${String(format)}'. Supported values are: 'float' and 'base64'.`,
-        'encoding_format',
-        'invalid_value',
-      ),
+      invalidRequest(`Invalid value: '${String(format)}'. Supported values are: 'float' and 'base64'.`, 'encoding_format', 'invalid_value'),
     );
   }
   const dimensions = body['dimensions'] ?? DEFAULT_EMBEDDING_DIMENSIONS;

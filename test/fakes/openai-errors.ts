@@ -98,11 +98,9 @@ export function rateLimited(model: string): OpenAIError {
   };
 }
 
-export const serverError = openAIError(
-  500,
-  'The server had an error while processing your request. Sorry about that!',
-  { type: 'server_error' },
-);
+export const serverError = openAIError(500, 'The server had an error while processing your request. Sorry about that!', {
+  type: 'server_error',
+});
 
 export function invalidUrl(method: string, path: string): OpenAIError {
   return openAIError(404, `Invalid URL (${method} ${path})`);

@@ -25,7 +25,11 @@ const weatherTool: OpenAI.ChatCompletionTool = {
 function shapeOf(value: unknown): unknown {
   if (Array.isArray(value)) return value.length === 0 ? [] : [shapeOf(value[0])];
   if (isJsonObject(value)) {
-    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, shapeOf(value[key])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, shapeOf(value[key])]),
+    );
   }
   return value === null ? 'null' : typeof value;
 }
@@ -199,9 +203,7 @@ describe('fake OpenAI upstream', () => {
     const failed = await client.chat.completions.create({ model: 'fake-500', messages }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(OpenAI.InternalServerError);
 
-    await expect(client.chat.completions.create({ model: 'fake-reset', messages })).rejects.toBeInstanceOf(
-      OpenAI.APIConnectionError,
-    );
+    await expect(client.chat.completions.create({ model: 'fake-reset', messages })).rejects.toBeInstanceOf(OpenAI.APIConnectionError);
 
     const notFound = await post('/nope', {});
     expect(notFound.status).toBe(404);

@@ -57,12 +57,7 @@ interface UpstreamContext {
   closing: AbortSignal;
 }
 
-type JsonRouteHandler = (
-  body: unknown,
-  req: IncomingMessage,
-  res: ServerResponse,
-  ctx: UpstreamContext,
-) => void | Promise<void>;
+type JsonRouteHandler = (body: unknown, req: IncomingMessage, res: ServerResponse, ctx: UpstreamContext) => void | Promise<void>;
 
 type ParsedBody = { ok: true; value: unknown } | { ok: false; raw: string };
 
@@ -103,12 +98,7 @@ function handledScenario(model: string, req: IncomingMessage, res: ServerRespons
   }
 }
 
-async function writeStream(
-  res: ServerResponse,
-  chunks: StreamedChunk[],
-  delayMs: number,
-  closing: AbortSignal,
-): Promise<void> {
+async function writeStream(res: ServerResponse, chunks: StreamedChunk[], delayMs: number, closing: AbortSignal): Promise<void> {
   res.writeHead(200, { ...openAIHeaders('text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' });
   for (const { chunk, carriesContent } of chunks) {
     if (delayMs > 0 && carriesContent) await sleep(delayMs, undefined, { signal: closing });
@@ -155,8 +145,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: UpstreamCo
   if (unauthorized) return sendError(res, unauthorized);
 
   const pathname = new URL(path, 'http://fake').pathname;
-  const postJson = (handler: JsonRouteHandler) =>
-    body.ok ? handler(body.value, req, res, ctx) : sendError(res, invalidJsonBody);
+  const postJson = (handler: JsonRouteHandler) => (body.ok ? handler(body.value, req, res, ctx) : sendError(res, invalidJsonBody));
 
   if (method === 'POST' && pathname === '/v1/chat/completions') return postJson(handleChat);
   if (method === 'POST' && pathname === '/v1/embeddings') return postJson(handleEmbeddings);

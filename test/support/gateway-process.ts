@@ -35,7 +35,13 @@ export function writeTempConfig(yaml: string): string {
 
 /** Starts `lightport start` as users do (the built bin), on a free port, and waits until it listens. */
 export async function startGateway(options: StartOptions = {}): Promise<GatewayProcess> {
-  const args = options.rawArgs ?? ['start', '--port', '0', ...(options.config === undefined ? [] : ['--config', writeTempConfig(options.config)]), ...(options.args ?? [])];
+  const args = options.rawArgs ?? [
+    'start',
+    '--port',
+    '0',
+    ...(options.config === undefined ? [] : ['--config', writeTempConfig(options.config)]),
+    ...(options.args ?? []),
+  ];
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { PATH: process.env['PATH'] ?? '', ...options.env },
@@ -76,9 +82,15 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
 }
 
 /** Runs the CLI to completion. */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO_ROOT, env: { PATH: process.env['PATH'] ?? '', ...options.env } });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: { PATH: process.env['PATH'] ?? '', ...options.env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

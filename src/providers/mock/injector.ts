@@ -15,7 +15,18 @@ export function createInjector(errors: MockProviderConfig['errors']): (signal: A
       accumulated[index] = (accumulated[index] ?? 0) - 1;
       switch (error.kind) {
         case 'status':
-          return { kind: 'upstream_error', status: error.status, body: { error: { message: error.message, type: error.status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: 'mock_injected' } } };
+          return {
+            kind: 'upstream_error',
+            status: error.status,
+            body: {
+              error: {
+                message: error.message,
+                type: error.status >= 500 ? 'server_error' : 'invalid_request_error',
+                param: null,
+                code: 'mock_injected',
+              },
+            },
+          };
         case 'reset':
           return { kind: 'failed', code: 'upstream_unreachable', message: 'The upstream connection was reset (mock).' };
         case 'hang':

@@ -18,9 +18,21 @@ export function createMockProvider(name: string, config: MockProviderConfig): Pr
     const created = Math.floor(Date.now() / 1000);
     try {
       if (request.stream === true) {
-        await streamAnswer({ config, answer, id, created, model: options.upstreamModel, includeUsage: request.stream_options?.include_usage === true, options });
+        await streamAnswer({
+          config,
+          answer,
+          id,
+          created,
+          model: options.upstreamModel,
+          includeUsage: request.stream_options?.include_usage === true,
+          options,
+        });
       } else {
-        await sleep(config.first_token_ms + config.chunk_ms * Math.max(0, chunkText(answer.text, config.chunk_words).length - 1), undefined, { signal: options.signal });
+        await sleep(
+          config.first_token_ms + config.chunk_ms * Math.max(0, chunkText(answer.text, config.chunk_words).length - 1),
+          undefined,
+          { signal: options.signal },
+        );
         options.sink.start(200, 'application/json');
         options.sink.write(JSON.stringify(completion(answer, id, created, options.upstreamModel)));
         options.sink.end();
@@ -43,7 +55,9 @@ export function createMockProvider(name: string, config: MockProviderConfig): Pr
     });
     const tokens = texts.reduce((sum, text) => sum + estimateTokens(text), 0);
     options.sink.start(200, 'application/json');
-    options.sink.write(JSON.stringify({ object: 'list', data, model: options.upstreamModel, usage: { prompt_tokens: tokens, total_tokens: tokens } }));
+    options.sink.write(
+      JSON.stringify({ object: 'list', data, model: options.upstreamModel, usage: { prompt_tokens: tokens, total_tokens: tokens } }),
+    );
     options.sink.end();
     return { kind: 'ok' };
   };
@@ -52,7 +66,11 @@ export function createMockProvider(name: string, config: MockProviderConfig): Pr
 }
 
 function completion(answer: MockAnswer, id: string, created: number, model: string) {
-  const toolCalls = answer.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+  const toolCalls = answer.toolCalls.map((call) => ({
+    id: call.id,
+    type: 'function',
+    function: { name: call.name, arguments: call.arguments },
+  }));
   return {
     id,
     object: 'chat.completion',
@@ -61,7 +79,12 @@ function completion(answer: MockAnswer, id: string, created: number, model: stri
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: toolCalls.length > 0 ? null : answer.text, refusal: null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        message: {
+          role: 'assistant',
+          content: toolCalls.length > 0 ? null : answer.text,
+          refusal: null,
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
         logprobs: null,
         finish_reason: toolCalls.length > 0 ? 'tool_calls' : 'stop',
       },
@@ -110,7 +133,10 @@ async function streamAnswer(plan: StreamPlan): Promise<void> {
   }
   await write(options, sseData(chunk({}, answer.toolCalls.length > 0 ? 'tool_calls' : 'stop')));
   if (plan.includeUsage) {
-    await write(options, sseData({ id: plan.id, object: 'chat.completion.chunk', created: plan.created, model: plan.model, choices: [], usage: answer.usage }));
+    await write(
+      options,
+      sseData({ id: plan.id, object: 'chat.completion.chunk', created: plan.created, model: plan.model, choices: [], usage: answer.usage }),
+    );
   }
   await write(options, SSE_DONE);
   options.sink.end();
@@ -135,4 +161,3 @@ function splitEvenly(text: string, parts: number): string[] {
   for (let index = 0; index < text.length; index += size) pieces.push(text.slice(index, index + size));
   return pieces;
 }
-

@@ -1,0 +1,117 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+
+/** An OpenAI-format upstream that fails in the ways real ones do, chosen by model name. */
+function misbehavingUpstream(): Server {
+  const chunk = (content: string) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }] })}\n\n`;
+  return createServer((req, res) => {
+    let body = '';
+    req.on('data', (data: Buffer) => (body += data.toString()));
+    req.on('end', () => {
+      const model = (JSON.parse(body) as { model: string }).model;
+      if (model === 'dies-mid-stream') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(chunk('Hello'));
+        res.write(chunk(' wor'));
+        setTimeout(() => res.socket?.destroy(), 50);
+      } else if (model === 'dies-mid-json') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
+        res.write('{"id":"chatcmpl-x","object":"chat.com');
+        setTimeout(() => res.socket?.destroy(), 50);
+      } else if (model === 'never-answers') {
+        // holds the request open; the provider's timeout must end it
+      } else if (model === 'html-error') {
+        res.writeHead(503, { 'content-type': 'text/html' });
+        res.end('<html><body>Service Unavailable</body></html>');
+      }
+    });
+  });
+}
+
+let upstream: Server;
+let gateway: GatewayProcess;
+let client: OpenAI;
+
+beforeAll(async () => {
+  upstream = misbehavingUpstream();
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const { port } = upstream.address() as AddressInfo;
+  gateway = await startGateway({
+    config: `
+providers:
+  bad:
+    type: openai-compatible
+    base_url: http://127.0.0.1:${port}/v1
+    timeout_ms: 300
+`,
+  });
+  client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  upstream?.closeAllConnections();
+  await new Promise((resolve) => upstream?.close(resolve));
+});
+
+const ask = (model: string, stream = false) =>
+  fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'x' }] }),
+  });
+
+describe('upstream failures', () => {
+  it('ends a stream whose upstream dies with a well-formed error event, after the text so far', async () => {
+    const response = await ask('bad/dies-mid-stream', true);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const events = text.split('\n\n').filter(Boolean);
+    expect(events.slice(0, 2).every((event) => event.startsWith('data: {"id"'))).toBe(true);
+    const last = JSON.parse((events.at(-1) ?? '').replace(/^data: /, '')) as { error: { message: string; code: string } };
+    expect(last.error.code).toBe('upstream_error');
+    expect(last.error.message).toMatch(/failed while the answer was streaming/);
+    expect(text).not.toContain('[DONE]');
+  });
+
+  it('makes the openai SDK raise on that stream instead of returning a silently short answer', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'bad/dies-mid-stream',
+      stream: true,
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    await expect(
+      (async () => {
+        for await (const _chunk of stream) {
+          /* drain */
+        }
+      })(),
+    ).rejects.toThrow(/failed while the answer was streaming/);
+  });
+
+  it('cuts a JSON answer whose upstream dies, so the client cannot mistake it for complete', async () => {
+    await expect(ask('bad/dies-mid-json').then((response) => response.text())).rejects.toThrow();
+  });
+
+  it('answers 504 when the upstream does not answer within the provider timeout', async () => {
+    const response = await ask('bad/never-answers');
+    expect(response.status).toBe(504);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
+  });
+
+  it("wraps a non-JSON upstream error in OpenAI's shape, keeping its status", async () => {
+    const response = await ask('bad/html-error');
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { error: { message: string; type: string } };
+    expect(body.error.message).toContain('Service Unavailable');
+    expect(body.error.type).toBe('server_error');
+  });
+
+  it('still serves after all of that', async () => {
+    const response = await fetch(`${gateway.url}/healthz`);
+    expect(response.status).toBe(200);
+  });
+});
