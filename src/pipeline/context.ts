@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TokenUsage } from '../providers/types.ts';
 
 export type AbortReason = 'client_closed' | 'deadline' | 'shutdown';
 
@@ -16,7 +17,9 @@ export interface RequestContext {
   streaming?: boolean;
   model?: string;
   provider?: string;
+  providerType?: string;
   upstreamModel?: string;
+  usage?: TokenUsage;
 }
 
 export function abortReason(context: RequestContext): AbortReason | undefined {

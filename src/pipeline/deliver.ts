@@ -1,4 +1,5 @@
 import type { AttemptOptions, AttemptOutcome, ResponseSink } from '../providers/types.ts';
+import { attemptFinished, type AttemptFinished } from '../observability/events.ts';
 import { GatewayError, type GatewayErrorCode } from '../server/errors.ts';
 import { sendError, sendErrorBody } from '../server/respond.ts';
 import { SSE_CONTENT_TYPE, sseError } from '../server/sse.ts';
@@ -20,8 +21,25 @@ export async function deliver(context: RequestContext, upstreamModel: string, at
     requestId: context.id,
     ...(callerApiKey === undefined ? {} : { callerApiKey }),
   };
+  const startedAt = performance.now();
   const outcome = await attempt(options);
+  if (outcome.kind === 'ok' && outcome.usage) context.usage = outcome.usage;
+  if (attemptFinished.hasSubscribers) publishAttempt(context, outcome, performance.now() - startedAt);
   finish(context, outcome);
+}
+
+function publishAttempt(context: RequestContext, outcome: AttemptOutcome, durationMs: number): void {
+  const status = outcome.kind === 'ok' ? context.res.statusCode : outcome.kind === 'upstream_error' ? outcome.status : undefined;
+  const event: AttemptFinished = {
+    requestId: context.id,
+    provider: context.provider ?? '',
+    providerType: context.providerType ?? '',
+    upstreamModel: context.upstreamModel ?? '',
+    outcome: outcome.kind,
+    durationMs,
+    ...(status === undefined ? {} : { status }),
+  };
+  attemptFinished.publish(event);
 }
 
 function finish(context: RequestContext, outcome: AttemptOutcome): void {

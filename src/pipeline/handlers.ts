@@ -39,6 +39,7 @@ function chooseTarget(context: RequestContext, deps: PipelineDeps, model: string
 function markTarget(context: RequestContext, model: string, target: ChosenTarget): void {
   context.model = model;
   context.provider = target.provider.name;
+  context.providerType = target.provider.type;
   context.upstreamModel = target.upstreamModel;
   context.headers['x-lightport-provider'] = target.provider.name;
   context.headers['x-lightport-model'] = target.upstreamModel;

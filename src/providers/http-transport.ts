@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { OpenAIErrorBody } from '../server/errors.ts';
 import { PRIVATE_ADDRESS_REFUSED } from './ssrf-guard.ts';
-import type { AttemptOutcome, ResponseSink } from './types.ts';
+import type { AttemptOutcome, ResponseSink, TokenUsage } from './types.ts';
 
 export interface UpstreamCall {
   readonly dispatcher: Dispatcher;
@@ -12,7 +12,12 @@ export interface UpstreamCall {
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
   readonly sink: ResponseSink;
+  /** Reads token usage from the last bytes of a successful answer. */
+  readonly readUsage?: (tail: string) => TokenUsage | undefined;
 }
+
+/** Enough of an answer's end to hold its usage object (or a stream's usage chunk). */
+const TAIL_BYTES = 8 * 1024;
 
 const ERROR_BODY_LIMIT = 64 * 1024;
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -29,6 +34,8 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
     let retryAfter: string | undefined;
     const errorChunks: Buffer[] = [];
     let errorBytes = 0;
+    const tail: Buffer[] = [];
+    let tailBytes = 0;
     let settled = false;
     const settle = (outcome: AttemptOutcome): void => {
       if (settled) return;
@@ -57,6 +64,11 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
       },
       onResponseData(controller, chunk) {
         if (started) {
+          if (call.readUsage) {
+            tail.push(chunk);
+            tailBytes += chunk.length;
+            while (tail.length > 1 && tailBytes - (tail[0]?.length ?? 0) >= TAIL_BYTES) tailBytes -= tail.shift()?.length ?? 0;
+          }
           if (!call.sink.write(chunk)) {
             controller.pause();
             call.sink.onDrain(() => controller.resume());
@@ -69,7 +81,8 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
       onResponseEnd() {
         if (started) {
           call.sink.end();
-          settle({ kind: 'ok' });
+          const usage = call.readUsage?.(Buffer.concat(tail, tailBytes).toString('utf8'));
+          settle(usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage });
           return;
         }
         const body = upstreamErrorBody(errorStatus, Buffer.concat(errorChunks).toString('utf8'));

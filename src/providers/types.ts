@@ -45,9 +45,18 @@ export interface ResponseSink {
   end(): void;
 }
 
+/** Token counts as OpenAI reports them; the detail fields only when the upstream gave them. */
+export interface TokenUsage {
+  readonly prompt_tokens: number;
+  readonly completion_tokens: number;
+  readonly total_tokens: number;
+  readonly cached_tokens?: number;
+  readonly reasoning_tokens?: number;
+}
+
 /** How one upstream attempt ended. */
 export type AttemptOutcome =
-  | { readonly kind: 'ok' }
+  | { readonly kind: 'ok'; readonly usage?: TokenUsage }
   | { readonly kind: 'upstream_error'; readonly status: number; readonly body: OpenAIErrorBody; readonly retryAfter?: string }
   | {
       readonly kind: 'failed';

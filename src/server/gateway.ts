@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
+import { subscribeAccessLog } from '../observability/access-log.ts';
+import { requestFinished, type RequestFinished } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import { handleChatCompletions, handleEmbeddings, type PipelineDeps } from '../pipeline/handlers.ts';
@@ -43,6 +45,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     : undefined;
   const deps: PipelineDeps = { resolver, passthrough, providers };
   const bodyLimit = config.server.body_limit;
+  const unsubscribeAccessLog = subscribeAccessLog(logger);
 
   let listening = false;
   let draining = false;
@@ -114,19 +117,25 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     };
     inFlight.add(context);
     const deadline = setTimeout(() => context.abort.abort('deadline'), config.server.request_timeout_ms);
+    // The request is reported once the response has closed and the pipeline has finished with it.
+    let pending = 2;
+    const settleOne = (): void => {
+      if (--pending === 0) publishFinished(context);
+    };
     res.once('close', () => {
       clearTimeout(deadline);
       inFlight.delete(context);
       if (!res.writableFinished) context.abort.abort('client_closed');
-      logRequest(logger, context);
+      settleOne();
     });
-    handle(context).catch((error: unknown) => {
-      const gatewayError = toGatewayError(error);
-      if (gatewayError.status >= 500 && gatewayError.code === 'internal_error')
-        logger.error({ err: error, request_id: id }, 'request failed');
-      if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
-      sendError(res, gatewayError, context.headers);
-    });
+    handle(context)
+      .catch((error: unknown) => {
+        const gatewayError = toGatewayError(error);
+        if (gatewayError.code === 'internal_error') logger.error({ err: error, request_id: id }, 'request failed');
+        if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
+        sendError(res, gatewayError, context.headers);
+      })
+      .finally(settleOne);
   };
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
@@ -160,28 +169,29 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       }
       server.closeAllConnections();
       await closed;
+      unsubscribeAccessLog();
       await Promise.all([dispatcher.close(), passthrough?.close(), ...[...providers.values()].map((provider) => provider.close())]);
       return { drained };
     },
   };
 }
 
-function logRequest(logger: Logger, context: RequestContext): void {
-  if (!logger.isLevelEnabled('info')) return;
-  logger.info(
-    {
-      request_id: context.id,
-      method: context.req.method,
-      path: context.req.url,
-      status: context.res.statusCode,
-      model: context.model,
-      provider: context.provider,
-      upstream_model: context.upstreamModel,
-      duration_ms: Math.round((performance.now() - context.startedAt) * 100) / 100,
-      completed: context.res.writableFinished,
-    },
-    'request',
-  );
+function publishFinished(context: RequestContext): void {
+  if (!requestFinished.hasSubscribers) return;
+  const event: RequestFinished = {
+    requestId: context.id,
+    method: context.req.method ?? 'GET',
+    path: context.req.url ?? '/',
+    status: context.res.statusCode,
+    completed: context.res.writableFinished,
+    streaming: context.streaming === true,
+    durationMs: Math.round((performance.now() - context.startedAt) * 100) / 100,
+    ...(context.model === undefined ? {} : { model: context.model }),
+    ...(context.provider === undefined ? {} : { provider: context.provider }),
+    ...(context.upstreamModel === undefined ? {} : { upstreamModel: context.upstreamModel }),
+    ...(context.usage === undefined ? {} : { usage: context.usage }),
+  };
+  requestFinished.publish(event);
 }
 
 async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {

@@ -92,6 +92,26 @@ describe('chat completions through the gateway with the official openai SDK', ()
     expect(usage?.total_tokens).toBeGreaterThan(0);
   });
 
+  it('logs one JSON line per request, with the usage read from the upstream answer', async () => {
+    const { response } = await client.chat.completions
+      .create({ model: 'fast', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'count me' }] })
+      .withResponse();
+    const id = response.headers.get('x-request-id');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const line = gateway
+      .output()
+      .stdout.split('\n')
+      .find((text) => text.includes(`"request_id":"${id}"`));
+    const entry = JSON.parse(line ?? '{}') as {
+      usage?: { prompt_tokens: number; total_tokens: number };
+      streaming?: boolean;
+      status?: number;
+    };
+    expect(entry.status).toBe(200);
+    expect(entry.streaming).toBe(true);
+    expect(entry.usage?.prompt_tokens).toBeGreaterThan(0);
+  });
+
   it('streams tool calls whose ids, names and arguments the SDK stream helper reassembles', async () => {
     const runner = client.chat.completions.stream({
       model: 'fast',

@@ -4,10 +4,11 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
+const chunk = (content: string) =>
+  `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }] })}\n\n`;
+
 /** An OpenAI-format upstream that fails in the ways real ones do, chosen by model name. */
 function misbehavingUpstream(): Server {
-  const chunk = (content: string) =>
-    `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }] })}\n\n`;
   return createServer((req, res) => {
     let body = '';
     req.on('data', (data: Buffer) => (body += data.toString()));

@@ -37,7 +37,7 @@ export function createMockProvider(name: string, config: MockProviderConfig): Pr
         options.sink.write(JSON.stringify(completion(answer, id, created, options.upstreamModel)));
         options.sink.end();
       }
-      return { kind: 'ok' };
+      return { kind: 'ok', usage: answer.usage };
     } catch (error) {
       if (options.signal.aborted) return { kind: 'cancelled' };
       throw error;
@@ -59,7 +59,7 @@ export function createMockProvider(name: string, config: MockProviderConfig): Pr
       JSON.stringify({ object: 'list', data, model: options.upstreamModel, usage: { prompt_tokens: tokens, total_tokens: tokens } }),
     );
     options.sink.end();
-    return { kind: 'ok' };
+    return { kind: 'ok', usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens } };
   };
 
   return { name, type: 'mock', chat, embeddings, close: async () => {} };

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { sendUpstream } from '../http-transport.ts';
+import { usageFromTail } from './usage.ts';
 import type { AttemptOptions, ChatRequest, EmbeddingsRequest, Provider } from '../types.ts';
 
 /** What differs between OpenAI-compatible upstreams: data, not code. */
@@ -29,6 +30,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
       timeoutMs: description.timeoutMs,
       signal: options.signal,
       sink: options.sink,
+      readUsage: usageFromTail,
     });
 
   return {
