@@ -1,5 +1,6 @@
 import bytes from 'bytes';
 import { z } from 'zod';
+import { adminSchema, authSchema, budgetsSchema, limitsSchema, stateSchema } from './limits-schema.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -102,6 +103,11 @@ export const configSchema = z.strictObject({
   providers: z.record(z.string().regex(NAME, 'provider names use letters, digits, _ . -'), providerSchema).default({}),
   models: z.record(z.string().min(1), modelSchema).default({}),
   passthrough: passthroughSchema.default(passthroughSchema.parse({})),
+  admin: adminSchema.optional(),
+  auth: authSchema.default(authSchema.parse({})),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+  budgets: budgetsSchema.default(budgetsSchema.parse({})),
+  state: stateSchema.default(stateSchema.parse({})),
 });
 
 export type Config = z.output<typeof configSchema>;

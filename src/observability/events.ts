@@ -30,7 +30,19 @@ export interface RequestFinished {
   readonly upstreamModel?: string;
   readonly usage?: TokenUsage;
   readonly durationMs: number;
+  /** The caller's Lightport key, its team and the end user, when `auth` / limits are on. */
+  readonly keyName?: string;
+  readonly team?: string;
+  readonly user?: string;
+}
+
+/** The shared limits backend (Redis) became unreachable, or reachable again. */
+export interface LimitsBackendChanged {
+  readonly state: 'unavailable' | 'recovered';
+  readonly failMode: 'open' | 'closed';
+  readonly error?: string;
 }
 
 export const attemptFinished = channel('lightport:attempt:finished');
 export const requestFinished = channel('lightport:request:finished');
+export const limitsBackendChanged = channel('lightport:limits:backend');

@@ -1,6 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenUsage } from '../providers/types.ts';
 
+/** The caller's Lightport key, as the auth stage resolved it (limits/keys.ts builds it). */
+export interface CallerKey {
+  readonly name: string;
+  readonly team: string | undefined;
+  readonly metadata: Readonly<Record<string, string | number | boolean>>;
+  /** Model-name globs the key may call. */
+  readonly models: readonly string[];
+  /** MCP servers (globs) whose every tool is allowed, and further `<server>/<tool>` globs. */
+  readonly mcp: { readonly servers: readonly string[]; readonly tools: readonly string[] };
+  allowsModel(model: string): boolean;
+  /** Without a tool: whether the key may use the server at all (some or all of its tools). */
+  allowsMcp(server: string, tool?: string): boolean;
+}
+
 export type AbortReason = 'client_closed' | 'deadline' | 'shutdown';
 
 /** Everything one request carries through the pipeline, typed. */
@@ -20,6 +34,10 @@ export interface RequestContext {
   providerType?: string;
   upstreamModel?: string;
   usage?: TokenUsage;
+  /** Set by the auth stage when `auth` is on. */
+  key?: CallerKey;
+  /** The end user (the body's `user` or x-lightport-user), set by the limits stage when limits are on. */
+  user?: string;
 }
 
 export function abortReason(context: RequestContext): AbortReason | undefined {

@@ -1,3 +1,5 @@
+import { withinLimits } from '../limits/pipeline.ts';
+import type { LimitsStage } from '../limits/stage.ts';
 import type { PassthroughProviders } from '../providers/passthrough.ts';
 import type { Provider } from '../providers/types.ts';
 import type { ModelResolver } from '../router/resolve.ts';
@@ -9,6 +11,8 @@ export interface PipelineDeps {
   readonly resolver: ModelResolver;
   readonly passthrough: PassthroughProviders | undefined;
   readonly providers: ReadonlyMap<string, Provider>;
+  /** Auth & limits; undefined when keys and limits are off. */
+  readonly limits: LimitsStage | undefined;
 }
 
 interface ChosenTarget {
@@ -49,12 +53,16 @@ export async function handleChatCompletions(context: RequestContext, deps: Pipel
   const request = parseChatRequest(body);
   const target = chooseTarget(context, deps, request.model);
   markTarget(context, request.model, target);
-  await deliver(context, target.upstreamModel, (options) => target.provider.chat(request, options), target.callerApiKey);
+  await withinLimits(deps.limits, context, request, () =>
+    deliver(context, target.upstreamModel, (options) => target.provider.chat(request, options), target.callerApiKey),
+  );
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
   const request = parseEmbeddingsRequest(body);
   const target = chooseTarget(context, deps, request.model);
   markTarget(context, request.model, target);
-  await deliver(context, target.upstreamModel, (options) => target.provider.embeddings(request, options), target.callerApiKey);
+  await withinLimits(deps.limits, context, request, () =>
+    deliver(context, target.upstreamModel, (options) => target.provider.embeddings(request, options), target.callerApiKey),
+  );
 }

@@ -8,6 +8,7 @@ export type OpenAIErrorType =
   | 'permission_error'
   | 'not_found_error'
   | 'rate_limit_error'
+  | 'insufficient_quota'
   | 'server_error'
   | 'timeout_error';
 
@@ -30,6 +31,19 @@ export const ERROR_CATALOGUE = {
   upstream_timeout: { status: 504, type: 'timeout_error' },
   upstream_error: { status: 502, type: 'server_error' },
   shutting_down: { status: 503, type: 'server_error' },
+  missing_gateway_key: { status: 401, type: 'authentication_error' },
+  invalid_gateway_key: { status: 401, type: 'authentication_error' },
+  revoked_gateway_key: { status: 401, type: 'authentication_error' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  mcp_not_allowed: { status: 403, type: 'permission_error' },
+  rate_limited: { status: 429, type: 'rate_limit_error' },
+  request_too_large_for_limit: { status: 429, type: 'rate_limit_error' },
+  budget_exceeded: { status: 429, type: 'insufficient_quota' },
+  limits_unavailable: { status: 503, type: 'server_error' },
+  admin_unauthorized: { status: 401, type: 'authentication_error' },
+  admin_disabled: { status: 404, type: 'not_found_error' },
+  key_not_found: { status: 404, type: 'not_found_error' },
+  key_conflict: { status: 409, type: 'invalid_request_error' },
   internal_error: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
+import { createLimits } from '../limits/build.ts';
 import { subscribeAccessLog } from '../observability/access-log.ts';
 import { requestFinished, type RequestFinished } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -43,7 +44,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const passthrough = config.passthrough.enabled
     ? new PassthroughProviders(config.passthrough, dispatcher, config.server.request_timeout_ms)
     : undefined;
-  const deps: PipelineDeps = { resolver, passthrough, providers };
+  const limits = createLimits(config, logger);
+  const deps: PipelineDeps = { resolver, passthrough, providers, limits: limits?.stage };
   const bodyLimit = config.server.body_limit;
   const unsubscribeAccessLog = subscribeAccessLog(logger);
 
@@ -62,7 +64,13 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       sendJson(
         context.res,
         200,
-        { object: 'list', data: resolver.list().map((model) => ({ ...model, object: 'model', created: 0 })) },
+        {
+          object: 'list',
+          data: resolver
+            .list()
+            .filter((model) => context.key?.allowsModel(model.id) ?? true)
+            .map((model) => ({ ...model, object: 'model', created: 0 })),
+        },
         context.headers,
       ),
     )
@@ -86,6 +94,11 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
+    if (limits !== undefined) {
+      const admin = path.startsWith('/admin/') ? limits.admin?.match(req.method ?? 'GET', path) : undefined;
+      if (admin !== undefined) return admin(context);
+      if (path.startsWith('/v1/')) limits.stage.authenticate(context);
+    }
     const route = routes.match(req.method ?? 'GET', path);
     if (route === undefined) {
       const model = path.startsWith('/v1/models/') ? decodeURIComponent(path.slice('/v1/models/'.length)) : undefined;
@@ -148,15 +161,17 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     providers,
     skipped,
     resolver,
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
+    listen: async (port, host) => {
+      await limits?.start();
+      return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
           listening = true;
           server.off('error', reject);
           resolve(server.address() as AddressInfo);
         });
-      }),
+      });
+    },
     shutdown: async () => {
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -170,6 +185,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       server.closeAllConnections();
       await closed;
       unsubscribeAccessLog();
+      await limits?.close();
       await Promise.all([dispatcher.close(), passthrough?.close(), ...[...providers.values()].map((provider) => provider.close())]);
       return { drained };
     },
@@ -190,6 +206,10 @@ function publishFinished(context: RequestContext): void {
     ...(context.provider === undefined ? {} : { provider: context.provider }),
     ...(context.upstreamModel === undefined ? {} : { upstreamModel: context.upstreamModel }),
     ...(context.usage === undefined ? {} : { usage: context.usage }),
+    ...(context.key === undefined
+      ? {}
+      : { keyName: context.key.name, ...(context.key.team === undefined ? {} : { team: context.key.team }) }),
+    ...(context.user === undefined ? {} : { user: context.user }),
   };
   requestFinished.publish(event);
 }

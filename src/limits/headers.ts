@@ -1,0 +1,35 @@
+import { MINUTE_MS } from './backend.ts';
+
+/** Durations as OpenAI writes them in x-ratelimit-reset-*: `20ms`, `1.5s`, `6m0s`. */
+export function formatDuration(ms: number): string {
+  const rounded = Math.max(0, Math.ceil(ms));
+  if (rounded < 1000) return `${rounded}ms`;
+  if (rounded < MINUTE_MS) return `${Number((rounded / 1000).toFixed(3))}s`;
+  const minutes = Math.floor(rounded / MINUTE_MS);
+  return `${minutes}m${Number(((rounded - minutes * MINUTE_MS) / 1000).toFixed(3))}s`;
+}
+
+/** Until a bucket holding `remaining` of `capacity` is full again. */
+export function resetMs(capacity: number, remaining: number): number {
+  return ((capacity - Math.min(capacity, remaining)) * MINUTE_MS) / capacity;
+}
+
+/** Sets x-ratelimit-{limit,remaining,reset}-{requests,tokens} from the tightest bucket of that kind. */
+export function setRateHeaders(
+  headers: Record<string, string>,
+  kind: 'requests' | 'tokens',
+  buckets: ReadonlyArray<{ readonly capacity: number }>,
+  positions: readonly number[],
+  remaining: readonly number[],
+): void {
+  let tightest = -1;
+  for (const position of positions) {
+    if (tightest === -1 || (remaining[position] ?? 0) < (remaining[tightest] ?? 0)) tightest = position;
+  }
+  const bucket = buckets[tightest];
+  if (bucket === undefined) return;
+  const left = remaining[tightest] ?? 0;
+  headers[`x-ratelimit-limit-${kind}`] = String(bucket.capacity);
+  headers[`x-ratelimit-remaining-${kind}`] = String(Math.max(0, Math.floor(left)));
+  headers[`x-ratelimit-reset-${kind}`] = formatDuration(resetMs(bucket.capacity, left));
+}

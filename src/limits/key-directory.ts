@@ -1,0 +1,201 @@
+import type { ConfigKey } from '../config/limits-schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { CallerKey, RequestContext } from '../pipeline/context.ts';
+import { GatewayError } from '../server/errors.ts';
+import type { BudgetSpec } from './budgets.ts';
+import { generateKey, keyHint, KeyRing, sha256, type KeyEntry, type KeyPolicy } from './keys.ts';
+import type { LimitSpec } from './plan.ts';
+import type { KeyStore, StoredKey } from './store.ts';
+
+/** A key with what the stage compiled for it once: the caller view, its limits and budgets. */
+export interface AuthorizedKey extends KeyEntry {
+  readonly caller: CallerKey;
+  readonly limits: LimitSpec | undefined;
+  readonly budgets: readonly BudgetSpec[];
+  readonly stored?: StoredKey;
+}
+
+export type CompileKey = (entry: KeyEntry, stored?: StoredKey) => AuthorizedKey;
+
+/** A new or rotated key: the only time its secret is seen. */
+export interface IssuedKey {
+  readonly secret: string;
+  readonly key: AuthorizedKey;
+}
+
+// Rows are re-read from a little before the last refresh, so a write that committed late is not missed.
+const REFRESH_OVERLAP_MS = 10_000;
+
+/**
+ * Every key the gateway accepts: from YAML (fixed) and from the store (made through the
+ * admin API, picked up from other replicas every `refresh_ms`). Authentication is a map
+ * lookup and a constant-time comparison, with no I/O.
+ */
+export class KeyDirectory {
+  readonly #ring = new KeyRing<AuthorizedKey>();
+  readonly #store: KeyStore | undefined;
+  readonly #compile: CompileKey;
+  readonly #logger: Logger;
+  readonly #refreshMs: number;
+  #watermark = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: { configKeys: readonly ConfigKey[]; store?: KeyStore; compile: CompileKey; refreshMs: number; logger: Logger }) {
+    this.#store = options.store;
+    this.#compile = options.compile;
+    this.#logger = options.logger;
+    this.#refreshMs = options.refreshMs;
+    for (const key of options.configKeys) {
+      const digest = key.key_sha256 === undefined ? sha256(key.key ?? '') : Buffer.from(key.key_sha256, 'hex');
+      const { name, key: _secret, key_sha256: _digest, ...policy } = key;
+      this.#ring.put(this.#compile({ name, sha256: digest, source: 'config', revoked: false, policy }));
+    }
+  }
+
+  get hasStore(): boolean {
+    return this.#store !== undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.#store === undefined) return;
+    await this.refresh();
+    this.#timer = setInterval(() => {
+      this.refresh().catch((error: unknown) =>
+        this.#logger.warn({ err_message: (error as Error).message }, 'could not refresh keys from the store'),
+      );
+    }, this.#refreshMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  async refresh(): Promise<void> {
+    if (this.#store === undefined) return;
+    const startedAt = Date.now();
+    const keys = await this.#store.listKeys(Math.max(0, this.#watermark - REFRESH_OVERLAP_MS));
+    for (const stored of keys) this.#adopt(stored);
+    this.#watermark = startedAt;
+  }
+
+  /** The request's key, or a 401 that says what is wrong without saying which keys exist. */
+  authenticate(context: RequestContext): AuthorizedKey {
+    const secret = takeSecret(context);
+    if (secret === undefined) {
+      throw new GatewayError(
+        'missing_gateway_key',
+        'This gateway needs a Lightport key: send it as "Authorization: Bearer <key>" or in the x-lightport-key header.',
+      );
+    }
+    const verdict = this.#ring.verify(secret);
+    switch (verdict.kind) {
+      case 'valid':
+        return verdict.key;
+      case 'revoked':
+        throw new GatewayError('revoked_gateway_key', 'This Lightport key has been revoked; ask an administrator for a new one.');
+      case 'unknown':
+        throw new GatewayError('invalid_gateway_key', 'The Lightport key is not valid. Check for a typo or a key that was rotated.');
+    }
+  }
+
+  get(name: string): AuthorizedKey | undefined {
+    return this.#ring.get(name);
+  }
+
+  list(): AuthorizedKey[] {
+    return [...this.#ring.entries()].toSorted((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async create(name: string, policy: KeyPolicy): Promise<IssuedKey> {
+    const store = this.#requireStore();
+    if (this.#ring.get(name) !== undefined) throw conflict(name);
+    const secret = generateKey();
+    const now = Date.now();
+    const stored: StoredKey = {
+      name,
+      sha256: sha256(secret).toString('hex'),
+      hint: keyHint(secret),
+      policy,
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (!(await store.insertKey(stored))) throw conflict(name);
+    return { secret, key: this.#adopt(stored) };
+  }
+
+  async rotate(name: string): Promise<IssuedKey> {
+    this.#requireChangeable(name);
+    const secret = generateKey();
+    const stored = await this.#requireStore().updateKey(
+      name,
+      { sha256: sha256(secret).toString('hex'), hint: keyHint(secret) },
+      Date.now(),
+    );
+    if (stored === undefined) throw notFound(name);
+    return { secret, key: this.#adopt(stored) };
+  }
+
+  async revoke(name: string): Promise<AuthorizedKey> {
+    this.#requireChangeable(name);
+    const now = Date.now();
+    const stored = await this.#requireStore().updateKey(name, { revokedAt: now }, now);
+    if (stored === undefined) throw notFound(name);
+    return this.#adopt(stored);
+  }
+
+  #adopt(stored: StoredKey): AuthorizedKey {
+    const existing = this.#ring.get(stored.name);
+    if (existing?.source === 'config') {
+      this.#logger.warn({ key_name: stored.name }, 'a stored key has the name of a key in the config file; the config key wins');
+      return existing;
+    }
+    const entry = this.#compile(
+      {
+        name: stored.name,
+        sha256: Buffer.from(stored.sha256, 'hex'),
+        source: 'admin',
+        revoked: stored.revokedAt !== undefined,
+        policy: stored.policy,
+      },
+      stored,
+    );
+    this.#ring.put(entry);
+    return entry;
+  }
+
+  #requireStore(): KeyStore {
+    if (this.#store === undefined) throw new GatewayError('admin_disabled', 'Keys cannot be managed here: this gateway has no key store.');
+    return this.#store;
+  }
+
+  #requireChangeable(name: string): void {
+    const key = this.#ring.get(name);
+    if (key === undefined) throw notFound(name);
+    if (key.source === 'config') {
+      throw new GatewayError('key_conflict', `Key '${name}' is defined in the config file; change it there.`);
+    }
+  }
+}
+
+/** Reads the key from x-lightport-key, else Authorization, and removes it so nothing later can forward or log it. */
+function takeSecret(context: RequestContext): string | undefined {
+  const headers = context.req.headers;
+  const header = headers['x-lightport-key'];
+  if (typeof header === 'string' && header !== '') {
+    delete headers['x-lightport-key'];
+    return header.trim();
+  }
+  const authorization = headers.authorization;
+  if (authorization === undefined || !/^bearer\s/i.test(authorization)) return undefined;
+  delete headers.authorization;
+  const secret = authorization.slice(7).trim();
+  return secret === '' ? undefined : secret;
+}
+
+function conflict(name: string): GatewayError {
+  return new GatewayError('key_conflict', `A key named '${name}' already exists.`, { param: 'name' });
+}
+
+function notFound(name: string): GatewayError {
+  return new GatewayError('key_not_found', `There is no key named '${name}'.`);
+}

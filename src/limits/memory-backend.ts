@@ -1,0 +1,139 @@
+import {
+  MINUTE_MS,
+  NOTHING_CROSSED,
+  reached,
+  type Admission,
+  type AdmitRequest,
+  type BucketUse,
+  type CrossedThreshold,
+  type LimitBackend,
+  type SettleRequest,
+  type Settled,
+  type SpendSeed,
+} from './backend.ts';
+
+interface Bucket {
+  readonly tokens: number;
+  readonly at: number;
+  readonly capacity: number;
+}
+
+interface Spend {
+  usd: number;
+  readonly fired: Set<number>;
+  expiresAt: number;
+}
+
+const SWEEP_MS = MINUTE_MS;
+
+/** Limits for one process. Buckets that have refilled and idle spend totals are swept once a minute. */
+export class MemoryBackend implements LimitBackend {
+  readonly #buckets = new Map<string, Bucket>();
+  readonly #leases = new Map<string, number>();
+  readonly #spend = new Map<string, Spend>();
+  readonly #now: () => number;
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS).unref();
+  }
+
+  async admit(request: AdmitRequest): Promise<Admission> {
+    return this.admitNow(request);
+  }
+
+  /** The same decision without a promise, for callers that can use it synchronously. */
+  admitNow(request: AdmitRequest): Admission {
+    const now = this.#now();
+    const levels = request.buckets.map((use) => this.#level(use, now));
+    for (const [index, budget] of request.budgets.entries()) {
+      const spent = this.#spendAt(budget.key, now)?.usd ?? 0;
+      if (spent >= budget.limitUsd)
+        return { kind: 'refused', reason: 'budget', index, retryAfterMs: 0, remaining: levels, spentUsd: spent };
+    }
+    for (const [index, lease] of request.leases.entries()) {
+      if ((this.#leases.get(lease.key) ?? 0) >= lease.limit) {
+        return { kind: 'refused', reason: 'concurrency', index, retryAfterMs: 1000, remaining: levels };
+      }
+    }
+    for (const [index, use] of request.buckets.entries()) {
+      const level = levels[index] as number;
+      if (use.cost > level) {
+        const retryAfterMs = Math.ceil(((use.cost - level) * MINUTE_MS) / use.capacity);
+        return { kind: 'refused', reason: 'rate', index, retryAfterMs, remaining: levels };
+      }
+    }
+    for (const [index, use] of request.buckets.entries()) {
+      const left = (levels[index] as number) - use.cost;
+      levels[index] = left;
+      this.#buckets.set(use.key, { tokens: left, at: now, capacity: use.capacity });
+    }
+    for (const lease of request.leases) this.#leases.set(lease.key, (this.#leases.get(lease.key) ?? 0) + 1);
+    return { kind: 'admitted', remaining: levels };
+  }
+
+  async settle(request: SettleRequest): Promise<Settled> {
+    const now = this.#now();
+    for (const use of request.adjust) {
+      const level = Math.min(use.capacity, this.#level(use, now) - use.cost);
+      this.#buckets.set(use.key, { tokens: level, at: now, capacity: use.capacity });
+    }
+    for (const key of request.leases) {
+      const held = (this.#leases.get(key) ?? 0) - 1;
+      if (held > 0) this.#leases.set(key, held);
+      else this.#leases.delete(key);
+    }
+    if (request.spend.length === 0) return NOTHING_CROSSED;
+    const crossed: CrossedThreshold[] = [];
+    for (const [index, use] of request.spend.entries()) {
+      const spend = this.#spendAt(use.key, now) ?? this.#newSpend(use.key, use.expiresAt);
+      spend.usd += use.usd;
+      for (const threshold of use.thresholds) {
+        if (spend.fired.has(threshold) || !reached(spend.usd, use.limitUsd, threshold)) continue;
+        spend.fired.add(threshold);
+        crossed.push({ index, threshold, spentUsd: spend.usd });
+      }
+    }
+    return { crossed };
+  }
+
+  async seedSpend(entries: readonly SpendSeed[]): Promise<void> {
+    const now = this.#now();
+    for (const entry of entries) {
+      const spend = this.#spendAt(entry.key, now) ?? this.#newSpend(entry.key, entry.expiresAt);
+      spend.usd = Math.max(spend.usd, entry.usd);
+      for (const threshold of entry.thresholds) if (reached(spend.usd, entry.limitUsd, threshold)) spend.fired.add(threshold);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+  }
+
+  #level(use: BucketUse, now: number): number {
+    const bucket = this.#buckets.get(use.key);
+    if (bucket === undefined) return use.capacity;
+    return Math.min(use.capacity, bucket.tokens + ((now - bucket.at) * use.capacity) / MINUTE_MS);
+  }
+
+  #spendAt(key: string, now: number): Spend | undefined {
+    const spend = this.#spend.get(key);
+    return spend === undefined || spend.expiresAt <= now ? undefined : spend;
+  }
+
+  #newSpend(key: string, expiresAt: number): Spend {
+    const spend: Spend = { usd: 0, fired: new Set(), expiresAt };
+    this.#spend.set(key, spend);
+    return spend;
+  }
+
+  /** A bucket that has refilled is the same as no bucket. */
+  #sweep(): void {
+    const now = this.#now();
+    for (const [key, bucket] of this.#buckets) {
+      if (bucket.tokens + ((now - bucket.at) * bucket.capacity) / MINUTE_MS >= bucket.capacity) this.#buckets.delete(key);
+    }
+    for (const [key, spend] of this.#spend) if (spend.expiresAt <= now) this.#spend.delete(key);
+  }
+}

@@ -1,0 +1,63 @@
+import type { ChatRequest, EmbeddingsRequest } from '../providers/types.ts';
+
+export type CountTokens = (text: string) => number;
+
+/** o200k_base: the GPT-4o / o-series encoding; for other providers' models it is an estimate, reconciled after. */
+export async function loadTokenCounter(): Promise<CountTokens> {
+  const { countTokens } = await import('gpt-tokenizer/encoding/o200k_base');
+  return (text) => countTokens(text);
+}
+
+/** Before the tokenizer has loaded: the usual four characters a token. */
+export const roughCount: CountTokens = (text) => Math.ceil(text.length / 4);
+
+// Past this, the rest of a text is extrapolated from its start: the estimate is reconciled with
+// the real usage anyway, and tokenizing a megabyte would cost more than the request's parse.
+const MOST_CHARACTERS_COUNTED = 64 * 1024;
+// What OpenAI adds around each message and before the reply.
+const PER_MESSAGE = 3;
+const REPLY_PRIMING = 3;
+// An image part at low detail; high detail costs more, and the reconciliation corrects it.
+const PER_IMAGE = 85;
+
+function countText(text: string, count: CountTokens): number {
+  if (text.length <= MOST_CHARACTERS_COUNTED) return count(text);
+  const counted = count(text.slice(0, MOST_CHARACTERS_COUNTED));
+  return Math.ceil((counted * text.length) / MOST_CHARACTERS_COUNTED);
+}
+
+function countContent(content: unknown, count: CountTokens): number {
+  if (typeof content === 'string') return countText(content, count);
+  if (!Array.isArray(content)) return 0;
+  let tokens = 0;
+  for (const part of content as Array<Record<string, unknown>>) {
+    if (typeof part['text'] === 'string') tokens += countText(part['text'], count);
+    else if (part['type'] === 'image_url') tokens += PER_IMAGE;
+  }
+  return tokens;
+}
+
+/** Prompt tokens plus the completion the request reserves (max_tokens × n), as OpenAI's own limiter counts. */
+export function estimateChatTokens(request: ChatRequest, count: CountTokens): number {
+  let tokens = REPLY_PRIMING;
+  for (const message of request.messages) {
+    tokens += PER_MESSAGE + countContent(message.content, count);
+    if (message.tool_calls !== undefined) tokens += countText(JSON.stringify(message.tool_calls), count);
+  }
+  if (request.tools !== undefined) tokens += countText(JSON.stringify(request.tools), count);
+  const reserved = request['max_completion_tokens'] ?? request['max_tokens'];
+  const choices = typeof request['n'] === 'number' ? request['n'] : 1;
+  return tokens + (typeof reserved === 'number' ? reserved * choices : 0);
+}
+
+export function estimateEmbeddingTokens(request: EmbeddingsRequest, count: CountTokens): number {
+  const input = request.input;
+  if (typeof input === 'string') return countText(input, count);
+  let tokens = 0;
+  for (const item of input) {
+    if (typeof item === 'string') tokens += countText(item, count);
+    else if (typeof item === 'number') tokens += 1;
+    else tokens += item.length;
+  }
+  return tokens;
+}
