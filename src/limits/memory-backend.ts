@@ -49,7 +49,7 @@ export class MemoryBackend implements LimitBackend {
     const levels = request.buckets.map((use) => this.#level(use, now));
     for (const [index, budget] of request.budgets.entries()) {
       const spent = this.#spendAt(budget.key, now)?.usd ?? 0;
-      if (spent >= budget.limitUsd)
+      if (reached(spent, budget.limitUsd, 1))
         return { kind: 'refused', reason: 'budget', index, retryAfterMs: 0, remaining: levels, spentUsd: spent };
     }
     for (const [index, lease] of request.leases.entries()) {

@@ -38,7 +38,7 @@ local refusal, index, retry, spent = 0, 0, 0, '0'
 local at = 6 + 2 * nb
 for k = 1, ns do
   local total = redis.call('HGET', KEYS[nb + nl + k], 'usd') or '0'
-  if refusal == 0 and tonumber(total) >= tonumber(ARGV[at + nl + k - 1]) then refusal, index, spent = 1, k, total end
+  if refusal == 0 and tonumber(total) >= tonumber(ARGV[at + nl + k - 1]) - 1e-9 then refusal, index, spent = 1, k, total end
 end
 for j = 1, nl do
   local key = KEYS[nb + j]
