@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const run = randomUUID().replaceAll('-', '').slice(0, 10);
+const prefix = `lp-test-${run}`;
+const schema = `lp_test_${run}`;
+const SHARED = 'lp-test-replica-shared-01';
+const ADMIN = 'test-admin-key-0123456789';
+const GLOBAL_RPM = 60;
+
+let replicas: GatewayProcess[] = [];
+let keyed: GatewayProcess[] = [];
+
+const globalConfig = `
+providers: { plain: { type: mock } }
+models: { echo: { provider: plain, model: echo-1 } }
+limits:
+  backend: redis
+  global: { requests_per_minute: ${GLOBAL_RPM} }
+state:
+  redis: { url: "${REDIS_URL}", prefix: ${prefix}-global }
+`;
+
+const keyedConfig = `
+providers: { priced: { type: mock, usage: { prompt_tokens: 100000, completion_tokens: 0 } } }
+models: { echo: { provider: priced, model: priced-1 } }
+admin: { key: ${ADMIN} }
+auth:
+  enabled: true
+  refresh_ms: 200
+  keys:
+    - { name: shared, key: ${SHARED}, limits: { concurrent: 1 }, budgets: [{ usd: 0.5, period: day }] }
+limits:
+  backend: redis
+budgets:
+  prices: { "priced-*": { input_per_million: 1, output_per_million: 0 } }
+state:
+  redis: { url: "${REDIS_URL}", prefix: ${prefix}-keyed }
+  store: { type: postgres, url: "${DATABASE_URL}", schema: ${schema} }
+`;
+
+beforeAll(async () => {
+  replicas = await Promise.all([startGateway({ config: globalConfig }), startGateway({ config: globalConfig })]);
+  keyed = await Promise.all([startGateway({ config: keyedConfig }), startGateway({ config: keyedConfig })]);
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all([...replicas, ...keyed].map((gateway) => gateway.stop()));
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`{${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await client.end();
+});
+
+async function ask(gateway: GatewayProcess, headers: Record<string, string> = {}): Promise<number> {
+  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** `total` requests to one gateway, `connections` at a time. */
+async function load(gateway: GatewayProcess, total: number, connections: number): Promise<number[]> {
+  const statuses: number[] = [];
+  let sent = 0;
+  const worker = async (): Promise<void> => {
+    while (sent < total) {
+      sent++;
+      statuses.push(await ask(gateway));
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  return statuses;
+}
+
+describe('limits shared by replicas through Redis', () => {
+  it('two gateways under concurrent load hold one global limit', async () => {
+    const started = performance.now();
+    const [a, b] = await Promise.all(replicas.map((gateway) => load(gateway, 200, 16)));
+    const seconds = (performance.now() - started) / 1000;
+    const admitted = [...(a ?? []), ...(b ?? [])].filter((status) => status === 200).length;
+    const refused = [...(a ?? []), ...(b ?? [])].filter((status) => status === 429).length;
+    expect(admitted + refused).toBe(400);
+    // Tolerance: the bucket refills GLOBAL_RPM a minute while the test runs, and nothing else.
+    const refill = Math.ceil((GLOBAL_RPM * seconds) / 60);
+    expect(admitted).toBeGreaterThanOrEqual(GLOBAL_RPM);
+    expect(admitted).toBeLessThanOrEqual(GLOBAL_RPM + refill);
+    // Both replicas admitted some: the limit is shared, not split or duplicated.
+    expect(a?.filter((status) => status === 200).length).toBeGreaterThan(0);
+    expect(b?.filter((status) => status === 200).length).toBeGreaterThan(0);
+  });
+
+  it('share budgets: spend on one replica blocks the key on the other', async () => {
+    const [one, two] = keyed as [GatewayProcess, GatewayProcess];
+    const key = { authorization: `Bearer ${SHARED}` };
+    const statuses = [];
+    for (const gateway of [one, two, one, two, one]) {
+      statuses.push(await ask(gateway, key));
+      await sleep(30); // spend is added just after each response
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    expect(await ask(two, key)).toBe(429);
+    expect(await ask(one, key)).toBe(429);
+  });
+
+  it('share keys through the store: a key made on one replica works on the other', async () => {
+    const [one, two] = keyed as [GatewayProcess, GatewayProcess];
+    const created = await fetch(`${one.url}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify({ name: `made-on-one-${run}` }),
+    });
+    const secret = ((await created.json()) as { key: string }).key;
+    await sleep(600); // two refresh periods
+    expect(await ask(two, { authorization: `Bearer ${secret}` })).toBe(200);
+    await fetch(`${two.url}/admin/keys/made-on-one-${run}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+    await sleep(600);
+    expect(await ask(one, { authorization: `Bearer ${secret}` })).toBe(401);
+  });
+});
