@@ -50,6 +50,26 @@ describe.each(backends)('%s backend', (_name, make) => {
     expect(refused?.kind === 'refused' && refused.retryAfterMs).toBeLessThanOrEqual(20_000);
   });
 
+  it('decides requests that arrive together one by one (Redis sends them in one batch)', async () => {
+    const bucket = key('together');
+    const slots = key('together-slots');
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        backend.admit(admit({ buckets: [{ key: bucket, capacity: 4, cost: 1 }], leases: [{ key: slots, limit: 3 }] })),
+      ),
+    );
+    expect(results.map((result) => result.kind)).toEqual(['admitted', 'admitted', 'admitted', 'refused', 'refused', 'refused']);
+    expect(results.map((result) => (result.kind === 'refused' ? result.reason : 'ok'))).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'concurrency',
+      'concurrency',
+      'concurrency',
+    ]);
+    expect(results.slice(0, 3).map((result) => Math.round(result.remaining[0] ?? -1))).toEqual([3, 2, 1]);
+  });
+
   it('refills at capacity per minute', async () => {
     const bucket = key('fast');
     // 60 000 a minute is one a millisecond.
@@ -95,7 +115,7 @@ describe.each(backends)('%s backend', (_name, make) => {
     expect(await backend.admit(first)).toMatchObject({ kind: 'admitted' });
     expect(await backend.admit(second)).toMatchObject({ kind: 'admitted' });
     expect(await backend.admit(admit({ leases: [{ key: slots, limit: 2 }] }))).toMatchObject({ kind: 'refused', reason: 'concurrency' });
-    await backend.settle(settle({ leases: [slots], leaseId: first.leaseId }));
+    await backend.settle(settle({ leases: [{ key: slots, limit: 2 }], leaseId: first.leaseId }));
     expect(await backend.admit(admit({ leases: [{ key: slots, limit: 2 }] }))).toMatchObject({ kind: 'admitted' });
   });
 

@@ -8,9 +8,10 @@
  * per-period total in USD that also remembers which alert thresholds have fired.
  */
 export interface LimitBackend {
-  admit(request: AdmitRequest): Promise<Admission>;
+  /** Memory decides at once; Redis answers with a promise. */
+  admit(request: AdmitRequest): Admission | Promise<Admission>;
   /** After the response: reconcile token estimates, release leases, add spend. */
-  settle(request: SettleRequest): Promise<Settled>;
+  settle(request: SettleRequest): Settled | Promise<Settled>;
   /** Raises spend totals to at least the stored ones (after a restart), marking thresholds they passed as fired. */
   seedSpend(entries: readonly SpendSeed[]): Promise<void>;
   close(): Promise<void>;
@@ -71,7 +72,8 @@ export interface SpendUse {
 
 export interface SettleRequest {
   readonly adjust: readonly BucketUse[];
-  readonly leases: readonly string[];
+  /** The lease sets the admission joined (their limits do not matter here). */
+  readonly leases: readonly LeaseUse[];
   readonly leaseId: string;
   readonly spend: readonly SpendUse[];
 }

@@ -71,6 +71,7 @@ export class BudgetKeys {
   }
 
   blocking(specs: readonly BudgetSpec[]): { uses: BudgetUse[]; specs: BudgetSpec[] } {
+    if (specs.length === 0) return { uses: [], specs: [] };
     const uses: BudgetUse[] = [];
     const blocking: BudgetSpec[] = [];
     for (const spec of specs) {

@@ -4,9 +4,9 @@ import { MINUTE_MS } from './backend.ts';
 export function formatDuration(ms: number): string {
   const rounded = Math.max(0, Math.ceil(ms));
   if (rounded < 1000) return `${rounded}ms`;
-  if (rounded < MINUTE_MS) return `${Number((rounded / 1000).toFixed(3))}s`;
+  if (rounded < MINUTE_MS) return `${rounded / 1000}s`;
   const minutes = Math.floor(rounded / MINUTE_MS);
-  return `${minutes}m${Number(((rounded - minutes * MINUTE_MS) / 1000).toFixed(3))}s`;
+  return `${minutes}m${(rounded - minutes * MINUTE_MS) / 1000}s`;
 }
 
 /** Until a bucket holding `remaining` of `capacity` is full again. */

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { ConfigKey } from '../config/limits-schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { CallerKey, RequestContext } from '../pipeline/context.ts';
@@ -81,6 +82,11 @@ export class KeyDirectory {
   /** The request's key, or a 401 that says what is wrong without saying which keys exist. */
   authenticate(context: RequestContext): AuthorizedKey {
     const secret = takeSecret(context);
+    const socket = context.req.socket as VerifyingSocket;
+    const last = socket[VERIFIED];
+    // The same key again on a keep-alive connection: it is compared only with what this connection sent
+    // before (so timing tells a caller nothing new), and the entry must still be the ring's (not rotated or revoked).
+    if (last !== undefined && last.secret === secret && this.#ring.get(last.key.name) === last.key) return last.key;
     if (secret === undefined) {
       throw new GatewayError(
         'missing_gateway_key',
@@ -90,6 +96,7 @@ export class KeyDirectory {
     const verdict = this.#ring.verify(secret);
     switch (verdict.kind) {
       case 'valid':
+        socket[VERIFIED] = { secret, key: verdict.key };
         return verdict.key;
       case 'revoked':
         throw new GatewayError('revoked_gateway_key', 'This Lightport key has been revoked; ask an administrator for a new one.');
@@ -177,17 +184,23 @@ export class KeyDirectory {
   }
 }
 
-/** Reads the key from x-lightport-key, else Authorization, and removes it so nothing later can forward or log it. */
+const VERIFIED = Symbol('lightport.verifiedKey');
+type VerifyingSocket = Socket & { [VERIFIED]?: { readonly secret: string; readonly key: AuthorizedKey } };
+
+/**
+ * Reads the key from x-lightport-key, else Authorization, and clears it so nothing later can forward
+ * or log it (set to undefined rather than deleted, which would slow every later header lookup).
+ */
 function takeSecret(context: RequestContext): string | undefined {
   const headers = context.req.headers;
   const header = headers['x-lightport-key'];
   if (typeof header === 'string' && header !== '') {
-    delete headers['x-lightport-key'];
+    headers['x-lightport-key'] = undefined;
     return header.trim();
   }
   const authorization = headers.authorization;
   if (authorization === undefined || !/^bearer\s/i.test(authorization)) return undefined;
-  delete headers.authorization;
+  headers.authorization = undefined;
   const secret = authorization.slice(7).trim();
   return secret === '' ? undefined : secret;
 }

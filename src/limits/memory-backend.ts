@@ -5,7 +5,9 @@ import {
   type Admission,
   type AdmitRequest,
   type BucketUse,
+  type BudgetUse,
   type CrossedThreshold,
+  type LeaseUse,
   type LimitBackend,
   type SettleRequest,
   type Settled,
@@ -39,51 +41,47 @@ export class MemoryBackend implements LimitBackend {
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS).unref();
   }
 
-  async admit(request: AdmitRequest): Promise<Admission> {
-    return this.admitNow(request);
-  }
-
-  /** The same decision without a promise, for callers that can use it synchronously. */
-  admitNow(request: AdmitRequest): Admission {
+  admit(request: AdmitRequest): Admission {
     const now = this.#now();
-    const levels = request.buckets.map((use) => this.#level(use, now));
-    for (const [index, budget] of request.budgets.entries()) {
+    const { buckets, leases, budgets } = request;
+    const levels = buckets.map((use) => this.#level(use, now));
+    for (let index = 0; index < budgets.length; index++) {
+      const budget = budgets[index] as BudgetUse;
       const spent = this.#spendAt(budget.key, now)?.usd ?? 0;
       if (reached(spent, budget.limitUsd, 1))
         return { kind: 'refused', reason: 'budget', index, retryAfterMs: 0, remaining: levels, spentUsd: spent };
     }
-    for (const [index, lease] of request.leases.entries()) {
-      if ((this.#leases.get(lease.key) ?? 0) >= lease.limit) {
+    for (let index = 0; index < leases.length; index++) {
+      const lease = leases[index] as LeaseUse;
+      if ((this.#leases.get(lease.key) ?? 0) >= lease.limit)
         return { kind: 'refused', reason: 'concurrency', index, retryAfterMs: 1000, remaining: levels };
-      }
     }
-    for (const [index, use] of request.buckets.entries()) {
+    for (let index = 0; index < buckets.length; index++) {
+      const use = buckets[index] as BucketUse;
       const level = levels[index] as number;
       if (use.cost > level) {
         const retryAfterMs = Math.ceil(((use.cost - level) * MINUTE_MS) / use.capacity);
         return { kind: 'refused', reason: 'rate', index, retryAfterMs, remaining: levels };
       }
     }
-    for (const [index, use] of request.buckets.entries()) {
+    for (let index = 0; index < buckets.length; index++) {
+      const use = buckets[index] as BucketUse;
       const left = (levels[index] as number) - use.cost;
       levels[index] = left;
       this.#buckets.set(use.key, { tokens: left, at: now, capacity: use.capacity });
     }
-    for (const lease of request.leases) this.#leases.set(lease.key, (this.#leases.get(lease.key) ?? 0) + 1);
+    for (const lease of leases) this.#leases.set(lease.key, (this.#leases.get(lease.key) ?? 0) + 1);
     return { kind: 'admitted', remaining: levels };
   }
 
-  async settle(request: SettleRequest): Promise<Settled> {
+  settle(request: SettleRequest): Settled {
     const now = this.#now();
     for (const use of request.adjust) {
       const level = Math.min(use.capacity, this.#level(use, now) - use.cost);
       this.#buckets.set(use.key, { tokens: level, at: now, capacity: use.capacity });
     }
-    for (const key of request.leases) {
-      const held = (this.#leases.get(key) ?? 0) - 1;
-      if (held > 0) this.#leases.set(key, held);
-      else this.#leases.delete(key);
-    }
+    // A count that drops to zero stays (the sweep removes it), so a busy key does not churn the map.
+    for (const lease of request.leases) this.#leases.set(lease.key, Math.max(0, (this.#leases.get(lease.key) ?? 0) - 1));
     if (request.spend.length === 0) return NOTHING_CROSSED;
     const crossed: CrossedThreshold[] = [];
     for (const [index, use] of request.spend.entries()) {
@@ -135,5 +133,6 @@ export class MemoryBackend implements LimitBackend {
       if (bucket.tokens + ((now - bucket.at) * bucket.capacity) / MINUTE_MS >= bucket.capacity) this.#buckets.delete(key);
     }
     for (const [key, spend] of this.#spend) if (spend.expiresAt <= now) this.#spend.delete(key);
+    for (const [key, held] of this.#leases) if (held === 0) this.#leases.delete(key);
   }
 }

@@ -13,7 +13,8 @@ export async function withinLimits(
   work: () => Promise<void>,
 ): Promise<void> {
   if (limits === undefined) return work();
-  const ticket = await limits.admit(context, request);
+  const admitted = limits.admit(context, request);
+  const ticket = admitted instanceof Promise ? await admitted : admitted;
   try {
     await work();
   } finally {

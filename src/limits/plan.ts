@@ -4,9 +4,10 @@ import { firstMatch } from './glob.ts';
 
 /** One subject's limits (a key, team, user, model, or the gateway), with its backend keys built once. */
 export interface LimitSpec {
-  readonly requests?: { readonly key: string; readonly capacity: number };
+  /** Built once: a request always costs 1. */
+  readonly requests?: BucketUse;
   readonly tokens?: { readonly key: string; readonly capacity: number };
-  readonly concurrent?: { readonly key: string; readonly limit: number };
+  readonly concurrent?: LeaseUse;
 }
 
 export type Dimension = 'key' | 'team' | 'user' | 'model' | 'global';
@@ -19,7 +20,7 @@ export function compileLimitSpec(prefix: string, dimension: Dimension, id: strin
   const spec: LimitSpec = {
     ...(limits.requests_per_minute === undefined
       ? {}
-      : { requests: { key: `${prefix}r:${subject}`, capacity: limits.requests_per_minute } }),
+      : { requests: { key: `${prefix}r:${subject}`, capacity: limits.requests_per_minute, cost: 1 } }),
     ...(limits.tokens_per_minute === undefined ? {} : { tokens: { key: `${prefix}t:${subject}`, capacity: limits.tokens_per_minute } }),
     ...(limits.concurrent === undefined ? {} : { concurrent: { key: `${prefix}c:${subject}`, limit: limits.concurrent } }),
   };
@@ -46,7 +47,7 @@ export function addToPlan(plan: LimitPlan, spec: LimitSpec | undefined, dimensio
   if (spec === undefined) return;
   if (spec.requests) {
     plan.requestBuckets.push(plan.buckets.length);
-    plan.buckets.push({ key: spec.requests.key, capacity: spec.requests.capacity, cost: 1 });
+    plan.buckets.push(spec.requests);
     plan.dimensions.push(dimension);
   }
   if (spec.tokens) {
@@ -55,7 +56,7 @@ export function addToPlan(plan: LimitPlan, spec: LimitSpec | undefined, dimensio
     plan.dimensions.push(dimension);
   }
   if (spec.concurrent) {
-    plan.leases.push({ key: spec.concurrent.key, limit: spec.concurrent.limit });
+    plan.leases.push(spec.concurrent);
     plan.leaseDimensions.push(dimension);
   }
 }

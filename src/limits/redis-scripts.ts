@@ -1,5 +1,5 @@
 /**
- * Lua for the Redis backend. Each script is one atomic decision in one round trip; ioredis
+ * Lua for the Redis backend. One call applies a batch of decisions, each atomically; ioredis
  * sends the text once per connection and EVALSHA after. Time comes from Redis (TIME), so
  * replicas with skewed clocks still share one clock. Every key a script touches is passed in
  * KEYS and carries the same hash tag, so the scripts also run on Redis Cluster.
@@ -24,79 +24,91 @@ end
 `;
 
 /**
- * KEYS: buckets, then lease sets, then spend totals.
- * ARGV: #buckets, #leases, #budgets, lease id, lease ttl ms, (capacity, cost) per bucket,
- * limit per lease set, limit (USD) per budget.
+ * One batch of decisions in one round trip: every admission and settlement the gateway
+ * had ready in one turn of its event loop, each applied atomically in order.
+ *
+ * ARGV: #operations, then per operation its kind and arguments; KEYS are consumed in order.
+ * Admission ('a'): #buckets, #leases, #budgets, lease id, lease ttl ms, (capacity, cost) per bucket,
+ * limit per lease set, limit (USD) per budget; keys: buckets, lease sets, spend totals.
  * Returns {refusal (0 none, 1 budget, 2 concurrency, 3 rate), index, retry ms, spent, level...}.
+ * Settlement ('s'): #adjust, #leases, #spend, lease id, (capacity, correction) per bucket, then per
+ * spend total: usd, limit, expiry (epoch ms), #thresholds, thresholds...; keys: buckets, lease sets,
+ * spend totals. Returns {index, threshold, total} for each threshold crossed first here.
  */
-export const ADMIT_SCRIPT = `${PRELUDE}
-local nb, nl, ns = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local lease_id, ttl = ARGV[4], tonumber(ARGV[5])
-local levels = {}
-for i = 1, nb do levels[i] = level(KEYS[i], tonumber(ARGV[4 + 2 * i])) end
-local refusal, index, retry, spent = 0, 0, 0, '0'
-local at = 6 + 2 * nb
-for k = 1, ns do
-  local total = redis.call('HGET', KEYS[nb + nl + k], 'usd') or '0'
-  if refusal == 0 and tonumber(total) >= tonumber(ARGV[at + nl + k - 1]) - 1e-9 then refusal, index, spent = 1, k, total end
-end
-for j = 1, nl do
-  local key = KEYS[nb + j]
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  if refusal == 0 and redis.call('ZCARD', key) >= tonumber(ARGV[at + j - 1]) then refusal, index, retry = 2, j, 1000 end
-end
-for i = 1, nb do
-  local cap, cost = tonumber(ARGV[4 + 2 * i]), tonumber(ARGV[5 + 2 * i])
-  if refusal == 0 and cost > levels[i] then refusal, index, retry = 3, i, math.ceil((cost - levels[i]) * 60000 / cap) end
-end
-if refusal == 0 then
-  for i = 1, nb do
-    local cap, cost = tonumber(ARGV[4 + 2 * i]), tonumber(ARGV[5 + 2 * i])
-    levels[i] = levels[i] - cost
-    store(KEYS[i], cap, levels[i])
+export const BATCH_SCRIPT = `${PRELUDE}
+local function admit(k, a)
+  local nb, nl, ns = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local lease_id, ttl = ARGV[a + 3], tonumber(ARGV[a + 4])
+  local pairs_at, leases_at = a + 5, a + 5 + 2 * nb
+  local budgets_at = leases_at + nl
+  local levels = {}
+  for i = 1, nb do levels[i] = level(KEYS[k + i], tonumber(ARGV[pairs_at + 2 * i - 2])) end
+  local refusal, index, retry, spent = 0, 0, 0, '0'
+  for j = 1, ns do
+    local total = redis.call('HGET', KEYS[k + nb + nl + j], 'usd') or '0'
+    if refusal == 0 and tonumber(total) >= tonumber(ARGV[budgets_at + j - 1]) - 1e-9 then refusal, index, spent = 1, j, total end
   end
   for j = 1, nl do
-    redis.call('ZADD', KEYS[nb + j], now + ttl, lease_id)
-    redis.call('PEXPIRE', KEYS[nb + j], ttl)
+    local key = KEYS[k + nb + j]
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    if refusal == 0 and redis.call('ZCARD', key) >= tonumber(ARGV[leases_at + j - 1]) then refusal, index, retry = 2, j, 1000 end
   end
-end
-local out = {refusal, index - 1, retry, spent}
-for i = 1, nb do out[4 + i] = tostring(levels[i]) end
-return out
-`;
-
-/**
- * KEYS: buckets to correct, lease sets to leave, spend totals to add to.
- * ARGV: #adjust, #leases, #spend, lease id, (capacity, correction) per bucket, then per spend
- * total: usd, limit, expiry (epoch ms), #thresholds, thresholds...
- * Returns {index, threshold, total} for each threshold crossed first here.
- */
-export const SETTLE_SCRIPT = `${PRELUDE}
-local na, nl, ns = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local lease_id = ARGV[4]
-for i = 1, na do
-  local cap, delta = tonumber(ARGV[3 + 2 * i]), tonumber(ARGV[4 + 2 * i])
-  store(KEYS[i], cap, math.min(cap, level(KEYS[i], cap) - delta))
-end
-for j = 1, nl do redis.call('ZREM', KEYS[na + j], lease_id) end
-local out = {}
-local at = 5 + 2 * na
-for k = 1, ns do
-  local key = KEYS[na + nl + k]
-  local total = redis.call('HINCRBYFLOAT', key, 'usd', ARGV[at])
-  local limit, count = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 3])
-  redis.call('PEXPIREAT', key, ARGV[at + 2])
-  for t = 1, count do
-    local threshold = ARGV[at + 3 + t]
-    if tonumber(total) >= tonumber(threshold) * limit - 1e-9 and redis.call('HSETNX', key, 'f' .. threshold, 1) == 1 then
-      out[#out + 1] = k - 1
-      out[#out + 1] = threshold
-      out[#out + 1] = total
+  for i = 1, nb do
+    local cap, cost = tonumber(ARGV[pairs_at + 2 * i - 2]), tonumber(ARGV[pairs_at + 2 * i - 1])
+    if refusal == 0 and cost > levels[i] then refusal, index, retry = 3, i, math.ceil((cost - levels[i]) * 60000 / cap) end
+  end
+  if refusal == 0 then
+    for i = 1, nb do
+      local cap, cost = tonumber(ARGV[pairs_at + 2 * i - 2]), tonumber(ARGV[pairs_at + 2 * i - 1])
+      levels[i] = levels[i] - cost
+      store(KEYS[k + i], cap, levels[i])
+    end
+    for j = 1, nl do
+      redis.call('ZADD', KEYS[k + nb + j], now + ttl, lease_id)
+      redis.call('PEXPIRE', KEYS[k + nb + j], ttl)
     end
   end
-  at = at + 4 + count
+  local out = {refusal, index - 1, retry, spent}
+  for i = 1, nb do out[4 + i] = tostring(levels[i]) end
+  return out, k + nb + nl + ns, budgets_at + ns
 end
-return out
+
+local function settle(k, a)
+  local na, nl, ns = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local lease_id = ARGV[a + 3]
+  local at = a + 4
+  for i = 1, na do
+    local cap, delta = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+    store(KEYS[k + i], cap, math.min(cap, level(KEYS[k + i], cap) - delta))
+    at = at + 2
+  end
+  for j = 1, nl do redis.call('ZREM', KEYS[k + na + j], lease_id) end
+  local out = {}
+  for j = 1, ns do
+    local key = KEYS[k + na + nl + j]
+    local total = redis.call('HINCRBYFLOAT', key, 'usd', ARGV[at])
+    local limit, count = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 3])
+    redis.call('PEXPIREAT', key, ARGV[at + 2])
+    for t = 1, count do
+      local threshold = ARGV[at + 3 + t]
+      if tonumber(total) >= tonumber(threshold) * limit - 1e-9 and redis.call('HSETNX', key, 'f' .. threshold, 1) == 1 then
+        out[#out + 1] = j - 1
+        out[#out + 1] = threshold
+        out[#out + 1] = total
+      end
+    end
+    at = at + 4 + count
+  end
+  return out, k + na + nl + ns, at
+end
+
+local results = {}
+local k, a = 0, 2
+for op = 1, tonumber(ARGV[1]) do
+  local kind = ARGV[a]
+  if kind == 'a' then results[op], k, a = admit(k, a + 1) else results[op], k, a = settle(k, a + 1) end
+end
+return results
 `;
 
 /**

@@ -19,6 +19,7 @@ export interface StageParts extends SettleDeps {
 }
 
 const MOST_USER_CHARACTERS = 256;
+const NO_BUDGETS: readonly BudgetSpec[] = [];
 const DIMENSION_WORDS: Record<Dimension, string> = { key: 'key', team: "key's team", user: 'user', model: 'model', global: 'gateway' };
 const LEASE_PREFIX = `${process.pid.toString(36)}${Date.now().toString(36)}:`;
 
@@ -54,7 +55,8 @@ export class LimitsStage {
     context.key = directory.authenticate(context).caller;
   }
 
-  async admit(context: RequestContext, request: ChatRequest | EmbeddingsRequest): Promise<Ticket | undefined> {
+  /** A ticket to settle after the response, or a refusal (thrown); at once when the backend is memory. */
+  admit(context: RequestContext, request: ChatRequest | EmbeddingsRequest): Ticket | undefined | Promise<Ticket | undefined> {
     const key = context.key === undefined ? undefined : this.#parts.directory?.get(context.key.name);
     if (key !== undefined) checkAccess(key, context, request);
     const user = userOf(context, request);
@@ -63,23 +65,25 @@ export class LimitsStage {
     let estimate = -1;
     const tokens = (): number => (estimate === -1 ? (estimate = this.#estimate(request)) : estimate);
     const plan = this.#plan(key, user, context.model ?? request.model, tokens);
-    const budgets = key === undefined ? [] : this.#budgetsOf(key);
-    const blocking = this.#parts.budgetKeys.blocking(budgets);
+    const budgets = key === undefined ? NO_BUDGETS : this.#budgetsOf(key);
     if (plan.buckets.length === 0 && plan.leases.length === 0 && budgets.length === 0) return undefined;
     refuseOversized(plan);
-
+    const blocking = this.#parts.budgetKeys.blocking(budgets);
     const leaseId = `${LEASE_PREFIX}${(this.#leases++).toString(36)}`;
-    const admission = await this.#backend.admit({
+    const decided = this.#backend.admit({
       buckets: plan.buckets,
       leases: plan.leases,
       budgets: blocking.uses,
       leaseId,
       leaseTtlMs: this.#parts.leaseTtlMs,
     });
-    setRateHeaders(context.headers, 'requests', plan.buckets, plan.requestBuckets, admission.remaining);
-    setRateHeaders(context.headers, 'tokens', plan.buckets, plan.tokenBuckets, admission.remaining);
-    if (admission.kind === 'refused') throw this.#refusal(context, admission, plan, blocking.specs);
-    return new Ticket(this.#parts, plan, leaseId, budgets, estimate === -1 ? 0 : estimate);
+    const conclude = (admission: Admission): Ticket => {
+      setRateHeaders(context.headers, 'requests', plan.buckets, plan.requestBuckets, admission.remaining);
+      setRateHeaders(context.headers, 'tokens', plan.buckets, plan.tokenBuckets, admission.remaining);
+      if (admission.kind === 'refused') throw this.#refusal(context, admission, plan, blocking.specs);
+      return new Ticket(this.#parts, plan, leaseId, budgets, estimate === -1 ? 0 : estimate);
+    };
+    return decided instanceof Promise ? decided.then(conclude) : conclude(decided);
   }
 
   #estimate(request: ChatRequest | EmbeddingsRequest): number {

@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger.ts';
 import type { RequestContext } from '../pipeline/context.ts';
-import type { BucketUse, LimitBackend } from './backend.ts';
+import type { BucketUse, LimitBackend, Settled } from './backend.ts';
 import type { BudgetKeys, BudgetSpec } from './budgets.ts';
 import type { CostOf } from './cost.ts';
 import type { LimitPlan } from './plan.ts';
@@ -43,16 +43,19 @@ export class Ticket {
     const spend = usd > 0 ? this.#deps.budgetKeys.spend(this.#budgets, usd) : [];
     if (usd > 0) this.#record(usd);
     if (adjust.length === 0 && spend.length === 0 && this.#plan.leases.length === 0) return;
-    const leases = this.#plan.leases.map((lease) => lease.key);
-    this.#deps.backend.settle({ adjust, leases, leaseId: this.#leaseId, spend }).then(
-      (settled) => {
-        for (const crossed of settled.crossed) {
-          const spec = this.#budgets[crossed.index];
-          if (spec !== undefined) this.#deps.alerts.send(this.#deps.budgetKeys.alert(spec, crossed));
-        }
-      },
+    const settled = this.#deps.backend.settle({ adjust, leases: this.#plan.leases, leaseId: this.#leaseId, spend });
+    if (!(settled instanceof Promise)) return this.#alert(settled);
+    settled.then(
+      (result) => this.#alert(result),
       (error: unknown) => this.#deps.logger.debug({ err_message: (error as Error).message }, 'could not settle limits'),
     );
+  }
+
+  #alert(settled: Settled): void {
+    for (const crossed of settled.crossed) {
+      const spec = this.#budgets[crossed.index];
+      if (spec !== undefined) this.#deps.alerts.send(this.#deps.budgetKeys.alert(spec, crossed));
+    }
   }
 
   /** Real tokens minus the estimate; without usage, a failed request gives its estimate back. */

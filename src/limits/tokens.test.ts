@@ -7,6 +7,8 @@ describe('token estimates', async () => {
   it('counts text with the o200k tokenizer', () => {
     expect(count('hello world')).toBe(2);
     expect(count('')).toBe(0);
+    // A caller's text that looks like a special token is text, not an error.
+    expect(count('<|endoftext|> hello world')).toBeGreaterThan(3);
   });
 
   it('adds the per-message overhead and the completion the request reserves', () => {

@@ -2,10 +2,18 @@ import type { ChatRequest, EmbeddingsRequest } from '../providers/types.ts';
 
 export type CountTokens = (text: string) => number;
 
-/** o200k_base: the GPT-4o / o-series encoding; for other providers' models it is an estimate, reconciled after. */
+/**
+ * o200k_base: the GPT-4o / o-series encoding; for other providers' models it is an estimate,
+ * reconciled after. Special-token text such as `<|endoftext|>` in a message is counted as
+ * plain text (as the upstream reads it), never refused. `countStringTokens` does exactly that
+ * and skips a per-call scan for special tokens; the public call is the fallback.
+ */
 export async function loadTokenCounter(): Promise<CountTokens> {
-  const { countTokens } = await import('gpt-tokenizer/encoding/o200k_base');
-  return (text) => countTokens(text);
+  const { default: encoding, countTokens } = await import('gpt-tokenizer/encoding/o200k_base');
+  const plain = (encoding as unknown as { countStringTokens?: (text: string) => number }).countStringTokens;
+  if (typeof plain === 'function') return (text) => plain.call(encoding, text);
+  const options = { disallowedSpecial: new Set<string>() };
+  return (text) => countTokens(text, options);
 }
 
 /** Before the tokenizer has loaded: the usual four characters a token. */

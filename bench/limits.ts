@@ -1,0 +1,162 @@
+// CPU per request of the gateway with keys + rate limits on (in memory, and through Redis), divided by
+// the same gateway with them off, measured in one run against one fake upstream.
+// Usage: node bench/limits.ts   (env: BENCH_SCALE=0.1 for a quick run, REDIS_URL for another Redis)
+// The lead wires runLimitsBench() into bench/run.ts.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { Pool } from 'undici';
+import { planPinning, pinThisProcess } from './cpu-pinning.ts';
+import { processTreeCpuSeconds } from './proc-cpu.ts';
+import { spawnServer, type RunningServer } from './spawn-server.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const GATEWAY_KEY = 'lp-bench-key-0123456789abcdef';
+
+type Variant = 'off' | 'memory' | 'redis';
+const VARIANTS: readonly Variant[] = ['off', 'memory', 'redis'];
+
+/** Limits high enough never to refuse: the bench measures their cost, not their effect. */
+const LIMITS = process.env['BENCH_LIMITS'] ?? '{ requests_per_minute: 100000000, tokens_per_minute: 1000000000, concurrent: 10000 }';
+
+function configFor(variant: Variant, upstream: string, prefix: string): string {
+  const provider = `
+providers:
+  openai:
+    type: openai
+    api_key: sk-bench-not-a-real-key
+    base_url: ${upstream}/v1
+logging: { level: warn }
+`;
+  if (variant === 'off') return provider;
+  return `${provider}
+auth:
+  enabled: true
+  keys:
+    - { name: bench, key: ${GATEWAY_KEY}, team: perf, limits: ${LIMITS} }
+limits:
+  backend: ${variant}
+  global: ${LIMITS}
+state:
+  redis: { url: "${REDIS_URL}", prefix: ${prefix} }
+`;
+}
+
+const BODY = JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence.' }] });
+const CONNECTIONS = 32;
+
+/** Sends `count` chat requests over CONNECTIONS keep-alive connections, each as soon as the last one answered. */
+async function load(pool: Pool, variant: Variant, count: number): Promise<void> {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${variant === 'off' ? 'sk-bench-client' : GATEWAY_KEY}` };
+  let sent = 0;
+  const connection = async (): Promise<void> => {
+    while (sent < count) {
+      sent++;
+      const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers, body: BODY });
+      const text = await response.body.text();
+      if (response.statusCode !== 200) throw new Error(`limits bench (${variant}): HTTP ${response.statusCode} ${text.slice(0, 300)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, connection));
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = values.toSorted((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+async function startServers(servers: RunningServer[], prefix: string): Promise<Record<Variant, RunningServer>> {
+  const pinning = planPinning();
+  if (pinning.drivers) pinThisProcess(pinning.drivers);
+  const start = async (name: string, args: string[], cpus: string | undefined): Promise<RunningServer> => {
+    const server = await spawnServer(name, args, {
+      cwd: repoRoot,
+      env: { ...process.env, LIGHTPORT_LOG_LEVEL: 'warn' },
+      ...(cpus ? { cpus } : {}),
+    });
+    servers.push(server);
+    return server;
+  };
+  const upstream = await start('fake upstream', ['bench/fake-upstream.ts'], pinning.drivers);
+  const directory = mkdtempSync(path.join(tmpdir(), 'lightport-bench-limits-'));
+  const gateways = await Promise.all(
+    VARIANTS.map((variant) => {
+      const file = path.join(directory, `${variant}.yaml`);
+      writeFileSync(file, configFor(variant, upstream.origin, prefix));
+      return start(`gateway (${variant})`, ['bin/lightport.js', 'start', '--config', file, '--port', '0'], pinning.proxies);
+    }),
+  );
+  return { off: gateways[0] as RunningServer, memory: gateways[1] as RunningServer, redis: gateways[2] as RunningServer };
+}
+
+/** The figures: CPU µs per request for each variant, and the two ratios to `off`. */
+export async function runLimitsBench(): Promise<Record<string, number>> {
+  const scale = Number(process.env['BENCH_SCALE'] ?? '1');
+  const requests = Math.max(200, Math.round(20_000 * scale));
+  const rounds = 5;
+  const prefix = `lightport-bench-${randomUUID().slice(0, 8)}`;
+  const servers: RunningServer[] = [];
+  const pools: Pool[] = [];
+  try {
+    const gateways = await startServers(servers, prefix);
+    const poolOf = Object.fromEntries(
+      VARIANTS.map((variant) => {
+        const pool = new Pool(gateways[variant].origin, { connections: CONNECTIONS, pipelining: 1 });
+        pools.push(pool);
+        return [variant, pool];
+      }),
+    ) as Record<Variant, Pool>;
+    for (const variant of VARIANTS) await load(poolOf[variant], variant, Math.max(500, requests / 4));
+    const samples: Record<Variant, number[]> = { off: [], memory: [], redis: [] };
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < VARIANTS.length; i++) {
+        const variant = VARIANTS[(round + i) % VARIANTS.length] as Variant;
+        const before = processTreeCpuSeconds(gateways[variant].pid);
+        await load(poolOf[variant], variant, requests);
+        samples[variant].push(((processTreeCpuSeconds(gateways[variant].pid) - before) * 1e6) / requests);
+      }
+    }
+    const cpu = { off: median(samples.off), memory: median(samples.memory), redis: median(samples.redis) };
+    const round = (value: number, digits: number): number => Number(value.toFixed(digits));
+    return {
+      'limits.cpu_us_per_request.off': round(cpu.off, 1),
+      'limits.cpu_us_per_request.memory': round(cpu.memory, 1),
+      'limits.cpu_us_per_request.redis': round(cpu.redis, 1),
+      'limits.cpu_ratio_memory_to_off': round(cpu.memory / cpu.off, 3),
+      'limits.cpu_ratio_redis_to_off': round(cpu.redis / cpu.off, 3),
+    };
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close()));
+    await Promise.all(servers.map((server) => server.stop()));
+    await dropKeys(prefix);
+  }
+}
+
+async function dropKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const keys = await redis.keys(`{${prefix}}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  } catch {
+    // Nothing to clean when Redis is not there; the bench has already said so.
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export const LIMITS_TARGETS = { 'limits.cpu_ratio_memory_to_off': 1.05, 'limits.cpu_ratio_redis_to_off': 1.2 } as const;
+
+if (import.meta.main) {
+  const figures = await runLimitsBench();
+  for (const [name, value] of Object.entries(figures)) console.log(`${name.padEnd(36)} ${value}`);
+  for (const [name, limit] of Object.entries(LIMITS_TARGETS)) {
+    const value = figures[name] ?? Number.NaN;
+    console.log(`target ${name} ≤ ${limit}: ${value <= limit ? 'met' : 'MISSED'} (${value})`);
+  }
+}
