@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
@@ -48,20 +49,29 @@ state:
 
 const BODY = JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence.' }] });
 const CONNECTIONS = 32;
+/**
+ * Requests start at this fixed rate (open loop): a process's CPU per request depends on how busy
+ * it is, so every variant is measured under the same load, whatever its latency.
+ */
+const RATE_PER_SECOND = Number(process.env['BENCH_LIMITS_RATE'] ?? '2000');
 
-/** Sends `count` chat requests over CONNECTIONS keep-alive connections, each as soon as the last one answered. */
-async function load(pool: Pool, variant: Variant, count: number): Promise<void> {
+async function send(pool: Pool, variant: Variant): Promise<void> {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${variant === 'off' ? 'sk-bench-client' : GATEWAY_KEY}` };
-  let sent = 0;
-  const connection = async (): Promise<void> => {
-    while (sent < count) {
-      sent++;
-      const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers, body: BODY });
-      const text = await response.body.text();
-      if (response.statusCode !== 200) throw new Error(`limits bench (${variant}): HTTP ${response.statusCode} ${text.slice(0, 300)}`);
-    }
-  };
-  await Promise.all(Array.from({ length: CONNECTIONS }, connection));
+  const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers, body: BODY });
+  const text = await response.body.text();
+  if (response.statusCode !== 200) throw new Error(`limits bench (${variant}): HTTP ${response.statusCode} ${text.slice(0, 300)}`);
+}
+
+/** Sends `count` chat requests at RATE_PER_SECOND over up to CONNECTIONS keep-alive connections. */
+async function load(pool: Pool, variant: Variant, count: number): Promise<void> {
+  const begin = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let started = 0; started < count;) {
+    const due = Math.min(count, Math.floor(((performance.now() - begin) / 1000) * RATE_PER_SECOND) + 1);
+    for (; started < due; started++) inFlight.push(send(pool, variant));
+    await sleep(1);
+  }
+  await Promise.all(inFlight);
 }
 
 const median = (values: readonly number[]): number => {
@@ -94,10 +104,12 @@ async function startServers(servers: RunningServer[], prefix: string): Promise<R
   return { off: gateways[0] as RunningServer, memory: gateways[1] as RunningServer, redis: gateways[2] as RunningServer };
 }
 
+const rounded = (value: number, digits: number): number => Number(value.toFixed(digits));
+
 /** The figures: CPU µs per request for each variant, and the two ratios to `off`. */
 export async function runLimitsBench(): Promise<Record<string, number>> {
   const scale = Number(process.env['BENCH_SCALE'] ?? '1');
-  const requests = Math.max(200, Math.round(20_000 * scale));
+  const requests = Math.max(200, Math.round(10_000 * scale));
   const rounds = 5;
   const prefix = `lightport-bench-${randomUUID().slice(0, 8)}`;
   const servers: RunningServer[] = [];
@@ -111,7 +123,7 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
         return [variant, pool];
       }),
     ) as Record<Variant, Pool>;
-    for (const variant of VARIANTS) await load(poolOf[variant], variant, Math.max(500, requests / 4));
+    for (const variant of VARIANTS) await load(poolOf[variant], variant, Math.max(500, Math.round(requests / 4)));
     const samples: Record<Variant, number[]> = { off: [], memory: [], redis: [] };
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < VARIANTS.length; i++) {
@@ -122,13 +134,12 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
       }
     }
     const cpu = { off: median(samples.off), memory: median(samples.memory), redis: median(samples.redis) };
-    const round = (value: number, digits: number): number => Number(value.toFixed(digits));
     return {
-      'limits.cpu_us_per_request.off': round(cpu.off, 1),
-      'limits.cpu_us_per_request.memory': round(cpu.memory, 1),
-      'limits.cpu_us_per_request.redis': round(cpu.redis, 1),
-      'limits.cpu_ratio_memory_to_off': round(cpu.memory / cpu.off, 3),
-      'limits.cpu_ratio_redis_to_off': round(cpu.redis / cpu.off, 3),
+      'limits.cpu_us_per_request.off': rounded(cpu.off, 1),
+      'limits.cpu_us_per_request.memory': rounded(cpu.memory, 1),
+      'limits.cpu_us_per_request.redis': rounded(cpu.redis, 1),
+      'limits.cpu_ratio_memory_to_off': rounded(cpu.memory / cpu.off, 3),
+      'limits.cpu_ratio_redis_to_off': rounded(cpu.redis / cpu.off, 3),
     };
   } finally {
     await Promise.all(pools.map((pool) => pool.close()));

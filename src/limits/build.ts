@@ -19,7 +19,7 @@ import { SpendLedger } from './spend-ledger.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { LimitsStage } from './stage.ts';
 import type { LimitsStore } from './store.ts';
-import { loadTokenCounter } from './tokens.ts';
+import { loadTokenCounter, type CountTokens } from './tokens.ts';
 import { AlertSender } from './webhook.ts';
 
 export interface Limits {
@@ -44,28 +44,15 @@ export function createLimits(config: Config, logger: Logger, options: LimitsOpti
   if (!auth.enabled && !shared.any) return undefined;
 
   const budgetKeys = new BudgetKeys(prefix, new PeriodClock());
-  const teamBudgetCache = new Map<string, readonly BudgetSpec[]>();
-  const teamBudgets = (team: string): readonly BudgetSpec[] => {
-    let specs = teamBudgetCache.get(team);
-    if (specs === undefined) teamBudgetCache.set(team, (specs = compileBudgets(budgets, 'team', team, auth.teams[team]?.budgets ?? [])));
-    return specs;
-  };
-  const hasBudgets = auth.keys.some((key) => key.budgets.length > 0) || Object.values(auth.teams).some((team) => team.budgets.length > 0);
+  const teamBudgets = teamBudgetsOf(config);
   const adminAuth = new AdminAuth(config.admin?.key);
-  const store = auth.enabled && (adminAuth.enabled || hasBudgets) ? openStore(state.store, logger) : undefined;
+  const store = auth.enabled && (adminAuth.enabled || hasBudgets(config)) ? openStore(state.store, logger) : undefined;
   const ledger = store === undefined ? undefined : new SpendLedger(store, logger);
   const alerts = new AlertSender(budgets.webhook, logger);
-
-  let tokenizer: Promise<void> | undefined;
-  const needTokenizer = (): Promise<void> =>
-    (tokenizer ??= loadTokenCounter().then(
-      (count) => stage.useTokenCounter(count),
-      (error: unknown) =>
-        logger.error({ err_message: (error as Error).message }, 'could not load the tokenizer; estimating 4 characters a token'),
-    ));
+  const tokenizer = new Tokenizer((count) => stage.useTokenCounter(count), logger);
   const compile: CompileKey = (entry, stored) => {
     const spec = compileLimitSpec(prefix, 'key', entry.name, entry.policy.limits ?? shared.keyDefault());
-    if (spec?.tokens !== undefined) void needTokenizer();
+    if (spec?.tokens !== undefined) void tokenizer.load();
     const budgetSpecs = compileBudgets(budgets, 'key', entry.name, entry.policy.budgets);
     return { ...entry, caller: callerKey(entry.name, entry.policy), limits: spec, budgets: budgetSpecs, ...(stored ? { stored } : {}) };
   };
@@ -73,37 +60,9 @@ export function createLimits(config: Config, logger: Logger, options: LimitsOpti
     ? new KeyDirectory({ configKeys: auth.keys, ...(store ? { store } : {}), compile, refreshMs: auth.refresh_ms, logger })
     : undefined;
 
-  const seedSpend = async (): Promise<void> => {
-    if (store === undefined) return;
-    const rows = await store.readSpend(budgetKeys.currentPeriodIds());
-    const seeds = rows.flatMap((row) => {
-      const specs = row.scope === 'key' ? (directory?.get(row.name)?.budgets ?? []) : teamBudgets(row.name);
-      const spec = specs.find((candidate) => budgetKeys.period(candidate).id === row.period);
-      return spec === undefined ? [] : [budgetKeys.seed(spec, row.usd)];
-    });
-    await backend.seedSpend(seeds);
-  };
-
-  const local = new MemoryBackend();
-  const redis =
-    limits.backend === 'redis'
-      ? createRedis({
-          url: state.redis.url,
-          timeoutMs: state.redis.timeout_ms,
-          onError: (error) => logger.debug({ err_message: error.message }, 'redis connection error'),
-        })
-      : undefined;
-  const failover =
-    redis === undefined
-      ? undefined
-      : new FailoverBackend({
-          primary: new RedisBackend(redis),
-          local,
-          mode: limits.on_backend_error,
-          logger,
-          onRecovered: () => void seedSpend().catch(() => undefined),
-        });
-  const backend: LimitBackend = failover ?? local;
+  const seedSpend = (): Promise<void> =>
+    store === undefined ? Promise.resolve() : seedFromStore({ store, budgetKeys, directory, teamBudgets, backend: backends.backend });
+  const backends = buildBackends(config, logger, () => void seedSpend().catch(() => undefined));
 
   const stage = new LimitsStage({
     directory,
@@ -111,22 +70,13 @@ export function createLimits(config: Config, logger: Logger, options: LimitsOpti
     teamBudgets,
     budgetKeys,
     leaseTtlMs: config.server.request_timeout_ms + 5000,
-    backend,
+    backend: backends.backend,
     costOf: options.costOf ?? tokenPriceCost(budgets.prices),
     ledger,
     alerts,
     logger,
   });
 
-  const status = (): Record<string, unknown> => ({
-    backend: limits.backend,
-    fail_mode: limits.on_backend_error,
-    degraded: failover?.degraded ?? false,
-    backend_errors: failover?.counters.errors ?? 0,
-    degraded_decisions: failover?.counters.degradedDecisions ?? 0,
-    alerts: { delivered: alerts.delivered, failed: alerts.failed, dropped: alerts.dropped },
-    spend_records_dropped: ledger?.dropped ?? 0,
-  });
   const admin =
     directory !== undefined && adminAuth.enabled
       ? new KeysAdminApi({
@@ -135,7 +85,7 @@ export function createLimits(config: Config, logger: Logger, options: LimitsOpti
           spend: store,
           flushSpend: () => ledger?.flush() ?? Promise.resolve(),
           currentPeriods: () => budgetKeys.currentPeriodIds(),
-          status,
+          status: () => limitsStatus(config, backends.failover, alerts, ledger),
         })
       : undefined;
 
@@ -145,22 +95,115 @@ export function createLimits(config: Config, logger: Logger, options: LimitsOpti
     start: async () => {
       await store?.init();
       await directory?.start();
-      if (shared.usesTokens) await needTokenizer();
-      if (redis !== undefined) {
-        const error = await connectRedis(redis);
-        if (error) logger.warn({ err_message: error.message, fail_mode: limits.on_backend_error }, 'Redis is not reachable at start-up');
-      }
+      if (shared.usesTokens) void tokenizer.load();
+      await backends.connect();
       await seedSpend();
-      await tokenizer;
+      await tokenizer.loaded();
     },
     close: async () => {
       directory?.stop();
       await ledger?.close();
       await alerts.close(2000);
-      await backend.close();
+      await backends.backend.close();
       await store?.close();
     },
   };
+}
+
+/** Spend totals of the current periods, from the store into the backend (after a restart, or Redis coming back). */
+async function seedFromStore(parts: {
+  store: LimitsStore;
+  budgetKeys: BudgetKeys;
+  directory: KeyDirectory | undefined;
+  teamBudgets: (team: string) => readonly BudgetSpec[];
+  backend: LimitBackend;
+}): Promise<void> {
+  const { budgetKeys, directory } = parts;
+  const rows = await parts.store.readSpend(budgetKeys.currentPeriodIds());
+  const seeds = rows.flatMap((row) => {
+    const specs = row.scope === 'key' ? (directory?.get(row.name)?.budgets ?? []) : parts.teamBudgets(row.name);
+    const spec = specs.find((candidate) => budgetKeys.period(candidate).id === row.period);
+    return spec === undefined ? [] : [budgetKeys.seed(spec, row.usd)];
+  });
+  await parts.backend.seedSpend(seeds);
+}
+
+/** What GET /admin/limits shows: the backend, its failures and the alert and spend queues. */
+function limitsStatus(config: Config, failover: FailoverBackend | undefined, alerts: AlertSender, ledger: SpendLedger | undefined) {
+  return {
+    backend: config.limits.backend,
+    fail_mode: config.limits.on_backend_error,
+    degraded: failover?.degraded ?? false,
+    backend_errors: failover?.counters.errors ?? 0,
+    degraded_decisions: failover?.counters.degradedDecisions ?? 0,
+    alerts: { delivered: alerts.delivered, failed: alerts.failed, dropped: alerts.dropped },
+    spend_records_dropped: ledger?.dropped ?? 0,
+  };
+}
+
+interface Backends {
+  readonly backend: LimitBackend;
+  readonly failover: FailoverBackend | undefined;
+  connect(): Promise<void>;
+}
+
+/** Memory alone, or Redis with memory as the fail-open fallback. */
+function buildBackends(config: Config, logger: Logger, onRecovered: () => void): Backends {
+  const local = new MemoryBackend();
+  const { limits, state } = config;
+  if (limits.backend === 'memory') return { backend: local, failover: undefined, connect: async () => {} };
+  const redis = createRedis({
+    url: state.redis.url,
+    timeoutMs: state.redis.timeout_ms,
+    onError: (error) => logger.debug({ err_message: error.message }, 'redis connection error'),
+  });
+  const failover = new FailoverBackend({ primary: new RedisBackend(redis), local, mode: limits.on_backend_error, logger, onRecovered });
+  return {
+    backend: failover,
+    failover,
+    connect: async () => {
+      const error = await connectRedis(redis);
+      if (error) logger.warn({ err_message: error.message, fail_mode: limits.on_backend_error }, 'Redis is not reachable at start-up');
+    },
+  };
+}
+
+function teamBudgetsOf(config: Config): (team: string) => readonly BudgetSpec[] {
+  const cache = new Map<string, readonly BudgetSpec[]>();
+  return (team) => {
+    let specs = cache.get(team);
+    if (specs === undefined)
+      cache.set(team, (specs = compileBudgets(config.budgets, 'team', team, config.auth.teams[team]?.budgets ?? [])));
+    return specs;
+  };
+}
+
+function hasBudgets(config: Config): boolean {
+  const { keys, teams } = config.auth;
+  return keys.some((key) => key.budgets.length > 0) || Object.values(teams).some((team) => team.budgets.length > 0);
+}
+
+/** The tokenizer loads once, when a token limit first needs it; until then estimates are rough. */
+class Tokenizer {
+  readonly #use: (count: CountTokens) => void;
+  readonly #logger: Logger;
+  #loading: Promise<void> | undefined;
+
+  constructor(use: (count: CountTokens) => void, logger: Logger) {
+    this.#use = use;
+    this.#logger = logger;
+  }
+
+  load(): Promise<void> {
+    this.#loading ??= loadTokenCounter().then(this.#use, (error: unknown) =>
+      this.#logger.error({ err_message: (error as Error).message }, 'could not load the tokenizer; estimating 4 characters a token'),
+    );
+    return this.#loading;
+  }
+
+  async loaded(): Promise<void> {
+    await this.#loading;
+  }
 }
 
 function openStore(config: StoreConfig, logger: Logger): LimitsStore {

@@ -79,6 +79,10 @@ const chat = (model = 'echo', extra: object = {}) => ({ model, messages: [{ role
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 
+function mcp(server: string, tools?: string[]) {
+  return { tools: [{ type: 'mcp', server_label: server, ...(tools ? { allowed_tools: tools } : {}), require_approval: 'never' }] };
+}
+
 describe('gateway keys', () => {
   it('refuses a request without a key, naming where the key goes but no key that exists', async () => {
     const { status, body } = await call('/v1/chat/completions', { body: chat() });
@@ -114,9 +118,6 @@ describe('gateway keys', () => {
 
   it('refuses MCP servers and tools the key may not use, from the header or from mcp tool entries', async () => {
     const headers = bearer(CI_KEY);
-    const mcp = (server: string, tools?: string[]) => ({
-      tools: [{ type: 'mcp', server_label: server, ...(tools ? { allowed_tools: tools } : {}), require_approval: 'never' }],
-    });
     expect((await call('/v1/chat/completions', { body: chat(), headers: { ...headers, 'x-lightport-mcp': 'docs, github' } })).status).toBe(
       200,
     );

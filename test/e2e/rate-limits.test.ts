@@ -85,6 +85,12 @@ async function inTurn(count: number, send: () => Promise<Answer>): Promise<Answe
   return answers;
 }
 
+async function read(chunks: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<string> {
+  let text = '';
+  for await (const chunk of chunks) text += chunk.choices[0]?.delta.content ?? '';
+  return text;
+}
+
 describe('rate limits in memory', () => {
   it('limits requests per minute per key, with OpenAI headers on every answer and Retry-After on the 429', async () => {
     const answers = await inTurn(3, () => ask(gateway, KEYS.rpm, { model: 'echo' }));
@@ -175,11 +181,6 @@ describe('rate limits in memory', () => {
     expect(refused.status).toBe(429);
     expect(refused.error?.message).toBe('Too many concurrent requests for this key; retry when one finishes.');
     expect(refused.headers.get('retry-after')).toBe('1');
-    const read = async (chunks: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<string> => {
-      let text = '';
-      for await (const chunk of chunks) text += chunk.choices[0]?.delta.content ?? '';
-      return text;
-    };
     expect(await Promise.all([read(one), read(two)])).toEqual(['one two three four five six', 'one two three four five six']);
     // Slots are released after the response, asynchronously; give it a moment.
     await new Promise((resolve) => setTimeout(resolve, 100));
