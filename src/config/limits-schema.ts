@@ -104,7 +104,7 @@ const priceSchema = z.strictObject({
 const webhookSchema = z.strictObject({
   url: z.url(),
   headers: z.record(z.string(), z.string()).default({}),
-  secret: z.string().optional().describe('Signs each body: x-lightport-signature: sha256=<HMAC-SHA256 hex>.'),
+  secret: z.string().optional().describe('Signs each body: x-lightport-signature: sha256=<HMAC-SHA256 hex>. Empty: unsigned.'),
   timeout_ms: z.int().positive().default(5000),
   retries: z.int().min(0).max(10).default(4).describe('Further attempts after a failure, with exponential backoff.'),
 });
