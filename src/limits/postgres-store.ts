@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { postgresPool } from '../state/postgres.ts';
 import {
   KEYS_TABLE,
+  tablesSql,
   keyFromColumns,
   keysFrom,
   SPEND_TABLE,
@@ -12,24 +13,7 @@ import {
   type StoredKey,
 } from './store.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS ${KEYS_TABLE} (
-  name TEXT PRIMARY KEY,
-  key_sha256 TEXT NOT NULL UNIQUE,
-  hint TEXT NOT NULL,
-  policy TEXT NOT NULL,
-  created_at BIGINT NOT NULL,
-  updated_at BIGINT NOT NULL,
-  revoked_at BIGINT
-);
-CREATE INDEX IF NOT EXISTS ${KEYS_TABLE}_updated ON ${KEYS_TABLE} (updated_at);
-CREATE TABLE IF NOT EXISTS ${SPEND_TABLE} (
-  scope TEXT NOT NULL,
-  name TEXT NOT NULL,
-  period TEXT NOT NULL,
-  usd DOUBLE PRECISION NOT NULL,
-  PRIMARY KEY (scope, name, period)
-);`;
+const SCHEMA = tablesSql({ integer: 'BIGINT', real: 'DOUBLE PRECISION' });
 
 /** Keys and spend in PostgreSQL, shared by replicas. */
 export class PostgresStore implements LimitsStore {

@@ -2,6 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { openSqlite } from '../state/sqlite.ts';
 import {
   KEYS_TABLE,
+  tablesSql,
   keyFromColumns,
   keysFrom,
   SPEND_TABLE,
@@ -12,24 +13,7 @@ import {
   type StoredKey,
 } from './store.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS ${KEYS_TABLE} (
-  name TEXT PRIMARY KEY,
-  key_sha256 TEXT NOT NULL UNIQUE,
-  hint TEXT NOT NULL,
-  policy TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  revoked_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS ${KEYS_TABLE}_updated ON ${KEYS_TABLE} (updated_at);
-CREATE TABLE IF NOT EXISTS ${SPEND_TABLE} (
-  scope TEXT NOT NULL,
-  name TEXT NOT NULL,
-  period TEXT NOT NULL,
-  usd REAL NOT NULL,
-  PRIMARY KEY (scope, name, period)
-);`;
+const SCHEMA = tablesSql({ integer: 'INTEGER', real: 'REAL' });
 
 /** Keys and spend in a local SQLite file (node:sqlite): the store when nothing else is configured. */
 export class SqliteStore implements LimitsStore {

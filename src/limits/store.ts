@@ -88,3 +88,25 @@ export function keysFrom(rows: readonly KeyColumns[]): StoredKey[] {
 
 export const KEYS_TABLE = 'lightport_keys';
 export const SPEND_TABLE = 'lightport_spend';
+
+/** The tables, in the integer and floating-point types of each database. */
+export function tablesSql(types: { readonly integer: string; readonly real: string }): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${KEYS_TABLE} (
+  name TEXT PRIMARY KEY,
+  key_sha256 TEXT NOT NULL UNIQUE,
+  hint TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  created_at ${types.integer} NOT NULL,
+  updated_at ${types.integer} NOT NULL,
+  revoked_at ${types.integer}
+);
+CREATE INDEX IF NOT EXISTS ${KEYS_TABLE}_updated ON ${KEYS_TABLE} (updated_at);
+CREATE TABLE IF NOT EXISTS ${SPEND_TABLE} (
+  scope TEXT NOT NULL,
+  name TEXT NOT NULL,
+  period TEXT NOT NULL,
+  usd ${types.real} NOT NULL,
+  PRIMARY KEY (scope, name, period)
+);`;
+}

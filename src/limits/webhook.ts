@@ -61,8 +61,7 @@ export class AlertSender {
     const config = this.#config as WebhookConfig;
     const body = JSON.stringify(alert);
     const headers: Record<string, string> = { ...config.headers, 'content-type': 'application/json', 'user-agent': 'lightport' };
-    if (config.secret)
-      headers['x-lightport-signature'] = `sha256=${createHmac('sha256', config.secret).update(body).digest('hex')}`;
+    if (config.secret) headers['x-lightport-signature'] = `sha256=${createHmac('sha256', config.secret).update(body).digest('hex')}`;
     for (let attempt = 0; attempt <= config.retries; attempt++) {
       if (attempt > 0) {
         const backoff = Math.min(LONGEST_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (attempt - 1));
