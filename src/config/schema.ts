@@ -1,5 +1,6 @@
 import bytes from 'bytes';
 import { z } from 'zod';
+import { mcpSchema } from './mcp-schema.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -58,6 +59,11 @@ const mockErrorSchema = z.strictObject({
 const mockToolCallSchema = z.strictObject({
   name: z.string().describe('Function to call; "*" calls the first tool the request offers.'),
   arguments: z.record(z.string(), z.unknown()).default({}),
+  round: z
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe('Which turn makes this call: 0 answers the user, 1 answers the first tool results, and so on.'),
 });
 
 export const mockProviderSchema = z.strictObject({
@@ -77,7 +83,7 @@ export const mockProviderSchema = z.strictObject({
   tool_calls: z
     .array(mockToolCallSchema)
     .default([])
-    .describe('Called when the request offers tools and the last message is not a tool result.'),
+    .describe('Called when the request offers tools; each call on its round (by default the first turn only).'),
   embedding_dimensions: z.int().positive().max(4096).default(16),
 });
 
@@ -102,6 +108,7 @@ export const configSchema = z.strictObject({
   providers: z.record(z.string().regex(NAME, 'provider names use letters, digits, _ . -'), providerSchema).default({}),
   models: z.record(z.string().min(1), modelSchema).default({}),
   passthrough: passthroughSchema.default(passthroughSchema.parse({})),
+  mcp: mcpSchema.default(mcpSchema.parse({})).describe('MCP servers, context sources, policies and the server-side tool loop.'),
 });
 
 export type Config = z.output<typeof configSchema>;
