@@ -18,8 +18,7 @@ export function toolDefinitionHash(tool: Tool): string {
 export type PinningMode = 'off' | 'trust_on_first_use' | 'strict';
 
 export type PinVerdict =
-  | { readonly kind: 'approved' }
-  | { readonly kind: 'quarantined'; readonly reason: string; readonly expected?: string };
+  { readonly kind: 'approved' } | { readonly kind: 'quarantined'; readonly reason: string; readonly expected?: string };
 
 /**
  * Rug-pull protection for one server: a tool is approved when its hash matches the

@@ -23,12 +23,7 @@ function negotiation(protocol: McpServerConfig['protocol']): ClientOptions['vers
  * Streamable HTTP with the legacy HTTP+SSE transport as a fallback. The SDK negotiates
  * the protocol revision (2026-07-28 through server/discover, else 2025-11-25).
  */
-export async function openClient(
-  name: string,
-  config: McpServerConfig,
-  options: ClientOptions,
-  logger: Logger,
-): Promise<OpenedClient> {
+export async function openClient(name: string, config: McpServerConfig, options: ClientOptions, logger: Logger): Promise<OpenedClient> {
   const clientOptions: ClientOptions = { ...options, versionNegotiation: negotiation(config.protocol) };
   const connectOptions = { timeout: config.connect_timeout_ms };
   if (config.transport === 'stdio') {
@@ -67,11 +62,7 @@ export async function openClient(
   }
 }
 
-async function connectOrClose(
-  client: Client,
-  transport: Parameters<Client['connect']>[0],
-  options: { timeout: number },
-): Promise<void> {
+async function connectOrClose(client: Client, transport: Parameters<Client['connect']>[0], options: { timeout: number }): Promise<void> {
   try {
     await client.connect(transport, options);
   } catch (error) {

@@ -1,0 +1,62 @@
+import type { ReadResourceResult } from '@modelcontextprotocol/client';
+import type { McpSourceConfig } from '../../config/mcp-schema.ts';
+import type { McpConnection } from '../connection.ts';
+import { RequestTemplate } from '../templates.ts';
+import { CHARS_PER_TOKEN, type ContextSource } from './source.ts';
+
+type ResourceConfig = Extract<McpSourceConfig, { type: 'mcp_resource' }>;
+
+/** Cache keys of resources start with this, so `notifications/resources/updated` can drop every partition of one URI. */
+export function resourceKeyPrefix(server: string, uri: string): string {
+  return `resource\0${server}\0${uri}\0`;
+}
+
+/** An MCP resource, by fixed URI or a template filled from request variables; subscribed to for updates when the server allows. */
+export function mcpResourceSource(name: string, config: ResourceConfig, connection: McpConnection): ContextSource {
+  const template = new RequestTemplate(config.uri, 'uri');
+  const subscribed = new Set<string>();
+  const subscribe = (uri: string): void => {
+    const client = connection.client;
+    if (client === undefined || subscribed.has(uri) || subscribed.size >= 1000) return;
+    if (client.getProtocolEra() !== 'legacy' || client.getServerCapabilities()?.resources?.subscribe !== true) return;
+    subscribed.add(uri);
+    client.subscribeResource({ uri }).catch(() => subscribed.delete(uri));
+  };
+  return {
+    name,
+    type: 'mcp_resource',
+    placement: config.inject ?? 'context',
+    server: config.server,
+    maxChars: config.max_tokens * CHARS_PER_TOKEN,
+    resolve(variables) {
+      const rendered = template.render(variables);
+      if (!rendered.ok) return { kind: 'skip', reason: `needs request variable ${rendered.missing}` };
+      const uri = rendered.text;
+      return {
+        kind: 'fetch',
+        key: resourceKeyPrefix(config.server, uri),
+        fetch: async (signal) => {
+          const client = connection.client;
+          if (client === undefined) throw new Error(`MCP server ${config.server} is unavailable`);
+          const result = await client.readResource({ uri }, { signal, timeout: connection.config.timeout_ms, cacheMode: 'bypass' });
+          subscribe(uri);
+          return { value: resourceText(result), ttlMs: cacheHint(result) ?? config.ttl_ms };
+        },
+      };
+    },
+  };
+}
+
+function resourceText(result: ReadResourceResult): string {
+  return result.contents
+    .map((content) =>
+      'text' in content ? content.text : `[binary resource ${content.uri} omitted (${content.mimeType ?? 'unknown type'})]`,
+    )
+    .join('\n');
+}
+
+/** The server's cache hint (MCP `ttlMs`), when it gave one. */
+export function cacheHint(result: object): number | undefined {
+  const ttl = (result as { ttlMs?: unknown }).ttlMs;
+  return typeof ttl === 'number' && ttl >= 0 ? ttl : undefined;
+}
