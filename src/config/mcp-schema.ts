@@ -96,7 +96,10 @@ const sourceSchema = z.discriminatedUnion('type', [resourceSourceSchema, promptS
 
 const policySchema = z.strictObject({
   name: z.string().optional(),
-  models: z.array(z.string().min(1)).default(['*']).describe('Request model names this policy applies to; * matches any run of characters.'),
+  models: z
+    .array(z.string().min(1))
+    .default(['*'])
+    .describe('Request model names this policy applies to; * matches any run of characters.'),
   servers: z.array(z.string()).default([]).describe('MCP servers whose tools are offered by default.'),
   opt_in_servers: z.array(z.string()).default([]).describe('Servers offered only when the request asks for them.'),
   sources: z.array(z.string()).default([]).describe('Context sources injected, in this order.'),

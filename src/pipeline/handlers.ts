@@ -1,3 +1,4 @@
+import type { McpStage } from '../mcp/stage.ts';
 import type { PassthroughProviders } from '../providers/passthrough.ts';
 import type { Provider } from '../providers/types.ts';
 import type { ModelResolver } from '../router/resolve.ts';
@@ -9,6 +10,8 @@ export interface PipelineDeps {
   readonly resolver: ModelResolver;
   readonly passthrough: PassthroughProviders | undefined;
   readonly providers: ReadonlyMap<string, Provider>;
+  /** The enrich stage (MCP context and the tool loop). */
+  readonly mcp?: McpStage;
 }
 
 interface ChosenTarget {
@@ -49,7 +52,13 @@ export async function handleChatCompletions(context: RequestContext, deps: Pipel
   const request = parseChatRequest(body);
   const target = chooseTarget(context, deps, request.model);
   markTarget(context, request.model, target);
-  await deliver(context, target.upstreamModel, (options) => target.provider.chat(request, options), target.callerApiKey);
+  const plan = await deps.mcp?.prepare(context, request);
+  await deliver(
+    context,
+    target.upstreamModel,
+    (options) => (plan === undefined ? target.provider.chat(request, options) : plan.chat(target.provider, options)),
+    target.callerApiKey,
+  );
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {

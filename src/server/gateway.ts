@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
+import { McpStage } from '../mcp/stage.ts';
 import { subscribeAccessLog } from '../observability/access-log.ts';
+import { subscribeMcpLog } from '../observability/mcp-log.ts';
 import { requestFinished, type RequestFinished } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RequestContext } from '../pipeline/context.ts';
@@ -23,6 +25,8 @@ export interface Gateway {
   readonly providers: ReadonlyMap<string, Provider>;
   readonly skipped: ReadonlyMap<string, string>;
   readonly resolver: ModelResolver;
+  /** Connects MCP servers and checks their tool lists against the config; returns config problems. */
+  prepare(): Promise<readonly string[]>;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes. */
   shutdown(): Promise<{ readonly drained: boolean }>;
@@ -43,9 +47,11 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const passthrough = config.passthrough.enabled
     ? new PassthroughProviders(config.passthrough, dispatcher, config.server.request_timeout_ms)
     : undefined;
-  const deps: PipelineDeps = { resolver, passthrough, providers };
+  const mcp = new McpStage(config.mcp, { logger, dispatcher });
+  const deps: PipelineDeps = { resolver, passthrough, providers, mcp };
   const bodyLimit = config.server.body_limit;
   const unsubscribeAccessLog = subscribeAccessLog(logger);
+  const unsubscribeMcpLog = subscribeMcpLog(logger);
 
   let listening = false;
   let draining = false;
@@ -148,6 +154,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     providers,
     skipped,
     resolver,
+    prepare: () => mcp.start(),
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -170,7 +177,13 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       server.closeAllConnections();
       await closed;
       unsubscribeAccessLog();
-      await Promise.all([dispatcher.close(), passthrough?.close(), ...[...providers.values()].map((provider) => provider.close())]);
+      unsubscribeMcpLog();
+      await Promise.all([
+        mcp.close(),
+        dispatcher.close(),
+        passthrough?.close(),
+        ...[...providers.values()].map((provider) => provider.close()),
+      ]);
       return { drained };
     },
   };
@@ -190,6 +203,7 @@ function publishFinished(context: RequestContext): void {
     ...(context.provider === undefined ? {} : { provider: context.provider }),
     ...(context.upstreamModel === undefined ? {} : { upstreamModel: context.upstreamModel }),
     ...(context.usage === undefined ? {} : { usage: context.usage }),
+    ...(context.mcp === undefined ? {} : { mcp: context.mcp }),
   };
   requestFinished.publish(event);
 }
