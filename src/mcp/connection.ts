@@ -82,6 +82,8 @@ export class McpConnection {
       }
       this.#client = opened.client;
       this.#protocolVersion = opened.client.getNegotiatedProtocolVersion();
+      // The SDK's Protocol exposes its close callback only as a property.
+      // oxlint-disable-next-line unicorn/prefer-add-event-listener
       opened.client.onclose = () => {
         if (this.#client === opened.client && this.#state === 'ready') {
           this.#logger.warn({ mcp_server: this.name }, 'mcp server disconnected');
@@ -130,7 +132,6 @@ export class McpConnection {
   }
 
   #clientOptions(): ClientOptions {
-    const changed = (notify: () => void) => ({ autoRefresh: false, debounceMs: 0, onChanged: notify });
     return {
       listChanged: {
         tools: changed(() => this.#listener.onToolsChanged(this.name)),
@@ -138,6 +139,11 @@ export class McpConnection {
       },
     };
   }
+}
+
+/** The SDK only signals list changes; the stage reloads through its cache (single flight). */
+function changed(notify: () => void) {
+  return { autoRefresh: false, debounceMs: 0, onChanged: notify };
 }
 
 function errorSummary(error: unknown): string {

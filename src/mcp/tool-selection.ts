@@ -21,7 +21,7 @@ export interface SelectedTools {
 /** The MCP tools a request offers the model: each selected server's toolset, narrowed by the request, in name order. */
 export async function collectTools(selection: McpSelection, deps: ToolSelectionDeps): Promise<SelectedTools> {
   const perServer = await Promise.all(selection.servers.map((choice) => serverTools(choice, deps)));
-  const chosen = perServer.flat().sort((a, b) => (a.tool.exposedName < b.tool.exposedName ? -1 : 1));
+  const chosen = perServer.flat().toSorted((a, b) => (a.tool.exposedName < b.tool.exposedName ? -1 : 1));
   const callable = new Map(chosen.map((entry) => [entry.tool.exposedName, entry]));
   const memo = new Map<SchemaProfile, ChatTool[]>();
   const offered = (profile: SchemaProfile): ChatTool[] => {

@@ -116,7 +116,7 @@ export class StreamTurn {
     for (const call of delta.tool_calls ?? []) this.#addCallDelta(call);
     if (typeof delta.content === 'string') this.#content += delta.content;
     if (choice.finish_reason !== undefined && choice.finish_reason !== null) this.#finishReason = choice.finish_reason;
-    const held = (delta.tool_calls?.length ?? 0) > 0 || (choice.finish_reason ?? null) !== null || chunk.usage != null;
+    const held = (delta.tool_calls?.length ?? 0) > 0 || (choice.finish_reason ?? null) !== null || (chunk.usage ?? null) !== null;
     if (!held) return this.#forward(`data: ${data}\n\n`, delta.role !== undefined);
     const { tool_calls: _calls, ...rest } = delta;
     if ((typeof rest.content === 'string' && rest.content !== '') || (typeof rest.refusal === 'string' && rest.refusal !== '')) {

@@ -27,9 +27,13 @@ beforeAll(async () => {
   );
   modern = await startInProcessServer(() => {
     const server = new McpServer({ name: 'modern-test', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
-    server.registerTool('add', { description: addDescription, inputSchema: z.object({ a: z.number(), b: z.number() }) }, async ({ a, b }) => ({
-      content: [{ type: 'text', text: `sum=${a + b}` }],
-    }));
+    server.registerTool(
+      'add',
+      { description: addDescription, inputSchema: z.object({ a: z.number(), b: z.number() }) },
+      async ({ a, b }) => ({
+        content: [{ type: 'text', text: `sum=${a + b}` }],
+      }),
+    );
     return server;
   });
   upstream = await startOpenAIUpstream();
@@ -71,9 +75,11 @@ afterAll(async () => {
 });
 
 const toolNames = (): string[] =>
-  ((upstream.requests.at(-1)?.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name);
+  (((upstream.requests.at(-1)?.body ?? {}) as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name);
 const look = () =>
-  client.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], tool_choice: 'none' }).withResponse();
+  client.chat.completions
+    .create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], tool_choice: 'none' })
+    .withResponse();
 
 describe('MCP servers and transports', () => {
   it('connects over Streamable HTTP, legacy HTTP+SSE, stdio and the 2026-07-28 revision', async () => {
@@ -131,7 +137,9 @@ describe('MCP servers and transports', () => {
         { timeout: 5000, interval: 100 },
       )
       .not.toContain('modern__add');
-    expect(gateway.output().stdout).toMatch(/"mcp_server":"modern","tool":"add","reason":"quarantined: definition changed since it was first seen/);
+    expect(gateway.output().stdout).toMatch(
+      /"mcp_server":"modern","tool":"add","reason":"quarantined: definition changed since it was first seen/,
+    );
   });
 
   it('survives a server dying mid-request: the call fails as a tool error, the server restarts', async () => {
@@ -142,7 +150,9 @@ describe('MCP servers and transports', () => {
     expect(servers.length).toBeGreaterThan(0);
     for (const server of servers) process.kill(server, 'SIGKILL');
     const answer = await pending;
-    expect(answer.choices[0]?.message.content).toMatch(/<tool_result server="local" tool="trigger-long-running-operation" error="(failed|unavailable)">/);
+    expect(answer.choices[0]?.message.content).toMatch(
+      /<tool_result server="local" tool="trigger-long-running-operation" error="(failed|unavailable)">/,
+    );
     const { response } = await look();
     expect(response.headers.get('x-lightport-mcp-unavailable')).toContain('local');
     await expect

@@ -109,7 +109,10 @@ describe('MCP tool loop', () => {
     const answer = await client.chat.completions.create({ model: 'invalid/m', messages: user('add') });
     expect(answer.choices[0]?.message.content).toContain('The sum of 2 and 40 is 42.');
     await expect.poll(() => gateway.output().stdout).toMatch(/"mcp_server":"everything","tool":"get-sum","outcome":"invalid_arguments"/);
-    const lines = gateway.output().stdout.split('\n').filter((line) => line.includes('"tool":"get-sum"'));
+    const lines = gateway
+      .output()
+      .stdout.split('\n')
+      .filter((line) => line.includes('"tool":"get-sum"'));
     expect(lines.some((line) => line.includes('"outcome":"ok"'))).toBe(true);
     // Arguments and results are logged only at the body level (debug), not at info.
     expect(lines.some((line) => line.includes('"arguments"'))).toBe(false);

@@ -11,7 +11,7 @@ type PromptConfig = Extract<McpSourceConfig, { type: 'mcp_prompt' }>;
 /** An MCP prompt, its arguments filled from request variables, rendered as text. */
 export function mcpPromptSource(name: string, config: PromptConfig, connection: McpConnection): ContextSource {
   const argumentTemplates = Object.entries(config.arguments)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .toSorted(([a], [b]) => (a < b ? -1 : 1))
     .map(([key, value]) => [key, new RequestTemplate(value, 'text')] as const);
   return {
     name,
