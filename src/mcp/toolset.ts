@@ -61,6 +61,20 @@ export interface Toolset {
   readonly listed: readonly string[];
 }
 
+/** Validators by definition hash: a re-listed, unchanged tool is not compiled again. */
+const validators = new Map<string, ArgumentValidator>();
+const VALIDATOR_MEMO_LIMIT = 2000;
+
+function validatorFor(hash: string, schema: unknown): ArgumentValidator {
+  let validate = validators.get(hash);
+  if (validate === undefined) {
+    validate = compileArgumentValidator(schema);
+    if (validators.size >= VALIDATOR_MEMO_LIMIT) validators.clear();
+    validators.set(hash, validate);
+  }
+  return validate;
+}
+
 export function buildToolset(server: string, config: McpServerConfig, listed: readonly Tool[], pins: ToolPins): Toolset {
   const { allow, deny, auto_run: autoRun } = config.tools;
   const names = new Set(listed.map((tool) => tool.name));
@@ -80,7 +94,7 @@ export function buildToolset(server: string, config: McpServerConfig, listed: re
     }
     let validate: ArgumentValidator;
     try {
-      validate = compileArgumentValidator(definition.inputSchema);
+      validate = validatorFor(hash, definition.inputSchema);
     } catch (error) {
       withheld.push({ name: definition.name, reason: `input schema does not compile: ${(error as Error).message}` });
       continue;
