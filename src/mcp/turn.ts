@@ -82,8 +82,11 @@ export class StreamTurn {
   }
 
   readonly sink: ResponseSink = {
-    start: () => undefined,
+    start: (_status, contentType) => {
+      if (!contentType.startsWith('text/event-stream')) this.error = 'The upstream answered a streamed request without a stream.';
+    },
     write: (chunk) => {
+      if (this.error !== undefined) return true;
       this.#writable = true;
       this.#parser.feed(typeof chunk === 'string' ? chunk : this.#decoder.write(chunk));
       return this.#writable;

@@ -16,6 +16,7 @@ let client: OpenAI;
 let modern: InProcessMcpServer;
 let addDescription = 'Adds two numbers.';
 const children: ChildProcess[] = [];
+const MCP_TOKEN = 'mcp-bearer-secret-7f3a9c';
 const files = mkdtempSync(join(tmpdir(), 'lightport-mcp-fs-'));
 
 beforeAll(async () => {
@@ -58,7 +59,7 @@ mcp:
     modern: { transport: http, url: "${modern.url}" }
     fs: ${stdioServer(MCP_SERVER_BIN.filesystem, [files], 'tools: { deny: [write_file, edit_file, move_file, create_directory] }')}
     local: ${stdioServer(MCP_SERVER_BIN.everything, ['stdio'], "protocol: '2025-11-25', tools: { allow: [echo, trigger-long-running-operation] }")}
-    dead: { transport: http, url: "http://127.0.0.1:${deadPort}/mcp", connect_timeout_ms: 1000 }
+    dead: { transport: http, url: "http://127.0.0.1:${deadPort}/mcp", connect_timeout_ms: 1000, bearer_token: ${MCP_TOKEN} }
     needed: { transport: http, url: "http://127.0.0.1:${deadPort}/other", required: true, connect_timeout_ms: 1000 }
   policies:
     - { models: ['*'], servers: [http, sse, modern, fs, local, dead], opt_in_servers: [needed] }
@@ -121,6 +122,8 @@ describe('MCP servers and transports', () => {
       );
     expect(failed?.status).toBe(503);
     expect(failed?.code).toBe('mcp_server_unavailable');
+    const { stdout, stderr } = gateway.output();
+    expect(`${stdout}${stderr}${failed?.message ?? ''}`).not.toContain(MCP_TOKEN);
   });
 
   it('quarantines a tool whose definition changes (rug pull) and logs a warning', async () => {
