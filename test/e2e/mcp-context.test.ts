@@ -43,7 +43,7 @@ mcp:
     memory: ${stdioServer(MCP_SERVER_BIN.memory, [], `env: { MEMORY_FILE_PATH: ${JSON.stringify(join(directory, 'memory.jsonl'))} }`)}
   sources:
     handbook: { type: file, path: ${JSON.stringify(handbook)} }
-    profile: { type: rest, url: "${profilesUrl}/users/{user}", json_path: $.profile, ttl_ms: 400 }
+    profile: { type: rest, url: "${profilesUrl}/users/{user}", json_path: $.profile, ttl_ms: 1500 }
     doc: { type: mcp_resource, server: everything, uri: "demo://resource/static/document/architecture.md", max_tokens: 20 }
     graph: { type: mcp_resource, server: memory, uri: "memory://knowledge-graph", ttl_ms: 600000 }
   policies:
@@ -51,9 +51,10 @@ mcp:
     - { models: ['openai/gpt-4o', 'mock/*'], servers: [memory], sources: [graph] }
 `,
     env: { OPENAI_BASE_URL: upstream.url },
+    readyTimeoutMs: 45_000,
   });
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await gateway?.stop();
@@ -119,14 +120,15 @@ describe('MCP context injection', () => {
   });
 
   it('fills REST templates per user, caches each user apart, and refetches after the TTL', async () => {
-    await ask({ user: 'dave' });
+    const quick = { tool_choice: 'none' };
+    await ask({ user: 'dave', ...quick });
     expect(lastBody().messages[1]?.content).toContain('{"name":"DAVE","tier":"basic"}');
-    await ask({ user: 'erin' });
+    await ask({ user: 'erin', ...quick });
     expect(lastBody().messages[1]?.content).toContain('{"name":"ERIN","tier":"basic"}');
-    await ask({ user: 'dave' });
+    await ask({ user: 'dave', ...quick });
     expect(profileHits.get('dave')).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 450));
-    await ask({ user: 'dave' });
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    await ask({ user: 'dave', ...quick });
     expect(profileHits.get('dave')).toBe(2);
   });
 

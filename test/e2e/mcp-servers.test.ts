@@ -57,13 +57,15 @@ mcp:
     http: { transport: http, url: "http://127.0.0.1:${httpPort}/mcp" }
     sse: { transport: http, url: "http://127.0.0.1:${ssePort}/sse" }
     modern: { transport: http, url: "${modern.url}" }
-    fs: ${stdioServer(MCP_SERVER_BIN.filesystem, [files], 'tools: { deny: [write_file, edit_file, move_file, create_directory] }')}
+    fs: ${stdioServer(MCP_SERVER_BIN.filesystem, [files], "protocol: '2025-11-25', tools: { deny: [write_file, edit_file, move_file, create_directory] }")}
     local: ${stdioServer(MCP_SERVER_BIN.everything, ['stdio'], "protocol: '2025-11-25', tools: { allow: [echo, trigger-long-running-operation] }")}
     dead: { transport: http, url: "http://127.0.0.1:${deadPort}/mcp", connect_timeout_ms: 1000, bearer_token: ${MCP_TOKEN} }
     needed: { transport: http, url: "http://127.0.0.1:${deadPort}/other", required: true, connect_timeout_ms: 1000 }
   policies:
     - { models: ['*'], servers: [http, sse, modern, fs, local, dead], opt_in_servers: [needed] }
 `,
+    // Start-up waits for every server's first connection; other test files load the machine too.
+    readyTimeoutMs: 45_000,
   });
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 });
 }, 60_000);

@@ -44,9 +44,10 @@ mcp:
   policies:
     - { models: ['*'], servers: [everything] }
 `,
+    readyTimeoutMs: 45_000,
   });
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await gateway?.stop();
@@ -133,6 +134,17 @@ describe('MCP tool loop', () => {
     expect(calls.map((call) => (call.type === 'function' ? [call.function.name, call.function.arguments] : []))).toEqual([
       ['get_weather', '{"city":"Paris"}'],
     ]);
+  });
+
+  it('returns calls to MCP tools that need approval to the client, untouched', async () => {
+    const answer = await client.chat.completions.create({
+      model: 'loop/m',
+      messages: user('go'),
+      tools: [{ type: 'mcp', server_label: 'everything', require_approval: 'always' } as unknown as OpenAI.ChatCompletionTool],
+    });
+    expect(answer.choices[0]?.finish_reason).toBe('tool_calls');
+    const calls = answer.choices[0]?.message.tool_calls ?? [];
+    expect(calls.map((call) => (call.type === 'function' ? call.function.name : ''))).toEqual(['everything__echo', 'everything__get-sum']);
   });
 
   it('in a turn mixing client and MCP calls, returns the client calls and drops the MCP ones', async () => {

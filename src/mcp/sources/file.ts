@@ -4,7 +4,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import type { McpSourceConfig } from '../../config/mcp-schema.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { canonicalJson } from '../canonical-json.ts';
-import { CHARS_PER_TOKEN, type ContextSource } from './source.ts';
+import { sourceBase, type ContextSource } from './source.ts';
 
 type FileConfig = Extract<McpSourceConfig, { type: 'file' }>;
 
@@ -44,10 +44,7 @@ export function fileSource(name: string, config: FileConfig, baseDir: string, lo
     logger.warn({ context_source: name, path, err: String(error) }, 'cannot watch context file; changes need a restart');
   }
   return {
-    name,
-    type: 'file',
-    placement: config.inject ?? 'system',
-    maxChars: config.max_tokens * CHARS_PER_TOKEN,
+    ...sourceBase(name, 'file', config, 'system'),
     resolve: () => ({ kind: 'static', text: content }),
     close: () => {
       clearTimeout(timer);

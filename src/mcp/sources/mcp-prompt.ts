@@ -4,7 +4,7 @@ import { canonicalJson } from '../canonical-json.ts';
 import type { McpConnection } from '../connection.ts';
 import { RequestTemplate } from '../templates.ts';
 import { cacheHint } from './mcp-resource.ts';
-import { CHARS_PER_TOKEN, type ContextSource } from './source.ts';
+import { sourceBase, type ContextSource } from './source.ts';
 
 type PromptConfig = Extract<McpSourceConfig, { type: 'mcp_prompt' }>;
 
@@ -14,11 +14,8 @@ export function mcpPromptSource(name: string, config: PromptConfig, connection: 
     .toSorted(([a], [b]) => (a < b ? -1 : 1))
     .map(([key, value]) => [key, new RequestTemplate(value, 'text')] as const);
   return {
-    name,
-    type: 'mcp_prompt',
-    placement: config.inject ?? 'context',
+    ...sourceBase(name, 'mcp_prompt', config, 'context'),
     server: config.server,
-    maxChars: config.max_tokens * CHARS_PER_TOKEN,
     resolve(variables) {
       const args: Record<string, string> = {};
       for (const [key, template] of argumentTemplates) {

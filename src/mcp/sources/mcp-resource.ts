@@ -2,7 +2,7 @@ import type { ReadResourceResult } from '@modelcontextprotocol/client';
 import type { McpSourceConfig } from '../../config/mcp-schema.ts';
 import type { McpConnection } from '../connection.ts';
 import { RequestTemplate } from '../templates.ts';
-import { CHARS_PER_TOKEN, type ContextSource } from './source.ts';
+import { sourceBase, type ContextSource } from './source.ts';
 
 type ResourceConfig = Extract<McpSourceConfig, { type: 'mcp_resource' }>;
 
@@ -23,11 +23,8 @@ export function mcpResourceSource(name: string, config: ResourceConfig, connecti
     client.subscribeResource({ uri }).catch(() => subscribed.delete(uri));
   };
   return {
-    name,
-    type: 'mcp_resource',
-    placement: config.inject ?? 'context',
+    ...sourceBase(name, 'mcp_resource', config, 'context'),
     server: config.server,
-    maxChars: config.max_tokens * CHARS_PER_TOKEN,
     resolve(variables) {
       const rendered = template.render(variables);
       if (!rendered.ok) return { kind: 'skip', reason: `needs request variable ${rendered.missing}` };

@@ -4,7 +4,7 @@ import { request } from 'undici';
 import type { McpSourceConfig } from '../../config/mcp-schema.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import { RequestTemplate } from '../templates.ts';
-import { CHARS_PER_TOKEN, type ContextSource } from './source.ts';
+import { sourceBase, type ContextSource } from './source.ts';
 
 type RestConfig = Extract<McpSourceConfig, { type: 'rest' }>;
 
@@ -18,10 +18,7 @@ const BODY_LIMIT = 1024 * 1024;
 export function restSource(name: string, config: RestConfig, dispatcher: Dispatcher): ContextSource {
   const template = new RequestTemplate(config.url, 'uri');
   return {
-    name,
-    type: 'rest',
-    placement: config.inject ?? 'context',
-    maxChars: config.max_tokens * CHARS_PER_TOKEN,
+    ...sourceBase(name, 'rest', config, 'context'),
     resolve(variables) {
       const rendered = template.render(variables);
       if (!rendered.ok) return { kind: 'skip', reason: `needs request variable ${rendered.missing}` };

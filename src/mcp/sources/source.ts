@@ -24,3 +24,13 @@ export interface ContextSource {
 
 /** Roughly four characters a token: the estimate budgets are measured in. */
 export const CHARS_PER_TOKEN = 4;
+
+/** The descriptive fields every source shares, from its config. */
+export function sourceBase<T extends ContextSource['type']>(
+  name: string,
+  type: T,
+  config: { readonly inject?: Placement | undefined; readonly max_tokens: number },
+  placement: Placement,
+): { name: string; type: T; placement: Placement; maxChars: number } {
+  return { name, type, placement: config.inject ?? placement, maxChars: config.max_tokens * CHARS_PER_TOKEN };
+}
