@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../fakes/openai-upstream.ts';
+import { apiErrorOf } from '../support/api-error.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { MCP_SERVER_BIN, stdioServer } from '../support/mcp-servers.ts';
 
@@ -81,12 +82,6 @@ async function firstTurnOf(): Promise<string> {
   await ask({ user: 'carol' });
   return JSON.stringify(upstream.requests[before]?.body);
 }
-const errorOf = (promise: Promise<unknown>) =>
-  promise.then(
-    () => undefined,
-    (error: unknown) => error as InstanceType<typeof OpenAI.APIError>,
-  );
-
 describe('MCP context injection', () => {
   it('adds the MCP tools, namespaced and with schemas cleaned for the provider', async () => {
     await ask({ user: 'alice' });
@@ -156,7 +151,7 @@ describe('MCP context injection', () => {
     expect(toolNames()).toContain('memory__read_graph');
     await ask({}, { 'x-lightport-mcp': 'none' });
     expect(lastBody().tools).toBeUndefined();
-    const unknown = await errorOf(ask({}, { 'x-lightport-mcp': 'everythin' }));
+    const unknown = await apiErrorOf(ask({}, { 'x-lightport-mcp': 'everythin' }));
     expect(unknown?.status).toBe(400);
     expect(unknown?.code).toBe('mcp_server_unknown');
     expect(unknown?.message).toContain('Did you mean: everything?');
@@ -165,14 +160,14 @@ describe('MCP context injection', () => {
   it('accepts Responses-style MCP tool entries naming configured servers, never URLs', async () => {
     await ask({ tools: [{ type: 'mcp', server_label: 'memory', allowed_tools: ['read_graph'], require_approval: 'never' }] });
     expect(toolNames()).toEqual(['memory__read_graph']);
-    const unconfigured = await errorOf(ask({ tools: [{ type: 'mcp', server_label: 'github', require_approval: 'never' }] }));
+    const unconfigured = await apiErrorOf(ask({ tools: [{ type: 'mcp', server_label: 'github', require_approval: 'never' }] }));
     expect(unconfigured?.status).toBe(400);
     expect(unconfigured?.code).toBe('mcp_server_unknown');
     expect(unconfigured?.param).toBe('tools[0].server_label');
-    const byUrl = await errorOf(ask({ tools: [{ type: 'mcp', server_label: 'x', server_url: 'https://evil.example/mcp' }] }));
+    const byUrl = await apiErrorOf(ask({ tools: [{ type: 'mcp', server_label: 'x', server_url: 'https://evil.example/mcp' }] }));
     expect(byUrl?.status).toBe(400);
     expect(byUrl?.param).toBe('tools[0].server_url');
-    const typo = await errorOf(ask({ tools: [{ type: 'mcp', server_label: 'memory', allowed_tools: ['read_grap'] }] }));
+    const typo = await apiErrorOf(ask({ tools: [{ type: 'mcp', server_label: 'memory', allowed_tools: ['read_grap'] }] }));
     expect(typo?.status).toBe(400);
     expect(typo?.code).toBe('mcp_tool_unknown');
   });

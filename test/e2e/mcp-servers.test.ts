@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../fakes/openai-upstream.ts';
+import { apiErrorOf } from '../support/api-error.ts';
 import { runCli, startGateway, writeTempConfig, type GatewayProcess } from '../support/gateway-process.ts';
 import { MCP_SERVER_BIN, McpServer, startInProcessServer, stdioServer, type InProcessMcpServer } from '../support/mcp-servers.ts';
 import { descendantsMatching, freePort, spawnNode } from '../support/processes.ts';
@@ -116,12 +117,12 @@ describe('MCP servers and transports', () => {
     const { response } = await look();
     expect(response.headers.get('x-lightport-mcp-unavailable')).toBe('dead');
     expect(gateway.output().stdout).toMatch(/"mcp_server":"dead".*"msg":"mcp server unavailable"/);
-    const failed = await client.chat.completions
-      .create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, { headers: { 'x-lightport-mcp': 'needed' } })
-      .then(
-        () => undefined,
-        (error: unknown) => error as InstanceType<typeof OpenAI.APIError>,
-      );
+    const failed = await apiErrorOf(
+      client.chat.completions.create(
+        { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+        { headers: { 'x-lightport-mcp': 'needed' } },
+      ),
+    );
     expect(failed?.status).toBe(503);
     expect(failed?.code).toBe('mcp_server_unavailable');
     const { stdout, stderr } = gateway.output();
