@@ -1,4 +1,4 @@
-import type { Client, ClientOptions } from '@modelcontextprotocol/client';
+import type { Client, ClientOptions, McpSubscription } from '@modelcontextprotocol/client';
 import type { McpServerConfig } from '../config/mcp-schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { openClient } from './transports.ts';
@@ -14,6 +14,7 @@ export interface ConnectionListener {
 }
 
 const BACKOFF_MIN_MS = 250;
+const MAX_WATCHED_RESOURCES = 1000;
 const BACKOFF_MAX_MS = 30_000;
 
 /**
@@ -30,6 +31,9 @@ export class McpConnection {
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
   #protocolVersion: string | undefined;
+  /** Resource URIs this connection asked the server to report updates for. */
+  readonly #watched = new Set<string>();
+  #listen: McpSubscription | undefined;
 
   constructor(name: string, config: McpServerConfig, logger: Logger, listener: ConnectionListener) {
     this.name = name;
@@ -54,6 +58,30 @@ export class McpConnection {
   /** The first connection attempt; resolves either way (a failure schedules a retry). */
   start(): Promise<void> {
     return this.#connect();
+  }
+
+  /**
+   * Asks the server to send `notifications/resources/updated` for a URI: `resources/subscribe`
+   * on 2025-11-25, a `subscriptions/listen` stream (re-opened with the grown URI list) on
+   * 2026-07-28. Best effort: without it, the cache TTL still applies.
+   */
+  watchResource(uri: string): void {
+    const client = this.client;
+    if (client === undefined || this.#watched.has(uri) || this.#watched.size >= MAX_WATCHED_RESOURCES) return;
+    if (client.getServerCapabilities()?.resources?.subscribe !== true) return;
+    this.#watched.add(uri);
+    if (client.getProtocolEra() === 'legacy') {
+      client.subscribeResource({ uri }).catch(() => this.#watched.delete(uri));
+      return;
+    }
+    const previous = this.#listen;
+    client.listen({ resourceSubscriptions: [...this.#watched] }).then(
+      (subscription) => {
+        this.#listen = subscription;
+        void previous?.close();
+      },
+      (error: unknown) => this.#logger.debug({ mcp_server: this.name, err: String(error) }, 'mcp resource subscription refused'),
+    );
   }
 
   /** A call failed in a way that says the connection is gone: drop it and reconnect. */
@@ -115,6 +143,8 @@ export class McpConnection {
   #markDown(): void {
     const client = this.#client;
     this.#client = undefined;
+    this.#watched.clear();
+    this.#listen = undefined;
     this.#state = 'down';
     void client?.close().catch(() => undefined);
     this.#scheduleReconnect();

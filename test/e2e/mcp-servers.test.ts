@@ -16,6 +16,7 @@ let gateway: GatewayProcess;
 let client: OpenAI;
 let modern: InProcessMcpServer;
 let addDescription = 'Adds two numbers.';
+let status = 1;
 const children: ChildProcess[] = [];
 const MCP_TOKEN = 'mcp-bearer-secret-7f3a9c';
 const files = mkdtempSync(join(tmpdir(), 'lightport-mcp-fs-'));
@@ -28,7 +29,13 @@ beforeAll(async () => {
     await spawnNode([MCP_SERVER_BIN.everything, 'sse'], { PORT: String(ssePort) }, /running on port/),
   );
   modern = await startInProcessServer(() => {
-    const server = new McpServer({ name: 'modern-test', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
+    const server = new McpServer(
+      { name: 'modern-test', version: '1.0.0' },
+      { capabilities: { tools: { listChanged: true }, resources: { subscribe: true } } },
+    );
+    server.registerResource('status', 'test://status', { mimeType: 'text/plain' }, async (uri) => ({
+      contents: [{ uri: uri.href, text: `status=${status}` }],
+    }));
     server.registerTool(
       'add',
       { description: addDescription, inputSchema: z.object({ a: z.number(), b: z.number() }) },
@@ -62,8 +69,10 @@ mcp:
     local: ${stdioServer(MCP_SERVER_BIN.everything, ['stdio'], "protocol: '2025-11-25', tools: { allow: [echo, trigger-long-running-operation] }")}
     dead: { transport: http, url: "http://127.0.0.1:${deadPort}/mcp", connect_timeout_ms: 1000, bearer_token: ${MCP_TOKEN} }
     needed: { transport: http, url: "http://127.0.0.1:${deadPort}/other", required: true, connect_timeout_ms: 1000 }
+  sources:
+    status: { type: mcp_resource, server: modern, uri: "test://status", ttl_ms: 600000 }
   policies:
-    - { models: ['*'], servers: [http, sse, modern, fs, local, dead], opt_in_servers: [needed] }
+    - { models: ['*'], servers: [http, sse, modern, fs, local, dead], opt_in_servers: [needed], sources: [status] }
 `,
     // Start-up waits for every server's first connection; other test files load the machine too.
     readyTimeoutMs: 45_000,
@@ -127,6 +136,29 @@ describe('MCP servers and transports', () => {
     expect(failed?.code).toBe('mcp_server_unavailable');
     const { stdout, stderr } = gateway.output();
     expect(`${stdout}${stderr}${failed?.message ?? ''}`).not.toContain(MCP_TOKEN);
+  });
+
+  it('invalidates a resource when a 2026-07-28 server reports it updated (subscriptions/listen)', async () => {
+    const statusContext = () =>
+      ((upstream.requests.at(-1)?.body ?? {}) as { messages: { content: string }[] }).messages.find((message) =>
+        message.content.includes('source="status"'),
+      )?.content;
+    await look();
+    expect(statusContext()).toContain('status=1');
+    status = 2;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await look();
+    expect(statusContext()).toContain('status=1');
+    modern.handler.notify.resourceUpdated('test://status');
+    await expect
+      .poll(
+        async () => {
+          await look();
+          return statusContext();
+        },
+        { timeout: 5000, interval: 100 },
+      )
+      .toContain('status=2');
   });
 
   it('quarantines a tool whose definition changes (rug pull) and logs a warning', async () => {

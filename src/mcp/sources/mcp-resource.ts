@@ -11,17 +11,9 @@ export function resourceKeyPrefix(server: string, uri: string): string {
   return `resource\0${server}\0${uri}\0`;
 }
 
-/** An MCP resource, by fixed URI or a template filled from request variables; subscribed to for updates when the server allows. */
+/** An MCP resource, by fixed URI or a template filled from request variables; watched for updates when the server allows. */
 export function mcpResourceSource(name: string, config: ResourceConfig, connection: McpConnection): ContextSource {
   const template = new RequestTemplate(config.uri, 'uri');
-  const subscribed = new Set<string>();
-  const subscribe = (uri: string): void => {
-    const client = connection.client;
-    if (client === undefined || subscribed.has(uri) || subscribed.size >= 1000) return;
-    if (client.getProtocolEra() !== 'legacy' || client.getServerCapabilities()?.resources?.subscribe !== true) return;
-    subscribed.add(uri);
-    client.subscribeResource({ uri }).catch(() => subscribed.delete(uri));
-  };
   return {
     ...sourceBase(name, 'mcp_resource', config, 'context'),
     server: config.server,
@@ -36,7 +28,7 @@ export function mcpResourceSource(name: string, config: ResourceConfig, connecti
           const client = connection.client;
           if (client === undefined) throw new Error(`MCP server ${config.server} is unavailable`);
           const result = await client.readResource({ uri }, { signal, timeout: connection.config.timeout_ms, cacheMode: 'bypass' });
-          subscribe(uri);
+          connection.watchResource(uri);
           return { value: resourceText(result), ttlMs: cacheHint(result) ?? config.ttl_ms };
         },
       };
@@ -52,8 +44,12 @@ function resourceText(result: ReadResourceResult): string {
     .join('\n');
 }
 
-/** The server's cache hint (MCP `ttlMs`), when it gave one. */
+/**
+ * The server's cache hint (MCP `ttlMs`, 2026-07-28), when it gave one. Zero is what SDK
+ * servers send when their author set nothing, so it reads as no hint; `ttl_ms: 0` in the
+ * config is how an operator turns caching off.
+ */
 export function cacheHint(result: object): number | undefined {
   const ttl = (result as { ttlMs?: unknown }).ttlMs;
-  return typeof ttl === 'number' && ttl >= 0 ? ttl : undefined;
+  return typeof ttl === 'number' && ttl > 0 ? ttl : undefined;
 }
