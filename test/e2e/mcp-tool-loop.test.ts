@@ -5,6 +5,7 @@ import { MCP_SERVER_BIN, stdioServer } from '../support/mcp-servers.ts';
 
 let gateway: GatewayProcess;
 let client: OpenAI;
+const GATEWAY_SECRET = 'sk-gateway-only-5b1e0c';
 
 beforeAll(async () => {
   gateway = await startGateway({
@@ -32,6 +33,9 @@ providers:
     tool_calls:
       - { name: everything__echo, arguments: { message: first } }
       - { name: get_weather, arguments: { city: Paris }, round: 1 }
+  env:
+    type: mock
+    tool_calls: [{ name: everything__get-env, arguments: {} }]
   same-turn:
     type: mock
     tool_calls:
@@ -39,11 +43,12 @@ providers:
       - { name: get_weather, arguments: { city: Rome } }
 mcp:
   servers:
-    everything: ${stdioServer(MCP_SERVER_BIN.everything, ['stdio'], 'tools: { allow: [echo, get-sum, get-tiny-image] }')}
+    everything: ${stdioServer(MCP_SERVER_BIN.everything, ['stdio'], 'env: { MCP_VISIBLE: granted }, tools: { allow: [echo, get-sum, get-env] }')}
   tool_loop: { max_iterations: 2 }
   policies:
     - { models: ['*'], servers: [everything] }
 `,
+    env: { OPENAI_API_KEY: GATEWAY_SECRET },
     readyTimeoutMs: 45_000,
   });
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -145,6 +150,14 @@ describe('MCP tool loop', () => {
     expect(answer.choices[0]?.finish_reason).toBe('tool_calls');
     const calls = answer.choices[0]?.message.tool_calls ?? [];
     expect(calls.map((call) => (call.type === 'function' ? call.function.name : ''))).toEqual(['everything__echo', 'everything__get-sum']);
+  });
+
+  it("starts stdio servers with a minimal environment: the configured env, never the gateway's own", async () => {
+    const answer = await client.chat.completions.create({ model: 'env/m', messages: user('env?') });
+    const text = answer.choices[0]?.message.content ?? '';
+    expect(text).toContain('"MCP_VISIBLE": "granted"');
+    expect(text).toContain('"PATH"');
+    expect(text).not.toContain(GATEWAY_SECRET);
   });
 
   it('in a turn mixing client and MCP calls, returns the client calls and drops the MCP ones', async () => {
