@@ -178,7 +178,9 @@ function unreadableAnswer(error: unknown): UpstreamErrorOutcome {
   return {
     kind: 'upstream_error',
     status: 502,
-    body: { error: { message: `The upstream's answer could not be read: ${reason}`, type: 'server_error', param: null, code: 'upstream_error' } },
+    body: {
+      error: { message: `The upstream's answer could not be read: ${reason}`, type: 'server_error', param: null, code: 'upstream_error' },
+    },
     errorClass: 'server',
   };
 }

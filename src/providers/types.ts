@@ -55,14 +55,7 @@ export interface TokenUsage {
 }
 
 /** Why an upstream refused, for the router's retry and fallback decisions. */
-export type UpstreamErrorClass =
-  | 'rate_limit'
-  | 'overloaded'
-  | 'context_length'
-  | 'auth'
-  | 'bad_request'
-  | 'not_found'
-  | 'server';
+export type UpstreamErrorClass = 'rate_limit' | 'overloaded' | 'context_length' | 'auth' | 'bad_request' | 'not_found' | 'server';
 
 /** How one upstream attempt ended. */
 export type AttemptOutcome =

@@ -89,7 +89,8 @@ function readErrorFacts(status: number, text: string, headers: UpstreamHeaders):
   const nested = asRecord(root['error']);
   const source = nested ?? root;
   const message = messageText(source['message'] ?? root['message'] ?? root['detail'] ?? root['Message']) ?? `HTTP ${status}`;
-  const kind = stringOr(source['type']) ?? stringOr(source['status']) ?? stringOr(root['type'] === 'error' ? undefined : root['type']) ?? awsKind;
+  const kind =
+    stringOr(source['type']) ?? stringOr(source['status']) ?? stringOr(root['type'] === 'error' ? undefined : root['type']) ?? awsKind;
   const code = stringOr(source['code']);
   const param = stringOr(source['param']) ?? null;
   const openAIShape = nested !== undefined && typeof nested['message'] === 'string' && 'type' in nested && 'code' in nested;

@@ -18,7 +18,6 @@ export interface GoogleDescription {
 /** The Gemini API: `generateContent`, `streamGenerateContent?alt=sse`, `batchEmbedContents`; key in `x-goog-api-key`. */
 export function createGoogleProvider(name: string, description: GoogleDescription, dispatcher: Dispatcher): Provider {
   const headers = { 'content-type': 'application/json', 'x-goog-api-key': description.apiKey, ...description.headers };
-  const modelPath = (model: string): string => `/models/${encodeURIComponent(model)}`;
   const adapter: TranslatingAdapter = {
     type: 'google',
     baseUrl: description.baseUrl,
@@ -29,7 +28,10 @@ export function createGoogleProvider(name: string, description: GoogleDescriptio
         const translator = sseTranslator(new GeminiStream(model, request.stream_options?.include_usage === true));
         return { request: { path: `${modelPath(model)}:streamGenerateContent?alt=sse`, headers, body }, translator };
       }
-      return { request: { path: `${modelPath(model)}:generateContent`, headers, body }, translator: jsonTranslator((answer) => fromGeminiResponse(answer, model)) };
+      return {
+        request: { path: `${modelPath(model)}:generateContent`, headers, body },
+        translator: jsonTranslator((answer) => fromGeminiResponse(answer, model)),
+      };
     },
     embeddings(request: EmbeddingsRequest, model) {
       const dimensions = typeof request['dimensions'] === 'number' ? request['dimensions'] : undefined;
@@ -40,11 +42,17 @@ export function createGoogleProvider(name: string, description: GoogleDescriptio
       }));
       const translator = jsonBodyTranslator((answer) => {
         const embeddings = isRecord(answer) && Array.isArray(answer['embeddings']) ? answer['embeddings'] : [];
-        const vectors = embeddings.map((item: unknown) => (isRecord(item) && Array.isArray(item['values']) ? (item['values'] as number[]) : []));
+        const vectors = embeddings.map((item: unknown) =>
+          isRecord(item) && Array.isArray(item['values']) ? (item['values'] as number[]) : [],
+        );
         return embeddingList(request, model, vectors, 0);
       });
       return { request: { path: `${modelPath(model)}:batchEmbedContents`, headers, body: JSON.stringify({ requests }) }, translator };
     },
   };
   return createTranslatingProvider(name, adapter, dispatcher);
+}
+
+function modelPath(model: string): string {
+  return `/models/${encodeURIComponent(model)}`;
 }

@@ -141,7 +141,13 @@ function toolResponse(text: string): Record<string, unknown> {
   }
 }
 
-const EXTENSION_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif' };
+const EXTENSION_TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  gif: 'image/gif',
+};
 
 function toPart(part: ContentPart): Part {
   if (part.type === 'text') return { text: part.text };

@@ -13,7 +13,10 @@ export class GeminiStream extends StreamDialect {
       return this.fail(mapUpstreamError(typeof code === 'number' ? code : 500, data, {}));
     }
     const responseId = typeof event['responseId'] === 'string' ? event['responseId'] : '';
-    this.writer.identify(responseId ? `chatcmpl-${responseId}` : '', typeof event['modelVersion'] === 'string' ? event['modelVersion'] : undefined);
+    this.writer.identify(
+      responseId ? `chatcmpl-${responseId}` : '',
+      typeof event['modelVersion'] === 'string' ? event['modelVersion'] : undefined,
+    );
     this.usage = geminiUsage(event['usageMetadata']) ?? this.usage;
     const candidate = Array.isArray(event['candidates']) ? event['candidates'][0] : undefined;
     if (candidate === undefined && isRecord(event['promptFeedback']) && event['promptFeedback']['blockReason'] !== undefined) {

@@ -57,9 +57,14 @@ export function contentParts(content: unknown): ContentPart[] {
     else if (part['type'] === 'image_url') {
       const image = part['image_url'];
       const url = typeof image === 'string' ? image : isRecord(image) && typeof image['url'] === 'string' ? image['url'] : undefined;
-      if (url === undefined) throw new GatewayError('invalid_request', 'An image_url part needs image_url.url.', { param: `content[${index}]` });
+      if (url === undefined)
+        throw new GatewayError('invalid_request', 'An image_url part needs image_url.url.', { param: `content[${index}]` });
       const match = DATA_URL.exec(url);
-      parts.push(match?.[1] && match[2] !== undefined ? { type: 'image', url, data: { mediaType: match[1], base64: match[2] } } : { type: 'image', url });
+      parts.push(
+        match?.[1] && match[2] !== undefined
+          ? { type: 'image', url, data: { mediaType: match[1], base64: match[2] } }
+          : { type: 'image', url },
+      );
     } else {
       throw new GatewayError('unsupported_parameter', `Content parts of type '${String(part['type'])}' cannot be sent to this provider.`, {
         param: `content[${index}].type`,
@@ -98,9 +103,12 @@ export function parseArguments(text: string): Record<string, unknown> {
 export function toolChoiceOf(request: ChatRequest): ToolChoice | undefined {
   const choice = request.tool_choice;
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
-  if (isRecord(choice) && isRecord(choice['function']) && typeof choice['function']['name'] === 'string') return { name: choice['function']['name'] };
+  if (isRecord(choice) && isRecord(choice['function']) && typeof choice['function']['name'] === 'string')
+    return { name: choice['function']['name'] };
   if (choice === undefined || choice === null) return undefined;
-  throw new GatewayError('invalid_request', "Invalid 'tool_choice': expected 'auto', 'none', 'required' or a function.", { param: 'tool_choice' });
+  throw new GatewayError('invalid_request', "Invalid 'tool_choice': expected 'auto', 'none', 'required' or a function.", {
+    param: 'tool_choice',
+  });
 }
 
 export function responseFormatOf(request: ChatRequest): ResponseFormat | undefined {
@@ -109,7 +117,12 @@ export function responseFormatOf(request: ChatRequest): ResponseFormat | undefin
   if (format['type'] === 'json_object') return { type: 'json_object' };
   const schema = format['json_schema'];
   if (format['type'] === 'json_schema' && isRecord(schema) && isRecord(schema['schema'])) {
-    return { type: 'json_schema', name: typeof schema['name'] === 'string' ? schema['name'] : 'response', schema: schema['schema'], strict: schema['strict'] === true };
+    return {
+      type: 'json_schema',
+      name: typeof schema['name'] === 'string' ? schema['name'] : 'response',
+      schema: schema['schema'],
+      strict: schema['strict'] === true,
+    };
   }
   throw new GatewayError('invalid_request', "Invalid 'response_format': expected text, json_object or json_schema with a schema.", {
     param: 'response_format',
@@ -138,7 +151,9 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** System and developer messages joined, in order. */
 export function systemTextOf(messages: readonly ChatMessage[]): string | undefined {
-  const texts = messages.filter((message) => message.role === 'system' || message.role === 'developer').map((message) => textOf(message.content));
+  const texts = messages
+    .filter((message) => message.role === 'system' || message.role === 'developer')
+    .map((message) => textOf(message.content));
   return texts.length > 0 ? texts.join('\n\n') : undefined;
 }
 
