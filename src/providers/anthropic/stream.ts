@@ -39,6 +39,8 @@ export class AnthropicStream extends StreamDialect {
         return this.#blockStart(Number(event['index']), event['content_block']);
       case 'content_block_delta':
         return this.#blockDelta(Number(event['index']), event['delta']);
+      case 'content_block_stop':
+        return this.endToolCall(Number(event['index']));
       case 'message_delta':
         return this.#messageDelta(event);
       case 'message_stop':

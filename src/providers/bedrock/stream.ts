@@ -40,6 +40,8 @@ export class ConverseStream extends StreamDialect {
         return this.#blockStart(index, event['start']);
       case 'contentBlockDelta':
         return this.#blockDelta(index, event['delta']);
+      case 'contentBlockStop':
+        return this.endToolCall(index);
       case 'messageStop': {
         this.#stopped = true;
         const reason = converseFinishReason(event['stopReason']);

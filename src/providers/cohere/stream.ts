@@ -28,6 +28,8 @@ export class CohereStream extends StreamDialect {
         const fn = isRecord(call['function']) ? call['function'] : {};
         return this.toolArguments(Number(event['index']), String(fn['arguments'] ?? ''));
       }
+      case 'tool-call-end':
+        return this.endToolCall(Number(event['index']));
       case 'message-end': {
         const delta = isRecord(event['delta']) ? event['delta'] : {};
         this.usage = cohereUsage(delta['usage']) ?? this.usage;

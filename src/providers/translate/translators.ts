@@ -12,6 +12,7 @@ export abstract class StreamDialect {
   finishReason: FinishReason | undefined;
   /** Provider content-block index → OpenAI tool-call index. */
   readonly toolIndexes = new Map<number | string, number>();
+  readonly #withArguments = new Set<number | string>();
 
   constructor(model: string, includeUsage: boolean) {
     this.writer = new ChunkWriter(model, includeUsage);
@@ -23,12 +24,20 @@ export abstract class StreamDialect {
   startToolCall(key: number | string, id: string, name: string, args = ''): string {
     const index = this.toolIndexes.size;
     this.toolIndexes.set(key, index);
+    if (args !== '') this.#withArguments.add(key);
     return this.writer.toolCallStart(index, id, name, args);
   }
 
   toolArguments(key: number | string, fragment: string): string {
     const index = this.toolIndexes.get(key);
-    return index === undefined ? '' : this.writer.toolCallArguments(index, fragment);
+    if (index === undefined || fragment === '') return '';
+    this.#withArguments.add(key);
+    return this.writer.toolCallArguments(index, fragment);
+  }
+
+  /** A tool call that streamed no arguments at all gets `{}`, so its arguments are always complete JSON. */
+  endToolCall(key: number | string): string {
+    return this.toolIndexes.has(key) && !this.#withArguments.has(key) ? this.toolArguments(key, '{}') : '';
   }
 
   /** Ends the OpenAI stream (once); the finish reason becomes tool_calls when tools were called. */
