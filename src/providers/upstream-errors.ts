@@ -28,7 +28,7 @@ export function mapUpstreamError(status: number, text: string, headers: Upstream
   const errorClass = classifyError(status, facts);
   const retryAfterMs = retryAfterFromHeaders(headers) ?? facts.retryDelayMs;
   // 529 (Anthropic's "overloaded") is not a status HTTP clients know; 503 says the same.
-  const clientStatus = status === 529 ? 503 : status;
+  const clientStatus = status === 529 ? 503 : errorClass === 'auth' && status === 400 ? 401 : status;
   const body: OpenAIErrorBody = facts.openAIShape
     ? { error: { message: facts.message, type: facts.kind ?? 'upstream_error', param: facts.param, code: facts.code ?? null } }
     : { error: { message: facts.message, type: openAIType(errorClass), param: facts.param, code: openAICode(errorClass, facts) } };
@@ -43,7 +43,8 @@ export function mapUpstreamError(status: number, text: string, headers: Upstream
 
 export function classifyError(status: number, facts: Pick<ErrorFacts, 'message' | 'kind' | 'code'>): UpstreamErrorClass {
   const label = `${facts.kind ?? ''} ${facts.code ?? ''}`;
-  if (status === 401 || status === 403 || /authentication|permission|unauthenticated|AccessDenied/i.test(label)) return 'auth';
+  if (status === 401 || status === 403 || /authentication|permission|unauthenticated|AccessDenied|API_KEY_INVALID/i.test(label))
+    return 'auth';
   if (status === 429 || /rate_limit|throttl|RESOURCE_EXHAUSTED|quota/i.test(label)) return 'rate_limit';
   if (status === 529 || status === 503 || OVERLOADED.test(label)) return 'overloaded';
   if (CONTEXT_LENGTH.test(label) || ((status === 400 || status === 413 || status === 422) && CONTEXT_LENGTH.test(facts.message)))
@@ -94,7 +95,9 @@ function readErrorFacts(status: number, text: string, headers: UpstreamHeaders):
   const code = stringOr(source['code']);
   const param = stringOr(source['param']) ?? null;
   const openAIShape = nested !== undefined && typeof nested['message'] === 'string' && 'type' in nested && 'code' in nested;
-  return { message, kind, code, param, openAIShape, retryDelayMs: retryDelayFromDetails(source['details']) };
+  // Gemini refuses a bad key with 400 INVALID_ARGUMENT; the reason in its details says what it is.
+  const reason = text.includes('API_KEY_INVALID') ? 'API_KEY_INVALID' : undefined;
+  return { message, kind: reason ?? kind, code, param, openAIShape, retryDelayMs: retryDelayFromDetails(source['details']) };
 }
 
 /** Gemini's `google.rpc.RetryInfo` detail: `{"retryDelay": "34.4s"}`. */
