@@ -49,11 +49,13 @@ export interface RecordedCall {
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: unknown;
+  /** The body exactly as it arrived. */
+  readonly raw: string;
 }
 
 export interface Dialect {
   /** An error reply when the credentials are missing or wrong. */
-  authenticate(call: RecordedCall): Reply | undefined;
+  authenticate(call: RecordedCall): Reply | undefined | Promise<Reply | undefined>;
   /** Validates the request like the real API; `issued` holds the tool-call ids this fake handed out. */
   parse(call: RecordedCall, issued: ReadonlySet<string>): Reply | Turn;
   newToolId(name: string): string;
@@ -133,7 +135,7 @@ async function readCall(req: IncomingMessage): Promise<RecordedCall> {
   } catch {
     // kept as text; the dialect refuses it
   }
-  return { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body };
+  return { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body, raw };
 }
 
 export async function startFakeProvider(dialect: Dialect, pathPrefix = ''): Promise<FakeProvider> {
@@ -144,9 +146,9 @@ export async function startFakeProvider(dialect: Dialect, pathPrefix = ''): Prom
       const text = JSON.stringify(reply.body);
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers }).end(text);
     };
-    void readCall(req).then((call) => {
+    void readCall(req).then(async (call) => {
       requests.push(call);
-      const refused = dialect.authenticate(call);
+      const refused = await dialect.authenticate(call);
       if (refused) return send(refused);
       const embedded = dialect.embed?.(call);
       if (embedded) return send(embedded);
