@@ -50,7 +50,7 @@ async function checkSignature(call: RecordedCall): Promise<Reply | undefined> {
       protocol: 'http:',
       hostname: host ?? '',
       ...(port ? { port: Number(port) } : {}),
-      path: decodeURIComponent(call.path),
+      path: call.path,
       query: {},
       headers,
       body: call.raw,
