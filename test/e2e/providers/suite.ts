@@ -39,16 +39,17 @@ const attractions: ChatCompletionTool = {
   },
 };
 
+const model = (name: string): string => `p/${name}`;
+const indent = (yaml: string): string => yaml.replace(/^/gm, '    ');
+
 export function describeProvider(suite: ProviderSuite): void {
   describe(`${suite.type} provider through the gateway`, () => {
     let fake: FakeProvider;
     let gateway: GatewayProcess;
     let client: OpenAI;
-    const model = (name: string): string => `p/${name}`;
 
     beforeAll(async () => {
       fake = await suite.startFake();
-      const indent = (yaml: string): string => yaml.replace(/^/gm, '    ');
       gateway = await startGateway({
         config: `providers:\n  p:\n${indent(suite.providerYaml(fake.url, 'valid'))}\n  wrong:\n${indent(suite.providerYaml(fake.url, 'wrong'))}\n`,
       });

@@ -109,7 +109,7 @@ function parse(call: RecordedCall, issued: ReadonlySet<string>): Reply | Turn {
   };
 }
 
-function content(plan: Plan): Record<string, unknown>[] {
+function contentBlocks(plan: Plan): Record<string, unknown>[] {
   if (plan.kind === 'text') return [{ type: 'text', text: plan.pieces.join('') }];
   return plan.calls.map((call) => ({ type: 'tool_use', id: call.id, name: call.name, input: call.args }));
 }
@@ -135,7 +135,7 @@ export const anthropicDialect: Dialect = {
         type: 'message',
         role: 'assistant',
         model: turn.model,
-        content: content(plan),
+        content: contentBlocks(plan),
         stop_reason: plan.kind === 'tools' ? 'tool_use' : 'end_turn',
         stop_sequence: null,
         usage,

@@ -110,7 +110,7 @@ function parse(call: RecordedCall, issued: ReadonlySet<string>): Reply | Turn {
   };
 }
 
-function parts(plan: Plan, pieces?: readonly string[]): Record<string, unknown>[] {
+function replyParts(plan: Plan, pieces?: readonly string[]): Record<string, unknown>[] {
   if (plan.kind === 'text') return [{ text: (pieces ?? plan.pieces).join('') }];
   // Gemini 3 signs each call; the signature must come back with the call on the next turn.
   return plan.calls.map((call) => ({ functionCall: { name: call.name, args: call.args }, thoughtSignature: call.id }));
@@ -118,7 +118,7 @@ function parts(plan: Plan, pieces?: readonly string[]): Record<string, unknown>[
 
 const usage = { promptTokenCount: 11, candidatesTokenCount: 7, totalTokenCount: 30, thoughtsTokenCount: 12 };
 
-function response(turn: Turn, content: Record<string, unknown>[], finish: boolean): Record<string, unknown> {
+function responseBody(turn: Turn, content: Record<string, unknown>[], finish: boolean): Record<string, unknown> {
   return {
     candidates: [{ content: { parts: content, role: 'model' }, ...(finish ? { finishReason: 'STOP' } : {}), index: 0 }],
     usageMetadata: usage,
@@ -126,6 +126,8 @@ function response(turn: Turn, content: Record<string, unknown>[], finish: boolea
     responseId: 'fakeResponseId123',
   };
 }
+
+const sseFrame = (body: unknown): string => `data: ${JSON.stringify(body)}\r\n\r\n`;
 
 export const googleDialect: Dialect = {
   authenticate(call) {
@@ -136,13 +138,12 @@ export const googleDialect: Dialect = {
   },
   parse,
   newToolId: () => `Eq${randomId(40)}+/=`,
-  reply: (turn, plan) => ({ status: 200, body: response(turn, parts(plan), true) }),
+  reply: (turn, plan) => ({ status: 200, body: responseBody(turn, replyParts(plan), true) }),
   stream(turn, plan) {
-    const frame = (body: unknown): string => `data: ${JSON.stringify(body)}\r\n\r\n`;
     const frames =
       plan.kind === 'text'
-        ? plan.pieces.map((piece, index) => frame(response(turn, [{ text: piece }], index === plan.pieces.length - 1)))
-        : [frame(response(turn, parts(plan), false)), frame(response(turn, [{ text: '' }], true))];
+        ? plan.pieces.map((piece, index) => sseFrame(responseBody(turn, [{ text: piece }], index === plan.pieces.length - 1)))
+        : [sseFrame(responseBody(turn, replyParts(plan), false)), sseFrame(responseBody(turn, [{ text: '' }], true))];
     return { contentType: 'text/event-stream', frames };
   },
   error(scenario) {

@@ -129,9 +129,19 @@ function toolCalls(plan: Plan, options: OpenAILikeOptions): Record<string, unkno
   }));
 }
 
+function chunk(turn: Turn, delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}): string {
+  const body = {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: turn.model,
+    choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+    ...extra,
+  };
+  return `data: ${JSON.stringify(body)}\n\n`;
+}
+
 export function openAILikeDialect(options: OpenAILikeOptions): Dialect {
-  const chunk = (turn: Turn, delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) =>
-    `data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model: turn.model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra })}\n\n`;
   return {
     authenticate: (call) => (options.authorized(call) ? undefined : options.authError),
     parse: (call, issued) => parse(options, call, issued),
