@@ -123,7 +123,7 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
           const out = translate(controller, () => translator.push(chunk));
           if (out) {
             startSink(translator.contentType);
-            forward(controller, out);
+            forward(controller, Buffer.from(out));
           }
           return;
         }

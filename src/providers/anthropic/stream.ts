@@ -30,6 +30,10 @@ export class AnthropicStream extends StreamDialect {
 
   event(name: string | undefined, data: string): string {
     if (name === 'ping') return '';
+    if (name === 'content_block_delta') {
+      const literal = textDeltaLiteral(data);
+      if (literal !== undefined) return this.writer.textLiteral(literal);
+    }
     const event: unknown = JSON.parse(data);
     if (!isRecord(event)) return '';
     switch (event['type']) {
@@ -107,4 +111,21 @@ export class AnthropicStream extends StreamDialect {
 function statusOf(error: unknown): number {
   const type = isRecord(error) ? error['type'] : undefined;
   return (typeof type === 'string' ? ERROR_STATUS[type] : undefined) ?? 500;
+}
+
+const TEXT_DELTA = '"delta":{"type":"text_delta","text":';
+
+/**
+ * The hot event, `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"..."}}`,
+ * as Anthropic writes it: its text is already a JSON string literal, so it is cut out and reused
+ * without parsing. Any other spelling (spaces, other key order) returns undefined and is parsed.
+ */
+function textDeltaLiteral(data: string): string | undefined {
+  if (!data.startsWith('{"type":"content_block_delta","index":') || !data.endsWith('"}}')) return undefined;
+  const start = data.indexOf(TEXT_DELTA);
+  if (start === -1) return undefined;
+  const literal = data.slice(start + TEXT_DELTA.length, -2);
+  // The literal must be one whole JSON string: it starts with a quote and no unescaped quote is inside.
+  if (literal.charCodeAt(0) !== 34 || literal.length < 2 || /(^|[^\\])(\\\\)*"/.test(literal.slice(1, -1))) return undefined;
+  return literal;
 }

@@ -5,6 +5,9 @@ import { geminiFinishReason, geminiUsage, readParts } from './response.ts';
 
 /** `streamGenerateContent?alt=sse`: each event is a whole GenerateContentResponse holding the next parts. */
 export class GeminiStream extends StreamDialect {
+  /** The latest usageMetadata; every event repeats it, so it is read once, at the end. */
+  #usageMetadata: unknown;
+
   event(_name: string | undefined, data: string): string {
     const event: unknown = JSON.parse(data);
     if (!isRecord(event)) return '';
@@ -17,7 +20,7 @@ export class GeminiStream extends StreamDialect {
       responseId ? `chatcmpl-${responseId}` : '',
       typeof event['modelVersion'] === 'string' ? event['modelVersion'] : undefined,
     );
-    this.usage = geminiUsage(event['usageMetadata']) ?? this.usage;
+    this.#usageMetadata = event['usageMetadata'] ?? this.#usageMetadata;
     const candidate = Array.isArray(event['candidates']) ? event['candidates'][0] : undefined;
     if (candidate === undefined && isRecord(event['promptFeedback']) && event['promptFeedback']['blockReason'] !== undefined) {
       this.finishReason = 'content_filter';
@@ -31,6 +34,7 @@ export class GeminiStream extends StreamDialect {
 
   /** Gemini has no end event: a stream that reported its finish reason is complete when it closes. */
   override close(): string {
+    this.usage = geminiUsage(this.#usageMetadata) ?? this.usage;
     if (this.finishReason !== undefined && !this.writer.finished) return this.finish();
     return super.close();
   }

@@ -72,6 +72,8 @@ export function completionJson(answer: AnswerOut): string {
   });
 }
 
+const CHUNK_TAIL = ',"logprobs":null,"finish_reason":null}]}\n\n';
+
 /**
  * The one writer of translated OpenAI streams: `chat.completion.chunk` events with the role on
  * the first delta, tool-call deltas by index, a finish chunk, a usage chunk when asked, `[DONE]`.
@@ -83,10 +85,13 @@ export class ChunkWriter {
   readonly #includeUsage: boolean;
   #roleSent = false;
   #finished = false;
+  /** A content chunk is this, the delta, then CHUNK_TAIL: built once, so hot text deltas skip JSON.stringify of the chunk. */
+  #head = '';
 
   constructor(model: string, includeUsage: boolean) {
     this.#model = model;
     this.#includeUsage = includeUsage;
+    this.#buildHead();
   }
 
   get finished(): boolean {
@@ -94,8 +99,10 @@ export class ChunkWriter {
   }
 
   identify(id: string, model?: string): void {
+    if (this.#id !== '' && (model === undefined || model === this.#model)) return;
     if (this.#id === '') this.#id = id;
     if (model) this.#model = model;
+    this.#buildHead();
   }
 
   /** The opening chunk: role and empty content, as OpenAI sends it. */
@@ -104,7 +111,16 @@ export class ChunkWriter {
   }
 
   text(text: string): string {
-    return text === '' ? '' : this.#chunk({ content: text });
+    if (text === '') return '';
+    if (!this.#roleSent) return this.#chunk({ content: text });
+    return `${this.#head}{"content":${JSON.stringify(text)}}${CHUNK_TAIL}`;
+  }
+
+  /** Text already written as a JSON string literal (quotes and escapes included), pasted as it is. */
+  textLiteral(literal: string): string {
+    if (literal === '""') return '';
+    if (!this.#roleSent) return this.text(JSON.parse(literal) as string);
+    return `${this.#head}{"content":${literal}}${CHUNK_TAIL}`;
   }
 
   reasoning(text: string): string {
@@ -134,6 +150,10 @@ export class ChunkWriter {
       delta = { role: 'assistant', ...delta };
     }
     return this.#frame([{ index: 0, delta, logprobs: null, finish_reason: null }]);
+  }
+
+  #buildHead(): void {
+    this.#head = `data: {"id":${JSON.stringify(this.#id || 'chatcmpl-lightport')},"object":"chat.completion.chunk","created":${this.#created},"model":${JSON.stringify(this.#model)},"choices":[{"index":0,"delta":`;
   }
 
   #frame(choices: unknown[], usage?: unknown): string {
