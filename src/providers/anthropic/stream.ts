@@ -18,14 +18,10 @@ const ERROR_STATUS: Record<string, number> = {
 
 /** Messages API stream events → OpenAI chunks, one event at a time. */
 export class AnthropicStream extends StreamDialect {
-  readonly #jsonMode: boolean;
-  /** Content-block indexes whose JSON input is JSON mode's answer text. */
-  readonly #jsonBlocks = new Set<number>();
   #promptUsage = makeUsage(0, 0);
 
   constructor(model: string, includeUsage: boolean, jsonMode: boolean) {
-    super(model, includeUsage);
-    this.#jsonMode = jsonMode;
+    super(model, includeUsage, jsonMode ? JSON_TOOL : undefined);
   }
 
   event(name: string | undefined, data: string): string {
@@ -68,11 +64,7 @@ export class AnthropicStream extends StreamDialect {
     if (!isRecord(block)) return '';
     if (block['type'] === 'text' && typeof block['text'] === 'string') return this.writer.text(block['text']);
     if (block['type'] !== 'tool_use') return '';
-    if (this.#jsonMode && block['name'] === JSON_TOOL) {
-      this.#jsonBlocks.add(index);
-      return '';
-    }
-    return this.startToolCall(index, String(block['id']), String(block['name']));
+    return this.openToolBlock(index, String(block['id']), String(block['name']));
   }
 
   #blockDelta(index: number, delta: unknown): string {
@@ -82,10 +74,8 @@ export class AnthropicStream extends StreamDialect {
         return this.writer.text(String(delta['text'] ?? ''));
       case 'thinking_delta':
         return this.writer.reasoning(String(delta['thinking'] ?? ''));
-      case 'input_json_delta': {
-        const fragment = String(delta['partial_json'] ?? '');
-        return this.#jsonBlocks.has(index) ? this.writer.text(fragment) : this.toolArguments(index, fragment);
-      }
+      case 'input_json_delta':
+        return this.toolBlockInput(index, String(delta['partial_json'] ?? ''));
       default:
         return '';
     }
@@ -93,10 +83,7 @@ export class AnthropicStream extends StreamDialect {
 
   #messageDelta(event: Record<string, unknown>): string {
     const delta = event['delta'];
-    if (isRecord(delta) && delta['stop_reason']) {
-      const reason = anthropicFinishReason(delta['stop_reason']);
-      this.finishReason = this.#jsonMode && reason === 'tool_calls' && this.toolIndexes.size === 0 ? 'stop' : reason;
-    }
+    if (isRecord(delta) && delta['stop_reason']) this.stopWith(anthropicFinishReason(delta['stop_reason']));
     const usage = event['usage'];
     if (isRecord(usage)) {
       // message_delta's usage is cumulative; input counts, when present, replace message_start's.

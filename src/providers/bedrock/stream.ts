@@ -19,14 +19,11 @@ const EXCEPTION_STATUS: Record<string, number> = {
 
 /** ConverseStream events, keyed by their `:event-type` header, → OpenAI chunks. */
 export class ConverseStream extends StreamDialect {
-  readonly #jsonMode: boolean;
-  readonly #jsonBlocks = new Set<number>();
   #stopped = false;
   #metered = false;
 
   constructor(model: string, includeUsage: boolean, jsonMode: boolean) {
-    super(model, includeUsage);
-    this.#jsonMode = jsonMode;
+    super(model, includeUsage, jsonMode ? BEDROCK_JSON_TOOL : undefined);
   }
 
   event(name: string | undefined, data: string): string {
@@ -44,8 +41,7 @@ export class ConverseStream extends StreamDialect {
         return this.endToolCall(index);
       case 'messageStop': {
         this.#stopped = true;
-        const reason = converseFinishReason(event['stopReason']);
-        this.finishReason = this.#jsonMode && reason === 'tool_calls' && this.toolIndexes.size === 0 ? 'stop' : reason;
+        this.stopWith(converseFinishReason(event['stopReason']));
         return this.#metered ? this.finish() : '';
       }
       case 'metadata':
@@ -70,21 +66,14 @@ export class ConverseStream extends StreamDialect {
   #blockStart(index: number, start: unknown): string {
     const use = isRecord(start) ? start['toolUse'] : undefined;
     if (!isRecord(use)) return '';
-    if (this.#jsonMode && use['name'] === BEDROCK_JSON_TOOL) {
-      this.#jsonBlocks.add(index);
-      return '';
-    }
-    return this.startToolCall(index, String(use['toolUseId']), String(use['name']));
+    return this.openToolBlock(index, String(use['toolUseId']), String(use['name']));
   }
 
   #blockDelta(index: number, delta: unknown): string {
     if (!isRecord(delta)) return '';
     if (typeof delta['text'] === 'string') return this.writer.text(delta['text']);
     const use = delta['toolUse'];
-    if (isRecord(use)) {
-      const fragment = String(use['input'] ?? '');
-      return this.#jsonBlocks.has(index) ? this.writer.text(fragment) : this.toolArguments(index, fragment);
-    }
+    if (isRecord(use)) return this.toolBlockInput(index, String(use['input'] ?? ''));
     const thought = delta['reasoningContent'];
     if (isRecord(thought) && typeof thought['text'] === 'string') return this.writer.reasoning(thought['text']);
     return '';

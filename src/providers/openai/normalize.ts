@@ -1,10 +1,9 @@
 import type { AnswerTranslator } from '../http-transport.ts';
 import type { TokenUsage } from '../types.ts';
 import { SSE_DONE } from '../../server/sse.ts';
-import { JSON_CONTENT_TYPE, SSE_CONTENT_TYPE } from '../translate/openai-output.ts';
+import { SSE_CONTENT_TYPE } from '../translate/openai-output.ts';
 import { isRecord } from '../translate/request-parts.ts';
-import { cutStream } from '../translate/translators.ts';
-import { createParser } from 'eventsource-parser';
+import { cutStream, jsonBodyTranslator, sseReader } from '../translate/translators.ts';
 import { toTokenUsage } from './usage.ts';
 
 /**
@@ -13,7 +12,6 @@ import { toTokenUsage } from './usage.ts';
  * Each chunk is parsed, fixed and written again; a passthrough provider never comes here.
  */
 export function normalizedStream(includeUsage: boolean): AnswerTranslator {
-  const decoder = new TextDecoder();
   const toolIndexes = new Map<string, number>();
   let lastToolIndex = -1;
   let usage: TokenUsage | undefined;
@@ -21,7 +19,6 @@ export function normalizedStream(includeUsage: boolean): AnswerTranslator {
   let finished = false;
   let done = false;
   let failure: ReturnType<typeof cutStream> | undefined;
-  let out = '';
 
   const fixToolCalls = (delta: Record<string, unknown>): void => {
     if (!Array.isArray(delta['tool_calls'])) return;
@@ -39,13 +36,13 @@ export function normalizedStream(includeUsage: boolean): AnswerTranslator {
     }
   };
 
-  const onChunk = (data: string): void => {
+  const onChunk = (data: string): string => {
     if (data === '[DONE]') {
       done = true;
-      return;
+      return '';
     }
     const chunk: unknown = JSON.parse(data);
-    if (!isRecord(chunk)) return;
+    if (!isRecord(chunk)) return '';
     const xGroq = chunk['x_groq'];
     const reported = chunk['usage'] ?? (isRecord(xGroq) ? xGroq['usage'] : undefined);
     if (isRecord(reported)) {
@@ -59,29 +56,20 @@ export function normalizedStream(includeUsage: boolean): AnswerTranslator {
       if (isRecord(choice['delta'])) fixToolCalls(choice['delta']);
       if (choice['finish_reason']) finished = true;
     }
-    if (choices.length > 0) out += `data: ${JSON.stringify(chunk)}\n\n`;
+    return choices.length > 0 ? `data: ${JSON.stringify(chunk)}\n\n` : '';
   };
 
-  const parser = createParser({ onEvent: (message) => onChunk(message.data) });
-  const drain = (): string => {
-    const ready = out;
-    out = '';
-    return ready;
-  };
+  const reader = sseReader((_name, data) => onChunk(data));
   return {
     contentType: SSE_CONTENT_TYPE,
-    push(chunk) {
-      parser.feed(decoder.decode(chunk, { stream: true }));
-      return drain();
-    },
+    push: (chunk) => reader.push(chunk),
     end() {
-      parser.feed(decoder.decode() + '\n\n');
+      const out = reader.flush();
       if (!finished && !done) {
         failure = cutStream();
         return '';
       }
-      if (includeUsage && usageChunk) out += `data: ${JSON.stringify(usageChunk)}\n\n`;
-      return drain() + SSE_DONE;
+      return out + (includeUsage && usageChunk ? `data: ${JSON.stringify(usageChunk)}\n\n` : '') + SSE_DONE;
     },
     get usage() {
       return usage;
@@ -94,29 +82,14 @@ export function normalizedStream(includeUsage: boolean): AnswerTranslator {
 
 /** A whole answer: tool calls get their `type`, usage is read. */
 export function normalizedCompletion(): AnswerTranslator {
-  const chunks: Buffer[] = [];
-  let usage: TokenUsage | undefined;
-  return {
-    contentType: JSON_CONTENT_TYPE,
-    push(chunk) {
-      chunks.push(chunk);
-      return '';
-    },
-    end() {
-      const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      if (!isRecord(body)) throw new Error('not a chat completion');
-      usage = toTokenUsage(body['usage']);
-      for (const choice of Array.isArray(body['choices']) ? body['choices'] : []) {
-        const message = isRecord(choice) ? choice['message'] : undefined;
-        if (!isRecord(message) || !Array.isArray(message['tool_calls'])) continue;
-        if (message['tool_calls'].length === 0) delete message['tool_calls'];
-        else for (const call of message['tool_calls']) if (isRecord(call)) call['type'] ??= 'function';
-      }
-      return JSON.stringify(body);
-    },
-    get usage() {
-      return usage;
-    },
-    failure: undefined,
-  };
+  return jsonBodyTranslator((body) => {
+    if (!isRecord(body)) throw new Error('not a chat completion');
+    for (const choice of Array.isArray(body['choices']) ? body['choices'] : []) {
+      const message = isRecord(choice) ? choice['message'] : undefined;
+      if (!isRecord(message) || !Array.isArray(message['tool_calls'])) continue;
+      if (message['tool_calls'].length === 0) delete message['tool_calls'];
+      else for (const call of message['tool_calls']) if (isRecord(call)) call['type'] ??= 'function';
+    }
+    return { body: JSON.stringify(body), usage: toTokenUsage(body['usage']) };
+  });
 }

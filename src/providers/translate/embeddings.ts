@@ -19,12 +19,15 @@ export function embeddingList(
   model: string,
   vectors: readonly (readonly number[])[],
   promptTokens: number,
-): { body: unknown; usage: TokenUsage } {
+): { body: string; usage: TokenUsage } {
   const data = vectors.map((vector, index) => ({
     object: 'embedding',
     index,
     embedding: request.encoding_format === 'base64' ? Buffer.from(Float32Array.from(vector).buffer).toString('base64') : vector,
   }));
   const usage = makeUsage(promptTokens, 0);
-  return { body: { object: 'list', data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }, usage };
+  return {
+    body: JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }),
+    usage,
+  };
 }

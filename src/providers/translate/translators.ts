@@ -13,9 +13,29 @@ export abstract class StreamDialect {
   /** Provider content-block index → OpenAI tool-call index. */
   readonly toolIndexes = new Map<number | string, number>();
   readonly #withArguments = new Set<number | string>();
+  /** JSON mode answered through a forced tool (Anthropic, Bedrock): that tool's input is the answer text. */
+  readonly #jsonTool: string | undefined;
+  readonly #jsonBlocks = new Set<number | string>();
 
-  constructor(model: string, includeUsage: boolean) {
+  constructor(model: string, includeUsage: boolean, jsonTool?: string) {
     this.writer = new ChunkWriter(model, includeUsage);
+    this.#jsonTool = jsonTool;
+  }
+
+  /** A tool-use block starts: a tool call, or JSON mode's answer. */
+  openToolBlock(key: number | string, id: string, name: string): string {
+    if (name !== this.#jsonTool) return this.startToolCall(key, id, name);
+    this.#jsonBlocks.add(key);
+    return '';
+  }
+
+  toolBlockInput(key: number | string, fragment: string): string {
+    return this.#jsonBlocks.has(key) ? this.writer.text(fragment) : this.toolArguments(key, fragment);
+  }
+
+  /** The provider's stop reason; JSON mode's forced tool call is a plain stop to the caller. */
+  stopWith(reason: FinishReason): void {
+    this.finishReason = this.#jsonTool !== undefined && reason === 'tool_calls' && this.toolIndexes.size === 0 ? 'stop' : reason;
   }
 
   /** One upstream event (an SSE event, or one decoded binary frame); returns OpenAI SSE text. */
@@ -74,31 +94,42 @@ export function cutStream(): UpstreamErrorOutcome {
   };
 }
 
-/** Incremental SSE → OpenAI SSE: bytes are decoded and parsed as they come, nothing is buffered whole. */
-export function sseTranslator(dialect: StreamDialect): AnswerTranslator {
+/**
+ * Incremental SSE reading: bytes are decoded (UTF-8 split anywhere) and parsed as they come;
+ * each event's handler output is collected and handed back by the next `push`.
+ */
+export function sseReader(onEvent: (name: string | undefined, data: string) => string): {
+  push(chunk: Buffer): string;
+  /** The upstream ended; a last event without its blank line still counts. */
+  flush(): string;
+} {
   const decoder = new TextDecoder();
   let out = '';
-  const parser = createParser({
-    onEvent: (message) => {
-      if (dialect.failure === undefined) out += dialect.event(message.event, message.data);
-    },
-  });
+  const parser = createParser({ onEvent: (message) => (out += onEvent(message.event, message.data)) });
   const drain = (): string => {
     const ready = out;
     out = '';
     return ready;
   };
   return {
-    contentType: SSE_CONTENT_TYPE,
     push(chunk) {
       parser.feed(decoder.decode(chunk, { stream: true }));
       return drain();
     },
-    end() {
-      // A last event without its blank line still counts, as browsers' EventSource does not, but providers rely on.
+    flush() {
       parser.feed(decoder.decode() + '\n\n');
-      return drain() + dialect.close();
+      return drain();
     },
+  };
+}
+
+/** Incremental SSE → OpenAI SSE through a provider's stream dialect. */
+export function sseTranslator(dialect: StreamDialect): AnswerTranslator {
+  const reader = sseReader((name, data) => (dialect.failure === undefined ? dialect.event(name, data) : ''));
+  return {
+    contentType: SSE_CONTENT_TYPE,
+    push: (chunk) => reader.push(chunk),
+    end: () => reader.flush() + dialect.close(),
     get usage() {
       return dialect.usage;
     },
@@ -108,30 +139,8 @@ export function sseTranslator(dialect: StreamDialect): AnswerTranslator {
   };
 }
 
-/** A whole JSON answer: collected, parsed once, written as one `chat.completion`. */
-export function jsonTranslator(read: (body: unknown) => AnswerOut): AnswerTranslator {
-  const chunks: Buffer[] = [];
-  let usage: TokenUsage | undefined;
-  return {
-    contentType: JSON_CONTENT_TYPE,
-    push(chunk) {
-      chunks.push(chunk);
-      return '';
-    },
-    end() {
-      const answer = read(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
-      usage = answer.usage;
-      return completionJson(answer);
-    },
-    get usage() {
-      return usage;
-    },
-    failure: undefined,
-  };
-}
-
-/** Any JSON answer that is not a chat completion (embeddings): collected, read, rewritten. */
-export function jsonBodyTranslator(read: (body: unknown) => { body: unknown; usage?: TokenUsage }): AnswerTranslator {
+/** A whole JSON answer: collected, parsed once, rewritten in OpenAI's shape. */
+export function jsonBodyTranslator(read: (body: unknown) => { body: string; usage?: TokenUsage | undefined }): AnswerTranslator {
   const chunks: Buffer[] = [];
   let usage: TokenUsage | undefined;
   return {
@@ -143,11 +152,19 @@ export function jsonBodyTranslator(read: (body: unknown) => { body: unknown; usa
     end() {
       const result = read(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
       usage = result.usage;
-      return JSON.stringify(result.body);
+      return result.body;
     },
     get usage() {
       return usage;
     },
     failure: undefined,
   };
+}
+
+/** A whole chat answer, written as one `chat.completion`. */
+export function jsonTranslator(read: (body: unknown) => AnswerOut): AnswerTranslator {
+  return jsonBodyTranslator((body) => {
+    const answer = read(body);
+    return { body: completionJson(answer), usage: answer.usage };
+  });
 }

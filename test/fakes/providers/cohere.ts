@@ -1,4 +1,14 @@
-import { isObject, randomId, unknownFields, type Dialect, type Plan, type RecordedCall, type Reply, type Turn } from './harness.ts';
+import {
+  isObject,
+  randomId,
+  readUserContent,
+  unknownFields,
+  type Dialect,
+  type Plan,
+  type RecordedCall,
+  type Reply,
+  type Turn,
+} from './harness.ts';
 
 export const COHERE_KEY = 'co-fake-valid-key';
 const FIELDS = new Set([
@@ -55,16 +65,8 @@ function readMessages(messages: unknown, issued: ReadonlySet<string>) {
       const calls = Array.isArray(message['tool_calls']) ? message['tool_calls'].filter(isObject) : [];
       pending = new Set(calls.map((call) => String(call['id'])));
     } else if (role === 'user') {
-      const content = message['content'];
-      const parts =
-        typeof content === 'string' ? [{ type: 'text', text: content }] : Array.isArray(content) ? content.filter(isObject) : [];
-      for (const part of parts) {
-        if (part['type'] === 'text') last.userText += String(part['text']);
-        else if (part['type'] === 'image_url' && isObject(part['image_url'])) {
-          const url = String(part['image_url']['url']);
-          last.images.push(url.startsWith('data:') ? `a ${url.slice(5, url.indexOf(';'))} image` : `an image at ${url}`);
-        } else return error(400, `invalid request: unknown content type ${String(part['type'])}`);
-      }
+      const problem = readUserContent(message['content'], last);
+      if (problem) return error(400, `invalid request: ${problem}`);
     } else if (role !== 'system') return error(400, `invalid request: role must be one of system, user, assistant, tool`);
   }
   return last;

@@ -184,3 +184,16 @@ export async function startFakeProvider(dialect: Dialect, pathPrefix = ''): Prom
 export function unknownFields(body: Record<string, unknown>, known: ReadonlySet<string>): string | undefined {
   return Object.keys(body).find((key) => !known.has(key));
 }
+
+/** Reads an OpenAI-style user content (string or text/image_url parts) as the fakes' APIs do; an error message when a part is unknown. */
+export function readUserContent(content: unknown, into: { userText: string; images: string[] }): string | undefined {
+  const parts = typeof content === 'string' ? [{ type: 'text', text: content }] : Array.isArray(content) ? content.filter(isObject) : [];
+  for (const part of parts) {
+    if (part['type'] === 'text') into.userText += String(part['text']);
+    else if (part['type'] === 'image_url' && isObject(part['image_url'])) {
+      const url = String(part['image_url']['url']);
+      into.images.push(url.startsWith('data:') ? `a ${url.slice(5, url.indexOf(';'))} image` : `an image at ${url}`);
+    } else return `unsupported content part type ${String(part['type'])}`;
+  }
+  return undefined;
+}

@@ -1,4 +1,14 @@
-import { isObject, randomId, type Dialect, type ErrorScenario, type Plan, type RecordedCall, type Reply, type Turn } from './harness.ts';
+import {
+  isObject,
+  randomId,
+  readUserContent,
+  type Dialect,
+  type ErrorScenario,
+  type Plan,
+  type RecordedCall,
+  type Reply,
+  type Turn,
+} from './harness.ts';
 
 /** How one OpenAI-like API differs from OpenAI, as seen from its wire. */
 export interface OpenAILikeOptions {
@@ -74,16 +84,8 @@ function readMessages(messages: unknown, issued: ReadonlySet<string>, options: O
       const calls = Array.isArray(message['tool_calls']) ? message['tool_calls'].filter(isObject) : [];
       pending = new Set(calls.map((call) => String(call['id'])));
     } else if (role === 'user' || role === 'system') {
-      const content = message['content'];
-      const parts =
-        typeof content === 'string' ? [{ type: 'text', text: content }] : Array.isArray(content) ? content.filter(isObject) : [];
-      for (const part of parts) {
-        if (part['type'] === 'text') last.userText += String(part['text']);
-        else if (part['type'] === 'image_url' && isObject(part['image_url'])) {
-          const url = String(part['image_url']['url']);
-          last.images.push(url.startsWith('data:') ? `a ${url.slice(5, url.indexOf(';'))} image` : `an image at ${url}`);
-        } else return invalid(`messages[${index}].content: unsupported part type ${String(part['type'])}`);
-      }
+      const problem = readUserContent(message['content'], last);
+      if (problem) return invalid(`messages[${index}].content: ${problem}`);
       if (role === 'system') last.userText = '';
     } else return invalid(`messages[${index}].role: '${String(role)}' is not one of system, user, assistant, tool`);
   }
