@@ -14,6 +14,7 @@ import {
   toolChoiceOf,
   unsupported,
   type ContentPart,
+  AlternatingTurns,
 } from '../translate/request-parts.ts';
 
 const SUPPORTED = new Set(['max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'reasoning_effort', 'top_k']);
@@ -88,21 +89,14 @@ function toolsOf(request: ChatRequest): Record<string, unknown> {
 }
 
 function toMessages(messages: readonly ChatMessage[]): AnthropicMessage[] {
-  const out: AnthropicMessage[] = [];
-  const push = (role: AnthropicMessage['role'], blocks: Block[]): void => {
-    if (blocks.length === 0) return;
-    const last = out.at(-1);
-    // Anthropic wants turns to alternate: consecutive same-role messages (parallel tool results) become one.
-    if (last?.role === role) last.content.push(...blocks);
-    else out.push({ role, content: blocks });
-  };
+  const turns = new AlternatingTurns<AnthropicMessage['role'], Block>();
   for (const message of messages) {
     switch (message.role) {
       case 'system':
       case 'developer':
         break;
       case 'user':
-        push('user', contentParts(message.content).map(toBlock));
+        turns.add('user', contentParts(message.content).map(toBlock));
         break;
       case 'assistant': {
         const text = textOf(message.content);
@@ -112,16 +106,18 @@ function toMessages(messages: readonly ChatMessage[]): AnthropicMessage[] {
           name: call.name,
           input: parseArguments(call.arguments),
         }));
-        push('assistant', [...(text ? [{ type: 'text', text }] : []), ...calls]);
+        turns.add('assistant', [...(text ? [{ type: 'text', text }] : []), ...calls]);
         break;
       }
       case 'tool':
       case 'function':
-        push('user', [{ type: 'tool_result', tool_use_id: anthropicToolId(message.tool_call_id ?? ''), content: textOf(message.content) }]);
+        turns.add('user', [
+          { type: 'tool_result', tool_use_id: anthropicToolId(message.tool_call_id ?? ''), content: textOf(message.content) },
+        ]);
         break;
     }
   }
-  return out;
+  return turns.turns.map(({ role, blocks }) => ({ role, content: blocks }));
 }
 
 function toBlock(part: ContentPart): Block {

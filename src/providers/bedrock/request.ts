@@ -15,6 +15,7 @@ import {
   toolChoiceOf,
   unsupported,
   type ContentPart,
+  AlternatingTurns,
 } from '../translate/request-parts.ts';
 
 const SUPPORTED = new Set(['max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop']);
@@ -87,28 +88,22 @@ function toolConfigOf(request: ChatRequest): Record<string, unknown> | undefined
 }
 
 function toMessages(messages: readonly ChatMessage[]): BedrockMessage[] {
-  const out: BedrockMessage[] = [];
-  const push = (role: BedrockMessage['role'], blocks: Block[]): void => {
-    if (blocks.length === 0) return;
-    const last = out.at(-1);
-    if (last?.role === role) last.content.push(...blocks);
-    else out.push({ role, content: blocks });
-  };
+  const turns = new AlternatingTurns<BedrockMessage['role'], Block>();
   for (const message of messages) {
-    if (message.role === 'user') push('user', contentParts(message.content).map(toBlock));
+    if (message.role === 'user') turns.add('user', contentParts(message.content).map(toBlock));
     else if (message.role === 'assistant') {
       const text = textOf(message.content);
       const calls = toolCallsOf(message).map((call) => ({
         toolUse: { toolUseId: bedrockToolId(call.id), name: call.name, input: parseArguments(call.arguments) },
       }));
-      push('assistant', [...(text ? [{ text }] : []), ...calls]);
+      turns.add('assistant', [...(text ? [{ text }] : []), ...calls]);
     } else if (message.role === 'tool' || message.role === 'function') {
-      push('user', [
+      turns.add('user', [
         { toolResult: { toolUseId: bedrockToolId(message.tool_call_id ?? ''), content: [{ text: textOf(message.content) }] } },
       ]);
     }
   }
-  return out;
+  return turns.turns.map(({ role, blocks }) => ({ role, content: blocks }));
 }
 
 function toBlock(part: ContentPart): Block {

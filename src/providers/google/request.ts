@@ -15,6 +15,7 @@ import {
   toolChoiceOf,
   unsupported,
   type ContentPart,
+  AlternatingTurns,
 } from '../translate/request-parts.ts';
 
 const SUPPORTED = new Set([
@@ -103,16 +104,10 @@ function toolsOf(request: ChatRequest): Record<string, unknown> {
 }
 
 function toContents(messages: readonly ChatMessage[]): GeminiContent[] {
-  const out: GeminiContent[] = [];
+  const turns = new AlternatingTurns<GeminiContent['role'], Part>();
   const names = new Map<string, string>();
-  const push = (role: GeminiContent['role'], parts: Part[]): void => {
-    if (parts.length === 0) return;
-    const last = out.at(-1);
-    if (last?.role === role) last.parts.push(...parts);
-    else out.push({ role, parts });
-  };
   for (const message of messages) {
-    if (message.role === 'user') push('user', contentParts(message.content).map(toPart));
+    if (message.role === 'user') turns.add('user', contentParts(message.content).map(toPart));
     else if (message.role === 'assistant') {
       const text = textOf(message.content);
       const calls = toolCallsOf(message).map((call) => {
@@ -120,14 +115,14 @@ function toContents(messages: readonly ChatMessage[]): GeminiContent[] {
         const signature = signatureOf(call.id);
         return compact({ functionCall: { name: call.name, args: parseArguments(call.arguments) }, thoughtSignature: signature });
       });
-      push('model', [...(text ? [{ text }] : []), ...calls]);
+      turns.add('model', [...(text ? [{ text }] : []), ...calls]);
     } else if (message.role === 'tool' || message.role === 'function') {
       const id = message.tool_call_id ?? '';
       const name = names.get(id) ?? (typeof message['name'] === 'string' ? message['name'] : id);
-      push('user', [{ functionResponse: { name, response: toolResponse(textOf(message.content)) } }]);
+      turns.add('user', [{ functionResponse: { name, response: toolResponse(textOf(message.content)) } }]);
     }
   }
-  return out;
+  return turns.turns.map(({ role, blocks }) => ({ role, parts: blocks }));
 }
 
 /** functionResponse.response must be an object: a JSON object result as it is, anything else wrapped. */

@@ -162,3 +162,18 @@ export function compact<T extends Record<string, unknown>>(object: T): T {
   for (const key of Object.keys(object)) if (object[key] === undefined) delete object[key];
   return object;
 }
+
+/**
+ * Conversation turns for providers that want roles to alternate (Anthropic, Bedrock, Gemini):
+ * blocks for the same role as the last turn join it (parallel tool results become one turn).
+ */
+export class AlternatingTurns<Role extends string, Block> {
+  readonly turns: { role: Role; blocks: Block[] }[] = [];
+
+  add(role: Role, blocks: Block[]): void {
+    if (blocks.length === 0) return;
+    const last = this.turns.at(-1);
+    if (last?.role === role) last.blocks.push(...blocks);
+    else this.turns.push({ role, blocks });
+  }
+}
