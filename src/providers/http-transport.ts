@@ -13,7 +13,7 @@ export interface UpstreamCall {
   readonly signal: AbortSignal;
   readonly sink: ResponseSink;
   /** Reads token usage from the last bytes of a successful answer. */
-  readonly readUsage?: (tail: string) => TokenUsage | undefined;
+  readonly readUsage?: (tail: readonly Buffer[]) => TokenUsage | undefined;
 }
 
 /** Enough of an answer's end to hold its usage object (or a stream's usage chunk). */
@@ -81,7 +81,7 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
       onResponseEnd() {
         if (started) {
           call.sink.end();
-          const usage = call.readUsage?.(Buffer.concat(tail, tailBytes).toString('utf8'));
+          const usage = call.readUsage?.(tail);
           settle(usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage });
           return;
         }
