@@ -30,7 +30,7 @@ export interface UpstreamCall {
   readonly signal: AbortSignal;
   readonly sink: ResponseSink;
   /** Reads token usage from the last bytes of a successful (OpenAI-format) answer. */
-  readonly readUsage?: (tail: string) => TokenUsage | undefined;
+  readonly readUsage?: (tail: readonly Buffer[]) => TokenUsage | undefined;
   readonly translator?: AnswerTranslator;
 }
 
@@ -150,7 +150,7 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
           return;
         }
         call.sink.end();
-        const usage = call.readUsage?.(Buffer.concat(tail, tailBytes).toString('utf8'));
+        const usage = call.readUsage?.(tail);
         settle(usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage });
       },
       onResponseError(_controller, error) {

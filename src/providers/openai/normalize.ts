@@ -4,7 +4,7 @@ import { SSE_DONE } from '../../server/sse.ts';
 import { SSE_CONTENT_TYPE } from '../translate/openai-output.ts';
 import { isRecord } from '../translate/request-parts.ts';
 import { cutStream, jsonBodyTranslator, sseReader } from '../translate/translators.ts';
-import { toTokenUsage } from './usage.ts';
+import { usageFromText } from './usage.ts';
 
 /**
  * For OpenAI-like upstreams whose streams OpenAI clients trip on: tool-call deltas without
@@ -46,7 +46,7 @@ export function normalizedStream(includeUsage: boolean): AnswerTranslator {
     const xGroq = chunk['x_groq'];
     const reported = chunk['usage'] ?? (isRecord(xGroq) ? xGroq['usage'] : undefined);
     if (isRecord(reported)) {
-      usage = toTokenUsage(reported) ?? usage;
+      usage = usageFromText(JSON.stringify(reported)) ?? usage;
       usageChunk = { ...chunk, choices: [], usage: reported };
     }
     delete chunk['usage'];
@@ -90,6 +90,7 @@ export function normalizedCompletion(): AnswerTranslator {
       if (message['tool_calls'].length === 0) delete message['tool_calls'];
       else for (const call of message['tool_calls']) if (isRecord(call)) call['type'] ??= 'function';
     }
-    return { body: JSON.stringify(body), usage: toTokenUsage(body['usage']) };
+    const text = JSON.stringify(body);
+    return { body: text, usage: isRecord(body['usage']) ? usageFromText(JSON.stringify(body['usage'])) : undefined };
   });
 }
