@@ -236,6 +236,18 @@ export function describeProvider(suite: ProviderSuite): void {
       expect((server.error as { type?: string }).type).toBe('server_error');
     });
 
+    it('never writes the provider credential to its logs or to error bodies', async () => {
+      const yaml = suite.providerYaml(fake.url, 'valid') + '\n' + suite.providerYaml(fake.url, 'wrong');
+      const secrets = [...yaml.matchAll(/^(?:api_key|secret_access_key): (.+)$/gm)].map((match) => match[1] ?? '');
+      expect(secrets.length).toBeGreaterThan(0);
+      const refused = await failure('m-auth', 'wrong');
+      const { stdout, stderr } = gateway.output();
+      for (const secret of secrets) {
+        expect(stdout + stderr).not.toContain(secret);
+        expect(JSON.stringify(refused.error)).not.toContain(secret);
+      }
+    });
+
     it('ends a stream cut mid-way with an error, never a clean end', async () => {
       const stream = await client.chat.completions.create({
         model: model('fake-cut'),
