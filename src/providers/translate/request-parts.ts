@@ -23,7 +23,17 @@ export type ResponseFormat =
  * provider's own list, or be harmless to drop, or the request is refused naming the field.
  */
 const HANDLED = new Set(['model', 'messages', 'stream', 'stream_options', 'tools', 'tool_choice', 'response_format']);
-const HARMLESS = new Set(['user', 'metadata', 'store', 'parallel_tool_calls', 'service_tier', 'prompt_cache_key', 'safety_identifier']);
+/** Dropped where the provider has no equivalent: they do not change the answer (`seed` is best-effort even at OpenAI). */
+const HARMLESS = new Set([
+  'user',
+  'metadata',
+  'store',
+  'parallel_tool_calls',
+  'service_tier',
+  'prompt_cache_key',
+  'safety_identifier',
+  'seed',
+]);
 
 export function checkSupportedFields(request: ChatRequest, provider: string, supported: ReadonlySet<string>): void {
   for (const [field, value] of Object.entries(request)) {

@@ -9,6 +9,7 @@ describeProvider({
   providerYaml: (url, credential) =>
     `type: anthropic\nbase_url: ${url}\napi_key: ${credential === 'valid' ? ANTHROPIC_KEY : 'sk-ant-wrong'}`,
   retryAfter: '7',
+  refusedField: 'logit_bias',
   imageUrls: 'sent',
   checkRequest(call) {
     expect(call.headers['anthropic-version']).toBe('2023-06-01');

@@ -13,6 +13,7 @@ describeProvider({
   providerYaml: (url, credential) =>
     `type: bedrock\nbase_url: ${url}\n${keysYaml(credential === 'valid' ? AWS_KEYS.secretAccessKey : 'a-wrong-secret')}`,
   authStatus: 403,
+  refusedField: 'logit_bias',
   imageUrls: 'refused',
   checkRequest(call) {
     expect(call.path).toBe('/model/m-text/converse');

@@ -9,6 +9,7 @@ describeProvider({
   type: 'cohere',
   startFake: () => startFakeProvider(cohereDialect),
   providerYaml: (url, credential) => `type: cohere\nbase_url: ${url}\napi_key: ${credential === 'valid' ? COHERE_KEY : 'co-wrong'}`,
+  refusedField: 'logit_bias',
   imageUrls: 'sent',
   checkRequest(call) {
     expect(call.headers['authorization']).toBe(`Bearer ${COHERE_KEY}`);

@@ -9,6 +9,7 @@ describeProvider({
   startFake: () => startFakeProvider(googleDialect, '/v1beta'),
   providerYaml: (url, credential) => `type: google\nbase_url: ${url}\napi_key: ${credential === 'valid' ? GOOGLE_KEY : 'AIza-wrong'}`,
   retryAfter: '35',
+  refusedField: 'logit_bias',
   imageUrls: 'sent',
   checkRequest(call) {
     expect(call.path).toBe('/v1beta/models/m-text:generateContent');

@@ -17,6 +17,8 @@ export interface ProviderSuite {
   readonly imageUrls: 'sent' | 'refused';
   /** JSON schemas in response_format: honored, or refused with a 400 (JSON object mode still works). */
   readonly jsonSchema?: 'refused';
+  /** A field the provider cannot honor, refused by the gateway with a 400 naming it; absent where all pass through. */
+  readonly refusedField?: string;
   /** Checks the upstream request's auth and addressing. */
   checkRequest(call: RecordedCall): void;
 }
@@ -197,6 +199,18 @@ export function describeProvider(suite: ProviderSuite): void {
       });
       expect(JSON.parse(completion.choices[0]?.message.content ?? '')).toEqual({ city: 'Paris' });
       expect(completion.choices[0]?.finish_reason).toBe('stop');
+    });
+
+    it('refuses a field the provider cannot honor with a 400 naming it, before calling the provider', async () => {
+      if (suite.refusedField === undefined) return;
+      const before = fake.requests.length;
+      const refused = client.chat.completions.create({
+        model: model('m-refused'),
+        messages: [{ role: 'user', content: 'x' }],
+        [suite.refusedField]: { '50256': -100 },
+      });
+      await expect(refused).rejects.toMatchObject({ status: 400, param: suite.refusedField, code: 'unsupported_parameter' });
+      expect(fake.requests.length).toBe(before);
     });
 
     const failure = async (name: string, provider = 'p'): Promise<APIError> => {
