@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
-import type { AttemptOutcome, TokenUsage } from '../providers/types.ts';
+import type { AttemptOutcome, TokenUsage, UpstreamErrorClass } from '../providers/types.ts';
 
 /**
  * What the pipeline tells the world. Stages publish here; metrics, logs and stores
@@ -14,6 +14,8 @@ export interface AttemptFinished {
   readonly outcome: AttemptOutcome['kind'];
   /** HTTP status the upstream answered with, when it answered. */
   readonly status?: number;
+  /** Why the upstream refused, when it did. */
+  readonly errorClass?: UpstreamErrorClass;
   readonly durationMs: number;
 }
 
