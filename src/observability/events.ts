@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import type { McpRequestSummary } from '../pipeline/context.ts';
-import type { AttemptOutcome, TokenUsage } from '../providers/types.ts';
+import type { AttemptOutcome, TokenUsage, UpstreamErrorClass } from '../providers/types.ts';
 
 /**
  * What the pipeline tells the world. Stages publish here; metrics, logs and stores
@@ -15,6 +15,8 @@ export interface AttemptFinished {
   readonly outcome: AttemptOutcome['kind'];
   /** HTTP status the upstream answered with, when it answered. */
   readonly status?: number;
+  /** Why the upstream refused, when it did. */
+  readonly errorClass?: UpstreamErrorClass;
   readonly durationMs: number;
 }
 
