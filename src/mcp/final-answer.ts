@@ -1,3 +1,4 @@
+import { openAIUsage } from '../providers/translate/openai-output.ts';
 import type { ResponseSink, TokenUsage } from '../providers/types.ts';
 import type { ClientStream } from './client-stream.ts';
 import type { ToolCall } from './tool-exec.ts';
@@ -10,16 +11,6 @@ export interface FinalAnswer {
   readonly returned: readonly ToolCall[];
   /** False when the turn is exactly what the upstream sent (first turn, nothing dropped). */
   readonly rewrite: boolean;
-}
-
-export function usageBody(usage: TokenUsage): Record<string, unknown> {
-  return {
-    prompt_tokens: usage.prompt_tokens,
-    completion_tokens: usage.completion_tokens,
-    total_tokens: usage.total_tokens,
-    ...(usage.cached_tokens === undefined ? {} : { prompt_tokens_details: { cached_tokens: usage.cached_tokens } }),
-    ...(usage.reasoning_tokens === undefined ? {} : { completion_tokens_details: { reasoning_tokens: usage.reasoning_tokens } }),
-  };
 }
 
 function finishReason(result: TurnResult, final: FinalAnswer): string {
@@ -43,7 +34,7 @@ export function sendJsonAnswer(sink: ResponseSink, turn: JsonTurn, result: TurnR
     choice['message'] = message;
     choice['finish_reason'] = finishReason(result, final);
   }
-  if (final.usage !== undefined) body['usage'] = usageBody(final.usage);
+  if (final.usage !== undefined) body['usage'] = openAIUsage(final.usage);
   sink.write(JSON.stringify(body));
   sink.end();
 }
@@ -67,7 +58,7 @@ export function endStreamAnswer(
   });
   const role = client.roleSent ? {} : { role: 'assistant', content: '' };
   client.writeChunk(chunk(role, finishReason(result, final)));
-  if (includeUsage && final.usage !== undefined) client.writeChunk({ ...envelope, choices: [], usage: usageBody(final.usage) });
+  if (includeUsage && final.usage !== undefined) client.writeChunk({ ...envelope, choices: [], usage: openAIUsage(final.usage) });
   client.end();
 }
 
