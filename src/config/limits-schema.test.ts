@@ -25,7 +25,7 @@ auth:
       name: 'ci',
       key: 'lp-0123456789abcdef',
       models: ['*'],
-      mcp: { servers: ['*'], tools: [] },
+      mcp: { servers: ['*'], tools: {} },
     });
     expect(result.config.limits).toMatchObject({ backend: 'memory', on_backend_error: 'open' });
     expect(result.config.budgets.thresholds).toEqual([0.5, 0.8, 1]);

@@ -32,11 +32,11 @@ const budgetListSchema = z.array(budgetSchema).superRefine((budgets, context) =>
 });
 
 const mcpAccessSchema = z.strictObject({
-  servers: z.array(z.string().min(1)).default(['*']).describe('MCP servers (globs) whose every tool the key may use.'),
+  servers: z.array(z.string().min(1)).default(['*']).describe('MCP servers whose every tool the key may use; "*" for all.'),
   tools: z
-    .array(z.string().regex(/^[^/]+\/.+$/, 'expected "<server>/<tool>"'))
-    .default([])
-    .describe('More tools, as "<server>/<tool>" globs.'),
+    .record(z.string().min(1), z.array(z.string().min(1)))
+    .default({})
+    .describe('Per MCP server, the only tools the key may use there (the server is allowed for those).'),
 });
 
 /** What a key may do; shared by keys in YAML and keys made through the admin API. */
@@ -44,7 +44,7 @@ export const keyPolicyFields = {
   team: z.string().min(1).max(128).optional(),
   metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
   models: z.array(z.string().min(1)).default(['*']).describe('Model names (globs) the key may call, as callers write them.'),
-  mcp: mcpAccessSchema.default({ servers: ['*'], tools: [] }),
+  mcp: mcpAccessSchema.default({ servers: ['*'], tools: {} }),
   limits: limitSetSchema.optional().describe('Default: limits.per_key.'),
   budgets: budgetListSchema.default([]),
 };

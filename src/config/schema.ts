@@ -1,6 +1,8 @@
 import bytes from 'bytes';
 import { z } from 'zod';
 import { adminSchema, authSchema, budgetsSchema, limitsSchema, stateSchema } from './limits-schema.ts';
+import { mcpSchema } from './mcp-schema.ts';
+import { upstreamProviderSchemas } from './provider-schemas.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -9,7 +11,6 @@ const byteSize = z
   .transform((value) => (typeof value === 'number' ? value : (bytes.parse(value) ?? 0)));
 
 const milliseconds = z.int().positive();
-const headerMap = z.record(z.string(), z.string());
 
 const corsSchema = z.strictObject({
   origins: z.array(z.string()).default(['*']).describe('Allowed origins; "*" allows any.'),
@@ -29,26 +30,6 @@ const loggingSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-const upstreamFields = {
-  api_key: z.string().optional().describe('Sent as a bearer token. Use ${ENV_VAR}; never commit keys.'),
-  headers: headerMap.default({}).describe('Extra headers sent upstream on every request.'),
-  timeout_ms: milliseconds.optional().describe('Upstream timeout; defaults to server.request_timeout_ms.'),
-};
-
-const openaiProviderSchema = z.strictObject({
-  type: z.literal('openai'),
-  base_url: z.url().default('https://api.openai.com/v1'),
-  organization: z.string().optional(),
-  project: z.string().optional(),
-  ...upstreamFields,
-});
-
-const openaiCompatibleProviderSchema = z.strictObject({
-  type: z.literal('openai-compatible'),
-  base_url: z.url(),
-  ...upstreamFields,
-});
-
 const mockErrorSchema = z.strictObject({
   rate: z.number().min(0).max(1).describe('Fraction of requests that fail this way.'),
   kind: z.enum(['status', 'reset', 'hang']).default('status'),
@@ -59,6 +40,11 @@ const mockErrorSchema = z.strictObject({
 const mockToolCallSchema = z.strictObject({
   name: z.string().describe('Function to call; "*" calls the first tool the request offers.'),
   arguments: z.record(z.string(), z.unknown()).default({}),
+  round: z
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe('Which turn makes this call: 0 answers the user, 1 answers the first tool results, and so on.'),
 });
 
 export const mockProviderSchema = z.strictObject({
@@ -78,11 +64,11 @@ export const mockProviderSchema = z.strictObject({
   tool_calls: z
     .array(mockToolCallSchema)
     .default([])
-    .describe('Called when the request offers tools and the last message is not a tool result.'),
+    .describe('Called when the request offers tools; each call on its round (by default the first turn only).'),
   embedding_dimensions: z.int().positive().max(4096).default(16),
 });
 
-const providerSchema = z.discriminatedUnion('type', [openaiProviderSchema, openaiCompatibleProviderSchema, mockProviderSchema]);
+const providerSchema = z.discriminatedUnion('type', [...upstreamProviderSchemas, mockProviderSchema]);
 
 const modelSchema = z.strictObject({
   provider: z.string().describe('A name under providers.'),
@@ -108,6 +94,7 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.default(limitsSchema.parse({})),
   budgets: budgetsSchema.default(budgetsSchema.parse({})),
   state: stateSchema.default(stateSchema.parse({})),
+  mcp: mcpSchema.default(mcpSchema.parse({})).describe('MCP servers, context sources, policies and the server-side tool loop.'),
 });
 
 export type Config = z.output<typeof configSchema>;

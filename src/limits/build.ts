@@ -9,7 +9,7 @@ import { BudgetKeys, compileBudgets, type BudgetSpec } from './budgets.ts';
 import { tokenPriceCost, type CostOf } from './cost.ts';
 import { FailoverBackend } from './failover-backend.ts';
 import { KeyDirectory, type CompileKey } from './key-directory.ts';
-import { callerKey } from './keys.ts';
+import { callerKey, mcpAllowlist } from './keys.ts';
 import { MemoryBackend } from './memory-backend.ts';
 import { PeriodClock } from './periods.ts';
 import { compileLimitSpec, SharedLimits } from './plan.ts';
@@ -54,7 +54,15 @@ export function createLimits(config: Config, logger: Logger, options: LimitsOpti
     const spec = compileLimitSpec(prefix, 'key', entry.name, entry.policy.limits ?? shared.keyDefault());
     if (spec?.tokens !== undefined) void tokenizer.load();
     const budgetSpecs = compileBudgets(budgets, 'key', entry.name, entry.policy.budgets);
-    return { ...entry, caller: callerKey(entry.name, entry.policy), limits: spec, budgets: budgetSpecs, ...(stored ? { stored } : {}) };
+    const caller = callerKey(entry.name, entry.policy);
+    return {
+      ...entry,
+      caller,
+      mcpAllow: mcpAllowlist(entry.policy.mcp),
+      limits: spec,
+      budgets: budgetSpecs,
+      ...(stored ? { stored } : {}),
+    };
   };
   const directory = auth.enabled
     ? new KeyDirectory({ configKeys: auth.keys, ...(store ? { store } : {}), compile, refreshMs: auth.refresh_ms, logger })

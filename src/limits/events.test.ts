@@ -25,6 +25,7 @@ auth:
   );
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   gateway = createGateway(parsed.config, createLogger('silent'));
+  expect(await gateway.prepare()).toEqual([]);
   const address = await gateway.listen(0, '127.0.0.1');
   url = `http://127.0.0.1:${address.port}`;
   subscribe('lightport:request:finished', onFinished);

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { ConfigKey } from '../config/limits-schema.ts';
+import type { McpAllowlist } from '../mcp/policy.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { CallerKey, RequestContext } from '../pipeline/context.ts';
 import { GatewayError } from '../server/errors.ts';
@@ -11,6 +12,8 @@ import type { KeyStore, StoredKey } from './store.ts';
 /** A key with what the stage compiled for it once: the caller view, its limits and budgets. */
 export interface AuthorizedKey extends KeyEntry {
   readonly caller: CallerKey;
+  /** For the MCP stage: the servers and tools this key may use, or undefined for all. */
+  readonly mcpAllow: McpAllowlist | undefined;
   readonly limits: LimitSpec | undefined;
   readonly budgets: readonly BudgetSpec[];
   readonly stored?: StoredKey;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { callerKey, generateKey, keyHint, KeyRing, sha256, type KeyEntry, type KeyPolicy } from './keys.ts';
+import { callerKey, generateKey, keyHint, KeyRing, mcpAllowlist, sha256, type KeyEntry, type KeyPolicy } from './keys.ts';
 
-const policy: KeyPolicy = { metadata: {}, models: ['*'], mcp: { servers: [], tools: [] }, budgets: [] };
+const policy: KeyPolicy = { metadata: {}, models: ['*'], mcp: { servers: [], tools: {} }, budgets: [] };
 const entry = (name: string, secret: string, revoked = false): KeyEntry => ({
   name,
   sha256: sha256(secret),
@@ -44,7 +44,7 @@ describe('callerKey', () => {
   const caller = callerKey('ci', {
     ...policy,
     models: ['gpt-4o*', 'openai/*', 'mock-echo'],
-    mcp: { servers: ['docs'], tools: ['github/search_*', 'github/get_issue'] },
+    mcp: { servers: ['docs'], tools: { github: ['search_code', 'get_issue'] } },
   });
 
   it('matches model globs across slashes and exact names', () => {
@@ -57,13 +57,25 @@ describe('callerKey', () => {
     expect(['gpt-4.1', 'mock-echo-2', 'anthropic/claude'].map((model) => caller.allowsModel(model))).toEqual([false, false, false]);
   });
 
-  it('allows whole MCP servers, or single tools of others', () => {
+  it('allows whole MCP servers, or only the listed tools of others', () => {
     expect(caller.allowsMcp('docs')).toBe(true);
     expect(caller.allowsMcp('docs', 'anything')).toBe(true);
     expect(caller.allowsMcp('github')).toBe(true);
     expect(caller.allowsMcp('github', 'search_code')).toBe(true);
-    expect(caller.allowsMcp('github', 'get_issue')).toBe(true);
     expect(caller.allowsMcp('github', 'delete_repo')).toBe(false);
     expect(caller.allowsMcp('filesystem')).toBe(false);
+    expect(caller.allowsMcp('constructor')).toBe(false);
+  });
+});
+
+describe('mcpAllowlist', () => {
+  it('narrows the MCP stage to the key’s servers and tools, or not at all', () => {
+    expect(mcpAllowlist({ servers: ['*'], tools: {} })).toBeUndefined();
+    expect(mcpAllowlist({ servers: ['docs'], tools: { github: ['search_code'] } })).toEqual({
+      servers: ['docs', 'github'],
+      tools: { github: ['search_code'] },
+    });
+    expect(mcpAllowlist({ servers: ['*'], tools: { github: ['search_code'] } })).toEqual({ tools: { github: ['search_code'] } });
+    expect(mcpAllowlist({ servers: [], tools: {} })).toEqual({ servers: [] });
   });
 });

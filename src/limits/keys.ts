@@ -1,5 +1,6 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { BudgetConfig, LimitSet } from '../config/limits-schema.ts';
+import type { McpAllowlist } from '../mcp/policy.ts';
 import type { CallerKey } from '../pipeline/context.ts';
 import { compileGlobs } from './glob.ts';
 
@@ -8,7 +9,7 @@ export interface KeyPolicy {
   readonly team?: string | undefined;
   readonly metadata: Readonly<Record<string, string | number | boolean>>;
   readonly models: readonly string[];
-  readonly mcp: { readonly servers: readonly string[]; readonly tools: readonly string[] };
+  readonly mcp: { readonly servers: readonly string[]; readonly tools: Readonly<Record<string, readonly string[]>> };
   readonly limits?: LimitSet | undefined;
   readonly budgets: readonly BudgetConfig[];
 }
@@ -41,18 +42,32 @@ export function keyHint(secret: string): string {
 }
 
 export function callerKey(name: string, policy: KeyPolicy): CallerKey {
-  const modelAllowed = compileGlobs(policy.models);
-  const serverAllowed = compileGlobs(policy.mcp.servers);
-  const toolAllowed = compileGlobs(policy.mcp.tools);
-  const toolServers = compileGlobs(policy.mcp.tools.map((pattern) => pattern.slice(0, pattern.indexOf('/'))));
+  const allServers = policy.mcp.servers.includes('*');
+  const servers = new Set(policy.mcp.servers);
+  const toolsByServer = new Map(Object.entries(policy.mcp.tools));
   return {
     name,
     team: policy.team,
     metadata: policy.metadata,
     models: policy.models,
     mcp: policy.mcp,
-    allowsModel: modelAllowed,
-    allowsMcp: (server, tool) => serverAllowed(server) || (tool === undefined ? toolServers(server) : toolAllowed(`${server}/${tool}`)),
+    allowsModel: compileGlobs(policy.models),
+    allowsMcp: (server, tool) => {
+      const tools = toolsByServer.get(server);
+      if (tools !== undefined) return tool === undefined || tools.includes(tool);
+      return allServers || servers.has(server);
+    },
+  };
+}
+
+/** What the MCP stage narrows its selection to for this key; undefined when the key may use every server and tool. */
+export function mcpAllowlist(mcp: KeyPolicy['mcp']): McpAllowlist | undefined {
+  const restricted = Object.keys(mcp.tools);
+  const allServers = mcp.servers.includes('*');
+  if (allServers && restricted.length === 0) return undefined;
+  return {
+    ...(allServers ? {} : { servers: [...new Set([...mcp.servers, ...restricted])] }),
+    ...(restricted.length === 0 ? {} : { tools: mcp.tools }),
   };
 }
 

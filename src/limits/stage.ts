@@ -52,7 +52,9 @@ export class LimitsStage {
   authenticate(context: RequestContext): void {
     const directory = this.#parts.directory;
     if (directory === undefined) return;
-    context.key = directory.authenticate(context).caller;
+    const key = directory.authenticate(context);
+    context.key = key.caller;
+    if (key.mcpAllow !== undefined) context.mcpAllow = key.mcpAllow;
   }
 
   /** A ticket to settle after the response, or a refusal (thrown); at once when the backend is memory. */

@@ -31,7 +31,7 @@ const key = (name: string, at: number): StoredKey => ({
     team: 'research',
     metadata: { tier: 'gold', seats: 3 },
     models: ['gpt-4o*'],
-    mcp: { servers: ['*'], tools: [] },
+    mcp: { servers: ['*'], tools: {} },
     budgets: [{ usd: 5, period: 'day' }],
   },
   createdAt: at,

@@ -1,5 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
-import type { AttemptOutcome, TokenUsage } from '../providers/types.ts';
+import type { McpRequestSummary } from '../pipeline/context.ts';
+import type { AttemptOutcome, TokenUsage, UpstreamErrorClass } from '../providers/types.ts';
 
 /**
  * What the pipeline tells the world. Stages publish here; metrics, logs and stores
@@ -14,6 +15,8 @@ export interface AttemptFinished {
   readonly outcome: AttemptOutcome['kind'];
   /** HTTP status the upstream answered with, when it answered. */
   readonly status?: number;
+  /** Why the upstream refused, when it did. */
+  readonly errorClass?: UpstreamErrorClass;
   readonly durationMs: number;
 }
 
@@ -29,6 +32,8 @@ export interface RequestFinished {
   readonly provider?: string;
   readonly upstreamModel?: string;
   readonly usage?: TokenUsage;
+  /** MCP servers or sources that were unavailable, and the tool loop's rounds and calls. */
+  readonly mcp?: McpRequestSummary;
   readonly durationMs: number;
   /** The caller's Lightport key, its team and the end user, when `auth` / limits are on. */
   readonly keyName?: string;
@@ -46,3 +51,18 @@ export interface LimitsBackendChanged {
 export const attemptFinished = channel('lightport:attempt:finished');
 export const requestFinished = channel('lightport:request:finished');
 export const limitsBackendChanged = channel('lightport:limits:backend');
+
+export type McpToolCallOutcome = 'ok' | 'tool_error' | 'invalid_arguments' | 'timeout' | 'failed' | 'unavailable';
+
+/** One MCP tool call the gateway ran in a tool loop. Arguments and result are for body-level logging only. */
+export interface McpToolCallFinished {
+  readonly requestId: string;
+  readonly server: string;
+  readonly tool: string;
+  readonly outcome: McpToolCallOutcome;
+  readonly durationMs: number;
+  readonly arguments: string;
+  readonly result: string;
+}
+
+export const mcpToolCallFinished = channel('lightport:mcp:tool_call:finished');

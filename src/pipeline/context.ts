@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { McpAllowlist } from '../mcp/policy.ts';
 import type { TokenUsage } from '../providers/types.ts';
 
 /** The caller's Lightport key, as the auth stage resolved it (limits/keys.ts builds it). */
@@ -8,8 +9,8 @@ export interface CallerKey {
   readonly metadata: Readonly<Record<string, string | number | boolean>>;
   /** Model-name globs the key may call. */
   readonly models: readonly string[];
-  /** MCP servers (globs) whose every tool is allowed, and further `<server>/<tool>` globs. */
-  readonly mcp: { readonly servers: readonly string[]; readonly tools: readonly string[] };
+  /** MCP servers whose every tool is allowed ("*": all), and per server the only tools allowed there. */
+  readonly mcp: { readonly servers: readonly string[]; readonly tools: Readonly<Record<string, readonly string[]>> };
   allowsModel(model: string): boolean;
   /** Without a tool: whether the key may use the server at all (some or all of its tools). */
   allowsMcp(server: string, tool?: string): boolean;
@@ -38,6 +39,17 @@ export interface RequestContext {
   key?: CallerKey;
   /** The end user (the body's `user` or x-lightport-user), set by the limits stage when limits are on. */
   user?: string;
+  /** Set by the auth stage: the MCP servers and tools this caller may use (narrows the policy). */
+  mcpAllow?: McpAllowlist;
+  /** What the MCP stage did for this request, for the request log. */
+  mcp?: McpRequestSummary;
+}
+
+export interface McpRequestSummary {
+  /** Servers and sources the request would have used but could not reach. */
+  readonly unavailable?: readonly string[];
+  readonly iterations?: number;
+  readonly toolCalls?: number;
 }
 
 export function abortReason(context: RequestContext): AbortReason | undefined {

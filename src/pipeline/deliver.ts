@@ -38,6 +38,7 @@ function publishAttempt(context: RequestContext, outcome: AttemptOutcome, durati
     outcome: outcome.kind,
     durationMs,
     ...(status === undefined ? {} : { status }),
+    ...(outcome.kind === 'upstream_error' && outcome.errorClass !== undefined ? { errorClass: outcome.errorClass } : {}),
   };
   attemptFinished.publish(event);
 }

@@ -1,5 +1,6 @@
 import { withinLimits } from '../limits/pipeline.ts';
 import type { LimitsStage } from '../limits/stage.ts';
+import type { McpStage } from '../mcp/stage.ts';
 import type { PassthroughProviders } from '../providers/passthrough.ts';
 import type { Provider } from '../providers/types.ts';
 import type { ModelResolver } from '../router/resolve.ts';
@@ -13,6 +14,8 @@ export interface PipelineDeps {
   readonly providers: ReadonlyMap<string, Provider>;
   /** Auth & limits; undefined when keys and limits are off. */
   readonly limits: LimitsStage | undefined;
+  /** The enrich stage (MCP context and the tool loop). */
+  readonly mcp?: McpStage;
 }
 
 interface ChosenTarget {
@@ -53,9 +56,15 @@ export async function handleChatCompletions(context: RequestContext, deps: Pipel
   const request = parseChatRequest(body);
   const target = chooseTarget(context, deps, request.model);
   markTarget(context, request.model, target);
-  await withinLimits(deps.limits, context, request, () =>
-    deliver(context, target.upstreamModel, (options) => target.provider.chat(request, options), target.callerApiKey),
-  );
+  await withinLimits(deps.limits, context, request, async () => {
+    const plan = await deps.mcp?.prepare(context, request);
+    await deliver(
+      context,
+      target.upstreamModel,
+      (options) => (plan === undefined ? target.provider.chat(request, options) : plan.chat(target.provider, options)),
+      target.callerApiKey,
+    );
+  });
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {

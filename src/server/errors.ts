@@ -20,6 +20,7 @@ interface ErrorSpec {
 export const ERROR_CATALOGUE = {
   invalid_json: { status: 400, type: 'invalid_request_error' },
   invalid_request: { status: 400, type: 'invalid_request_error' },
+  unsupported_parameter: { status: 400, type: 'invalid_request_error' },
   body_too_large: { status: 413, type: 'invalid_request_error' },
   route_not_found: { status: 404, type: 'not_found_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
@@ -44,6 +45,10 @@ export const ERROR_CATALOGUE = {
   admin_disabled: { status: 404, type: 'not_found_error' },
   key_not_found: { status: 404, type: 'not_found_error' },
   key_conflict: { status: 409, type: 'invalid_request_error' },
+  mcp_server_unknown: { status: 400, type: 'invalid_request_error' },
+  mcp_tool_unknown: { status: 400, type: 'invalid_request_error' },
+  mcp_server_not_allowed: { status: 403, type: 'permission_error' },
+  mcp_server_unavailable: { status: 503, type: 'server_error' },
   internal_error: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
 import { createLimits } from '../limits/build.ts';
+import { McpStage } from '../mcp/stage.ts';
 import { subscribeAccessLog } from '../observability/access-log.ts';
+import { subscribeMcpLog } from '../observability/mcp-log.ts';
 import { requestFinished, type RequestFinished } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RequestContext } from '../pipeline/context.ts';
@@ -24,6 +26,8 @@ export interface Gateway {
   readonly providers: ReadonlyMap<string, Provider>;
   readonly skipped: ReadonlyMap<string, string>;
   readonly resolver: ModelResolver;
+  /** Connects MCP servers (checking their tool lists) and starts auth & limits; returns problems that stop start-up. */
+  prepare(): Promise<readonly string[]>;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes. */
   shutdown(): Promise<{ readonly drained: boolean }>;
@@ -45,9 +49,19 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     ? new PassthroughProviders(config.passthrough, dispatcher, config.server.request_timeout_ms)
     : undefined;
   const limits = createLimits(config, logger);
-  const deps: PipelineDeps = { resolver, passthrough, providers, limits: limits?.stage };
+  const mcp = new McpStage(config.mcp, { logger, dispatcher });
+  const deps: PipelineDeps = { resolver, passthrough, providers, limits: limits?.stage, mcp };
+  /** Loads stored keys and spend and connects Redis; a failure is a start-up problem, not a crash. */
+  const startLimits = (): Promise<string | undefined> =>
+    limits === undefined
+      ? Promise.resolve(undefined)
+      : limits.start().then(
+          () => undefined,
+          (error: unknown) => `auth/limits: could not start: ${(error as Error).message}`,
+        );
   const bodyLimit = config.server.body_limit;
   const unsubscribeAccessLog = subscribeAccessLog(logger);
+  const unsubscribeMcpLog = subscribeMcpLog(logger);
 
   let listening = false;
   let draining = false;
@@ -161,17 +175,19 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     providers,
     skipped,
     resolver,
-    listen: async (port, host) => {
-      await limits?.start();
-      return new Promise((resolve, reject) => {
+    prepare: async () => {
+      const [problems, limitsProblem] = await Promise.all([mcp.start(), startLimits()]);
+      return limitsProblem === undefined ? problems : [...problems, limitsProblem];
+    },
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
           listening = true;
           server.off('error', reject);
           resolve(server.address() as AddressInfo);
         });
-      });
-    },
+      }),
     shutdown: async () => {
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -185,8 +201,14 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       server.closeAllConnections();
       await closed;
       unsubscribeAccessLog();
+      unsubscribeMcpLog();
       await limits?.close();
-      await Promise.all([dispatcher.close(), passthrough?.close(), ...[...providers.values()].map((provider) => provider.close())]);
+      await Promise.all([
+        mcp.close(),
+        dispatcher.close(),
+        passthrough?.close(),
+        ...[...providers.values()].map((provider) => provider.close()),
+      ]);
       return { drained };
     },
   };
@@ -210,6 +232,7 @@ function publishFinished(context: RequestContext): void {
       ? {}
       : { keyName: context.key.name, ...(context.key.team === undefined ? {} : { team: context.key.team }) }),
     ...(context.user === undefined ? {} : { user: context.user }),
+    ...(context.mcp === undefined ? {} : { mcp: context.mcp }),
   };
   requestFinished.publish(event);
 }

@@ -34,6 +34,14 @@ models:
   restricted: { provider: mock, model: mock-echo-2 }
 passthrough:
   allowed_hosts: ["${new URL(upstream.url).host}"]
+mcp:
+  # Down on purpose: a request the key lets through reaches the MCP stage, which says so in a header.
+  servers:
+    docs: { transport: http, url: "http://127.0.0.1:1/mcp", connect_timeout_ms: 300, sse_fallback: false }
+    github: { transport: http, url: "http://127.0.0.1:1/mcp", connect_timeout_ms: 300, sse_fallback: false }
+    filesystem: { transport: http, url: "http://127.0.0.1:1/mcp", connect_timeout_ms: 300, sse_fallback: false }
+  policies:
+    - { models: ['*'], opt_in_servers: [docs, github, filesystem] }
 admin:
   key: \${ADMIN_KEY}
 auth:
@@ -43,7 +51,7 @@ auth:
       key: \${CI_KEY}
       team: platform
       models: [echo, 'openai/*', 'gpt-*']
-      mcp: { servers: [docs], tools: ['github/search_*'] }
+      mcp: { servers: [docs], tools: { github: [search_code, get_issue] } }
     - name: hashed
       key_sha256: ${createHash('sha256').update(HASHED_KEY).digest('hex')}
 state:
@@ -118,17 +126,21 @@ describe('gateway keys', () => {
 
   it('refuses MCP servers and tools the key may not use, from the header or from mcp tool entries', async () => {
     const headers = bearer(CI_KEY);
-    expect((await call('/v1/chat/completions', { body: chat(), headers: { ...headers, 'x-lightport-mcp': 'docs, github' } })).status).toBe(
-      200,
-    );
+    const allowed = await call('/v1/chat/completions', { body: chat(), headers: { ...headers, 'x-lightport-mcp': 'docs, github' } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('x-lightport-mcp-unavailable')).toBe('docs,github');
     const server = await call('/v1/chat/completions', { body: chat(), headers: { ...headers, 'x-lightport-mcp': 'docs,filesystem' } });
     expect(server.status).toBe(403);
     expect(server.body.error).toMatchObject({ code: 'mcp_not_allowed', message: "This key may not use the MCP server 'filesystem'." });
     const tool = await call('/v1/chat/completions', { body: chat('echo', mcp('github', ['search_code', 'delete_repo'])), headers });
     expect(tool.status).toBe(403);
     expect(tool.body.error?.message).toBe("This key may not use the tool 'delete_repo' of the MCP server 'github'.");
-    expect((await call('/v1/chat/completions', { body: chat('echo', mcp('github', ['search_code'])), headers })).status).toBe(200);
+    const oneTool = await call('/v1/chat/completions', { body: chat('echo', mcp('github', ['search_code'])), headers });
+    expect(oneTool.status).toBe(200);
+    expect(oneTool.headers.get('x-lightport-mcp-unavailable')).toBe('github');
     expect((await call('/v1/chat/completions', { body: chat('echo', mcp('docs')), headers })).status).toBe(200);
+    // The hashed key may use every server.
+    expect((await call('/v1/chat/completions', { body: chat('echo', mcp('filesystem')), headers: bearer(HASHED_KEY) })).status).toBe(200);
   });
 
   it('keeps passthrough working: the gateway key in x-lightport-key, the provider key in Authorization', async () => {

@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddingVector } from './openai-embeddings.ts';
@@ -27,11 +31,16 @@ function shapeOf(value: unknown): unknown {
   if (isJsonObject(value)) {
     return Object.fromEntries(
       Object.keys(value)
-        .sort()
+        .toSorted()
         .map((key) => [key, shapeOf(value[key])]),
     );
   }
   return value === null ? 'null' : typeof value;
+}
+
+/** Shapes of a stream's first (role), second (content), finish and usage chunks. */
+function roleContentFinishUsageShapes(chunks: unknown[]): unknown[] {
+  return [chunks[0], chunks[1], chunks.at(-2), chunks.at(-1)].map(shapeOf);
 }
 
 function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -94,8 +103,7 @@ describe('fake OpenAI upstream', () => {
         stream_options: { include_usage: true },
       }),
     );
-    const pick = (list: unknown[]) => [list[0], list[1], list.at(-2), list.at(-1)].map(shapeOf);
-    expect(pick(raw)).toEqual(pick(recorded));
+    expect(roleContentFinishUsageShapes(raw)).toEqual(roleContentFinishUsageShapes(recorded));
   });
 
   it('streams a tool call that the SDK stream helper reassembles', async () => {
@@ -119,7 +127,7 @@ describe('fake OpenAI upstream', () => {
     expect(deltas[0]?.tool_calls?.[0]).toMatchObject({ index: 0, id: call?.id, function: { arguments: '' } });
     const fragments = deltas.slice(1, -1).map((delta) => delta.tool_calls?.[0]);
     expect(fragments.length).toBeGreaterThan(2);
-    for (const fragment of fragments) expect(Object.keys(fragment ?? {}).sort()).toEqual(['function', 'index']);
+    for (const fragment of fragments) expect(Object.keys(fragment ?? {}).toSorted()).toEqual(['function', 'index']);
   });
 
   it('answers a tool result with text echoing it', async () => {
@@ -208,5 +216,22 @@ describe('fake OpenAI upstream', () => {
     const notFound = await post('/nope', {});
     expect(notFound.status).toBe(404);
     expect(await notFound.json()).toMatchObject({ error: { message: 'Invalid URL (POST /v1/nope)' } });
+  });
+
+  it('runs as its own process that prints its URL and exits on SIGTERM', async () => {
+    // Running .ts needs Node 24; vitest itself may have been started by an older system node.
+    const repoNode = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+    const script = fileURLToPath(new URL('./openai-upstream-process.ts', import.meta.url));
+    const child = spawn(existsSync(repoNode) ? repoNode : process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+      expect(line).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+\/v1$/);
+      const models = await fetch(`${line.slice('listening on '.length)}/models`, { headers: { authorization: 'Bearer k' } });
+      expect(models.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 });
