@@ -73,8 +73,8 @@ describe('budgets', () => {
     const answers = [];
     for (let i = 0; i < 10; i++) answers.push(await ask(CAPPED));
     expect(answers.map((answer) => answer.status)).toEqual(Array(10).fill(200));
-    // The 5th request crossed 50% while the webhook was answering slowly and failing.
-    expect(Math.max(...answers.map((answer) => answer.ms))).toBeLessThan(500);
+    // The 5th request crossed 50% while the webhook took a second to fail: no request waited for it.
+    expect(Math.max(...answers.map((answer) => answer.ms))).toBeLessThan(900);
     await receiver.waitFor(3);
     expect(alertsFor('capped')).toEqual([0.5, 0.8, 1]);
     expect(receiver.received.filter((hook) => hook.status === 500)).toHaveLength(1);

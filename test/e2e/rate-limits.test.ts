@@ -21,7 +21,7 @@ beforeAll(async () => {
 providers:
   plain: { type: mock }
   wordy: { type: mock, usage: { prompt_tokens: 10, completion_tokens: 400 } }
-  slow: { type: mock, response: { text: "one two three four five six" }, chunk_ms: 150 }
+  slow: { type: mock, response: { text: "one two three four five six" }, chunk_ms: 300 }
 models:
   echo: { provider: plain, model: echo-1 }
   capped: { provider: plain, model: capped-1 }

@@ -91,15 +91,21 @@ async function limitsStatus(gateway: GatewayProcess): Promise<Record<string, unk
   return (await response.json()) as Record<string, unknown>;
 }
 
-/** Requests from a stream of distinct users until `stop` is set, in time order. */
-async function steadyLoad(gateway: GatewayProcess, stop: { done: boolean }): Promise<Array<{ at: number; status: number }>> {
-  const seen: Array<{ at: number; status: number }> = [];
+type Seen = Array<{ at: number; status: number }>;
+
+/** Requests from a stream of distinct users until `stop` is set, recorded in `seen` in time order. */
+async function steadyLoad(gateway: GatewayProcess, seen: Seen, stop: { done: boolean }): Promise<void> {
   for (let i = 0; !stop.done; i++) {
     const { status } = await ask(gateway, `steady-${i}`);
     seen.push({ at: performance.now(), status });
     await sleep(10);
   }
-  return seen;
+}
+
+/** Waits until every list has `count` entries after `since` (a loaded machine may be slow), at most 15 s. */
+async function until(lists: Seen[], since: number, count: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && lists.some((list) => list.filter((entry) => entry.at > since + 50).length < count)) await sleep(50);
 }
 
 describe('Redis killed mid-run', () => {
@@ -108,24 +114,22 @@ describe('Redis killed mid-run', () => {
     expect(await ask(closed, 'ann')).toEqual({ status: 200 });
 
     const stop = { done: false };
-    const loads = [steadyLoad(open, stop), steadyLoad(closed, stop)];
-    await sleep(300);
+    const [openSeen, closedSeen]: [Seen, Seen] = [[], []];
+    const loads = [steadyLoad(open, openSeen, stop), steadyLoad(closed, closedSeen, stop)];
+    await until([openSeen, closedSeen], 0, 5);
     const killedAt = performance.now();
     await killRedis();
-    await sleep(600);
+    await until([openSeen, closedSeen], killedAt, 12);
     stop.done = true;
-    const [openSeen, closedSeen] = (await Promise.all(loads)) as [
-      Array<{ at: number; status: number }>,
-      Array<{ at: number; status: number }>,
-    ];
+    await Promise.all(loads);
 
     // Open: never an error, before or after the kill.
-    expect(openSeen.length).toBeGreaterThan(20);
+    expect(openSeen.filter((entry) => entry.at > killedAt + 50).length).toBeGreaterThanOrEqual(12);
     expect(openSeen.every((entry) => entry.status === 200)).toBe(true);
     // Closed: served before the kill, 503 from the moment Redis is gone.
     expect(closedSeen.filter((entry) => entry.at < killedAt).every((entry) => entry.status === 200)).toBe(true);
     const afterKill = closedSeen.filter((entry) => entry.at > killedAt + 50);
-    expect(afterKill.length).toBeGreaterThan(10);
+    expect(afterKill.length).toBeGreaterThanOrEqual(12);
     expect(afterKill.every((entry) => entry.status === 503)).toBe(true);
     expect(await ask(closed, 'bea')).toEqual({ status: 503, code: 'limits_unavailable' });
 
@@ -137,7 +141,7 @@ describe('Redis killed mid-run', () => {
     // Logged once and counted.
     const status = await limitsStatus(open);
     expect(status).toMatchObject({ backend: 'redis', fail_mode: 'open', degraded: true });
-    expect(status['degraded_decisions']).toBeGreaterThan(20);
+    expect(status['degraded_decisions']).toBeGreaterThanOrEqual(12);
     expect(await limitsStatus(closed)).toMatchObject({ fail_mode: 'closed', degraded: true });
     expect(open.output().stdout.match(/Redis unreachable: admitting under local in-memory limits/g)).toHaveLength(1);
     expect(closed.output().stdout).toContain('Redis unreachable: refusing requests (fail closed)');
