@@ -1,6 +1,7 @@
 // CPU per request of the gateway with keys + rate limits on (in memory, and through Redis), divided by
 // the same gateway with them off, measured in one run against one fake upstream.
-// Usage: node bench/limits.ts   (env: BENCH_SCALE=0.1 for a quick run, REDIS_URL for another Redis)
+// Usage: node bench/limits.ts   (env: BENCH_SCALE=0.1 for a quick run, BENCH_LIMITS_RATE requests per second
+// (default 2000), REDIS_URL for another Redis)
 // The lead wires runLimitsBench() into bench/run.ts.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ type Variant = 'off' | 'memory' | 'redis';
 const VARIANTS: readonly Variant[] = ['off', 'memory', 'redis'];
 
 /** Limits high enough never to refuse: the bench measures their cost, not their effect. */
-const LIMITS = process.env['BENCH_LIMITS'] ?? '{ requests_per_minute: 100000000, tokens_per_minute: 1000000000, concurrent: 10000 }';
+const LIMITS = '{ requests_per_minute: 100000000, tokens_per_minute: 1000000000, concurrent: 10000 }';
 
 function configFor(variant: Variant, upstream: string, prefix: string): string {
   const provider = `
