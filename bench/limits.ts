@@ -1,17 +1,15 @@
 // CPU per request of the gateway with keys + rate limits on (in memory, and through Redis), divided by
 // the same gateway with them off, measured in one run against one fake upstream.
-// Usage: node bench/limits.ts   (env: BENCH_SCALE=0.1 for a quick run, BENCH_LIMITS_RATE requests per second
-// (default 2000), REDIS_URL for another Redis)
+// Usage: node bench/limits.ts   (env: BENCH_SCALE=0.1 for a quick run, REDIS_URL for another Redis)
 // The lead wires runLimitsBench() into bench/run.ts.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { Pool } from 'undici';
 import { planPinning, pinThisProcess } from './cpu-pinning.ts';
+import { closePools, runLoad, type Target } from './load.ts';
 import { processTreeCpuSeconds } from './proc-cpu.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
 
@@ -48,41 +46,17 @@ state:
 `;
 }
 
-const BODY = JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence.' }] });
-const CONNECTIONS = 32;
-/**
- * Requests start at this fixed rate (open loop): a process's CPU per request depends on how busy
- * it is, so every variant is measured under the same load, whatever its latency.
- */
-const RATE_PER_SECOND = Number(process.env['BENCH_LIMITS_RATE'] ?? '2000');
-
-const failures: string[] = [];
-
-/** One request; a failure is kept (a keep-alive race with the upstream can cost one now and then) and judged at the end. */
-async function send(pool: Pool, variant: Variant): Promise<void> {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${variant === 'off' ? 'sk-bench-client' : GATEWAY_KEY}` };
-  const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers, body: BODY });
-  const text = await response.body.text();
-  if (response.statusCode !== 200) failures.push(`${variant}: HTTP ${response.statusCode} ${text.slice(0, 300)}`);
+function target(variant: Variant, origin: string): Target {
+  const messages = [{ role: 'user', content: 'Say hello in one short sentence.' }];
+  const model = 'openai/gpt-4o-mini';
+  return {
+    name: `limits-${variant}`,
+    origin,
+    path: '/v1/chat/completions',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${variant === 'off' ? 'sk-bench-client' : GATEWAY_KEY}` },
+    bodies: { plain: JSON.stringify({ model, messages }), stream: JSON.stringify({ model, messages, stream: true }) },
+  };
 }
-
-/** Sends `count` chat requests at RATE_PER_SECOND over up to CONNECTIONS keep-alive connections. */
-async function load(pool: Pool, variant: Variant, count: number): Promise<void> {
-  const begin = performance.now();
-  const inFlight: Promise<void>[] = [];
-  for (let started = 0; started < count;) {
-    const due = Math.min(count, Math.floor(((performance.now() - begin) / 1000) * RATE_PER_SECOND) + 1);
-    for (; started < due; started++) inFlight.push(send(pool, variant));
-    await sleep(1);
-  }
-  await Promise.all(inFlight);
-}
-
-const median = (values: readonly number[]): number => {
-  const sorted = values.toSorted((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 async function startServers(servers: RunningServer[], prefix: string): Promise<Record<Variant, RunningServer>> {
   const pinning = planPinning();
@@ -110,49 +84,54 @@ async function startServers(servers: RunningServer[], prefix: string): Promise<R
 
 const rounded = (value: number, digits: number): number => Number(value.toFixed(digits));
 
-/** The figures: CPU µs per request for each variant, and the two ratios to `off`. */
+const CONNECTIONS = 32;
+
+/**
+ * The figures: CPU µs per request for each variant, and the two ratios to `off`. Many short
+ * rounds in rotating order, summed: on a shared machine CPU per request drifts from second to
+ * second, and totals keep garbage collection (which lands in some rounds only) in the figure.
+ */
 export async function runLimitsBench(): Promise<Record<string, number>> {
   const scale = Number(process.env['BENCH_SCALE'] ?? '1');
-  const requests = Math.max(200, Math.round(10_000 * scale));
-  const rounds = 5;
+  const requests = Math.max(100, Math.round(2000 * scale));
+  const rounds = 30;
   const prefix = `lightport-bench-${randomUUID().slice(0, 8)}`;
   const servers: RunningServer[] = [];
-  const pools: Pool[] = [];
+  let errors = 0;
   try {
     const gateways = await startServers(servers, prefix);
-    const poolOf = Object.fromEntries(
-      VARIANTS.map((variant) => {
-        const pool = new Pool(gateways[variant].origin, { connections: CONNECTIONS, pipelining: 1 });
-        pools.push(pool);
-        return [variant, pool];
-      }),
-    ) as Record<Variant, Pool>;
-    for (const variant of VARIANTS) await load(poolOf[variant], variant, Math.max(500, Math.round(requests / 4)));
-    const samples: Record<Variant, number[]> = { off: [], memory: [], redis: [] };
+    const targets = Object.fromEntries(VARIANTS.map((variant) => [variant, target(variant, gateways[variant].origin)])) as Record<
+      Variant,
+      Target
+    >;
+    const run = async (variant: Variant, count: number): Promise<number> => {
+      const before = processTreeCpuSeconds(gateways[variant].pid);
+      const result = await runLoad(targets[variant], 'plain', count, { connections: CONNECTIONS });
+      errors += result.errors;
+      if (result.errors > count / 100)
+        throw new Error(`limits bench (${variant}): ${result.firstError}\n${gateways[variant].recentOutput()}`);
+      return processTreeCpuSeconds(gateways[variant].pid) - before;
+    };
+    for (const variant of VARIANTS) await run(variant, Math.max(500, requests * 4));
+    errors = 0;
+    const seconds: Record<Variant, number> = { off: 0, memory: 0, redis: 0 };
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < VARIANTS.length; i++) {
         const variant = VARIANTS[(round + i) % VARIANTS.length] as Variant;
-        const before = processTreeCpuSeconds(gateways[variant].pid);
-        await load(poolOf[variant], variant, requests);
-        samples[variant].push(((processTreeCpuSeconds(gateways[variant].pid) - before) * 1e6) / requests);
+        seconds[variant] += await run(variant, requests);
       }
     }
-    // More than one failure in a thousand is a broken run, not noise.
-    if (failures.length > (requests * rounds * VARIANTS.length) / 1000)
-      throw new Error(`limits bench: ${failures.length} failures, e.g. ${failures[0]}`);
-    const cpu = { off: median(samples.off), memory: median(samples.memory), redis: median(samples.redis) };
-    for (const variant of VARIANTS)
-      process.stderr.write(`limits bench ${variant}: ${samples[variant].map((us) => us.toFixed(0)).join(' ')} µs\n`);
+    const perRequest = (variant: Variant): number => (seconds[variant] * 1e6) / (requests * rounds);
     return {
-      'limits.cpu_us_per_request.off': rounded(cpu.off, 1),
-      'limits.cpu_us_per_request.memory': rounded(cpu.memory, 1),
-      'limits.cpu_us_per_request.redis': rounded(cpu.redis, 1),
-      'limits.cpu_ratio_memory_to_off': rounded(cpu.memory / cpu.off, 3),
-      'limits.cpu_ratio_redis_to_off': rounded(cpu.redis / cpu.off, 3),
-      'limits.failed_requests': failures.length,
+      'limits.cpu_us_per_request.off': rounded(perRequest('off'), 1),
+      'limits.cpu_us_per_request.memory': rounded(perRequest('memory'), 1),
+      'limits.cpu_us_per_request.redis': rounded(perRequest('redis'), 1),
+      'limits.cpu_ratio_memory_to_off': rounded(perRequest('memory') / perRequest('off'), 3),
+      'limits.cpu_ratio_redis_to_off': rounded(perRequest('redis') / perRequest('off'), 3),
+      'limits.failed_requests': errors,
     };
   } finally {
-    await Promise.all(pools.map((pool) => pool.close()));
+    await closePools();
     await Promise.all(servers.map((server) => server.stop()));
     await dropKeys(prefix);
   }

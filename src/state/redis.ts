@@ -11,7 +11,8 @@ export interface RedisOptions {
 /**
  * A Redis connection that fails fast instead of queueing: while Redis is unreachable,
  * commands reject at once so the caller's fallback policy decides, never a growing queue.
- * Commands issued in the same tick share one write (auto-pipelining).
+ * No auto-pipelining: callers batch their own work into single commands, and ioredis's
+ * pipeline object per tick would only add cost.
  */
 export function createRedis(options: RedisOptions): Redis {
   const redis = new Redis(options.url, {
@@ -20,7 +21,7 @@ export function createRedis(options: RedisOptions): Redis {
     maxRetriesPerRequest: 0,
     commandTimeout: options.timeoutMs,
     connectTimeout: 2000,
-    enableAutoPipelining: true,
+    enableAutoPipelining: false,
     retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
   });
   redis.on('error', options.onError);
