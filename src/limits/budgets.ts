@@ -47,6 +47,8 @@ export interface BudgetAlert {
   readonly at: string;
 }
 
+const NO_BLOCKING = { uses: [], specs: [] } as const;
+
 /** Backend keys and periods for budgets; one spend total per key or team and period. */
 export class BudgetKeys {
   readonly #prefix: string;
@@ -70,8 +72,8 @@ export class BudgetKeys {
     return `${this.#prefix}s:${spec.scope === 'key' ? 'k' : 't'}:${spec.name}:${period.id}`;
   }
 
-  blocking(specs: readonly BudgetSpec[]): { uses: BudgetUse[]; specs: BudgetSpec[] } {
-    if (specs.length === 0) return { uses: [], specs: [] };
+  blocking(specs: readonly BudgetSpec[]): { readonly uses: readonly BudgetUse[]; readonly specs: readonly BudgetSpec[] } {
+    if (specs.length === 0) return NO_BLOCKING;
     const uses: BudgetUse[] = [];
     const blocking: BudgetSpec[] = [];
     for (const spec of specs) {

@@ -14,6 +14,11 @@ export function resetMs(capacity: number, remaining: number): number {
   return ((capacity - Math.min(capacity, remaining)) * MINUTE_MS) / capacity;
 }
 
+const HEADER_NAMES = {
+  requests: { limit: 'x-ratelimit-limit-requests', remaining: 'x-ratelimit-remaining-requests', reset: 'x-ratelimit-reset-requests' },
+  tokens: { limit: 'x-ratelimit-limit-tokens', remaining: 'x-ratelimit-remaining-tokens', reset: 'x-ratelimit-reset-tokens' },
+} as const;
+
 /** Sets x-ratelimit-{limit,remaining,reset}-{requests,tokens} from the tightest bucket of that kind. */
 export function setRateHeaders(
   headers: Record<string, string>,
@@ -29,7 +34,8 @@ export function setRateHeaders(
   const bucket = buckets[tightest];
   if (bucket === undefined) return;
   const left = remaining[tightest] ?? 0;
-  headers[`x-ratelimit-limit-${kind}`] = String(bucket.capacity);
-  headers[`x-ratelimit-remaining-${kind}`] = String(Math.max(0, Math.floor(left)));
-  headers[`x-ratelimit-reset-${kind}`] = formatDuration(resetMs(bucket.capacity, left));
+  const names = HEADER_NAMES[kind];
+  headers[names.limit] = String(bucket.capacity);
+  headers[names.remaining] = String(Math.max(0, Math.floor(left)));
+  headers[names.reset] = formatDuration(resetMs(bucket.capacity, left));
 }

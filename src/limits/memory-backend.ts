@@ -14,10 +14,11 @@ import {
   type SpendSeed,
 } from './backend.ts';
 
+/** Updated in place: a busy bucket is one long-lived object, not a new one per request. */
 interface Bucket {
-  readonly tokens: number;
-  readonly at: number;
-  readonly capacity: number;
+  tokens: number;
+  at: number;
+  capacity: number;
 }
 
 interface Spend {
@@ -68,7 +69,7 @@ export class MemoryBackend implements LimitBackend {
       const use = buckets[index] as BucketUse;
       const left = (levels[index] as number) - use.cost;
       levels[index] = left;
-      this.#buckets.set(use.key, { tokens: left, at: now, capacity: use.capacity });
+      this.#store(use, left, now);
     }
     for (const lease of leases) this.#leases.set(lease.key, (this.#leases.get(lease.key) ?? 0) + 1);
     return { kind: 'admitted', remaining: levels };
@@ -78,7 +79,7 @@ export class MemoryBackend implements LimitBackend {
     const now = this.#now();
     for (const use of request.adjust) {
       const level = Math.min(use.capacity, this.#level(use, now) - use.cost);
-      this.#buckets.set(use.key, { tokens: level, at: now, capacity: use.capacity });
+      this.#store(use, level, now);
     }
     // A count that drops to zero stays (the sweep removes it), so a busy key does not churn the map.
     for (const lease of request.leases) this.#leases.set(lease.key, Math.max(0, (this.#leases.get(lease.key) ?? 0) - 1));
@@ -107,6 +108,17 @@ export class MemoryBackend implements LimitBackend {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+  }
+
+  #store(use: BucketUse, tokens: number, now: number): void {
+    const bucket = this.#buckets.get(use.key);
+    if (bucket === undefined) {
+      this.#buckets.set(use.key, { tokens, at: now, capacity: use.capacity });
+      return;
+    }
+    bucket.tokens = tokens;
+    bucket.at = now;
+    bucket.capacity = use.capacity;
   }
 
   #level(use: BucketUse, now: number): number {

@@ -15,17 +15,34 @@ import { BATCH_SCRIPT, SEED_SCRIPT } from './redis-scripts.ts';
 
 type Argument = string | number;
 type ScriptCommand = (keyCount: number, ...args: Argument[]) => Promise<unknown>;
-type Reply = Array<number | string>;
 
 interface ScriptedRedis {
   lightportBatch: ScriptCommand;
   lightportSeed: ScriptCommand;
 }
 
+/** One decision as the batch script reads it; keys are filled in as KEYS indexes when the batch is sent. */
+type Operation =
+  | {
+      readonly a: 1;
+      readonly id: string;
+      readonly ttl: number;
+      readonly b: ReadonlyArray<readonly [string, number, number]>;
+      readonly l: ReadonlyArray<readonly [string, number]>;
+      readonly s: ReadonlyArray<readonly [string, number]>;
+    }
+  | {
+      readonly id: string;
+      readonly d: ReadonlyArray<readonly [string, number, number]>;
+      readonly l: readonly string[];
+      readonly s: ReadonlyArray<readonly [string, number, number, number, readonly number[]]>;
+    };
+
+type Answer = unknown[];
+
 interface Pending {
-  readonly keys: readonly string[];
-  readonly args: readonly Argument[];
-  readonly resolve: (reply: Reply) => void;
+  readonly operation: Operation;
+  readonly resolve: (answer: Answer) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -57,54 +74,42 @@ export class RedisBackend implements LimitBackend {
   }
 
   async admit(request: AdmitRequest): Promise<Admission> {
-    const { buckets, leases, budgets } = request;
-    const keys: string[] = [];
-    const args: Argument[] = ['a', buckets.length, leases.length, budgets.length, request.leaseId, request.leaseTtlMs];
-    for (const use of buckets) {
-      keys.push(use.key);
-      args.push(use.capacity, use.cost);
-    }
-    for (const lease of leases) {
-      keys.push(lease.key);
-      args.push(lease.limit);
-    }
-    for (const budget of budgets) {
-      keys.push(budget.key);
-      args.push(budget.limitUsd);
-    }
-    const reply = await this.#enqueue(this.#admissions, keys, args);
-    const remaining = reply.slice(4).map(Number);
-    const reason = REFUSALS[Number(reply[0])];
+    const operation: Operation = {
+      a: 1,
+      id: request.leaseId,
+      ttl: request.leaseTtlMs,
+      b: request.buckets.map((use) => [use.key, use.capacity, use.cost] as const),
+      l: request.leases.map((lease) => [lease.key, lease.limit] as const),
+      s: request.budgets.map((budget) => [budget.key, budget.limitUsd] as const),
+    };
+    const answer = await this.#enqueue(this.#admissions, operation);
+    const remaining = answer.slice(4).map(Number);
+    const reason = REFUSALS[Number(answer[0])];
     if (reason === undefined) return { kind: 'admitted', remaining };
     return {
       kind: 'refused',
       reason,
-      index: Number(reply[1]),
-      retryAfterMs: Number(reply[2]),
+      index: Number(answer[1]),
+      retryAfterMs: Number(answer[2]),
       remaining,
-      ...(reason === 'budget' ? { spentUsd: Number(reply[3]) } : {}),
+      ...(reason === 'budget' ? { spentUsd: Number(answer[3]) } : {}),
     };
   }
 
   async settle(request: SettleRequest): Promise<Settled> {
-    const { adjust, leases, spend } = request;
-    const keys: string[] = [];
-    const args: Argument[] = ['s', adjust.length, leases.length, spend.length, request.leaseId];
-    for (const use of adjust) {
-      keys.push(use.key);
-      args.push(use.capacity, use.cost);
-    }
-    for (const lease of leases) keys.push(lease.key);
-    for (const use of spend) {
-      keys.push(use.key);
-      args.push(...spendArguments(use));
-    }
-    const reply = await this.#enqueue(this.#settlements, keys, args);
-    if (reply.length === 0) return NOTHING_CROSSED;
-    const crossed: CrossedThreshold[] = [];
-    for (let at = 0; at < reply.length; at += 3) {
-      crossed.push({ index: Number(reply[at]), threshold: Number(reply[at + 1]), spentUsd: Number(reply[at + 2]) });
-    }
+    const operation: Operation = {
+      id: request.leaseId,
+      d: request.adjust.map((use) => [use.key, use.capacity, use.cost] as const),
+      l: request.leases.map((lease) => lease.key),
+      s: request.spend.map((use) => [use.key, use.usd, use.limitUsd, use.expiresAt, use.thresholds] as const),
+    };
+    const answer = await this.#enqueue(this.#settlements, operation);
+    if (answer.length === 0) return NOTHING_CROSSED;
+    const crossed: CrossedThreshold[] = (answer as Array<[number, number, number]>).map(([index, threshold, spentUsd]) => ({
+      index,
+      threshold,
+      spentUsd,
+    }));
     return { crossed };
   }
 
@@ -120,9 +125,9 @@ export class RedisBackend implements LimitBackend {
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
-  #enqueue(queue: Pending[], keys: readonly string[], args: readonly Argument[]): Promise<Reply> {
+  #enqueue(queue: Pending[], operation: Operation): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      queue.push({ keys, args, resolve, reject });
+      queue.push({ operation, resolve, reject });
       if (queue === this.#admissions) this.#immediate ??= setImmediate(() => this.#flush());
       else this.#timer ??= setTimeout(() => this.#flush(), SETTLE_DELAY_MS);
     });
@@ -141,18 +146,45 @@ export class RedisBackend implements LimitBackend {
 
   #send(batch: readonly Pending[]): void {
     const keys: string[] = [];
-    const args: Argument[] = [batch.length];
-    for (const pending of batch) {
-      keys.push(...pending.keys);
-      args.push(...pending.args);
-    }
-    this.#scripts.lightportBatch(keys.length, ...keys, ...args).then(
-      (replies) => batch.forEach((pending, index) => pending.resolve(((replies as Reply[])[index] ?? []) as Reply)),
+    const indexes = new Map<string, number>();
+    const index = (key: string): number => {
+      let at = indexes.get(key);
+      if (at === undefined) indexes.set(key, (at = keys.push(key)));
+      return at;
+    };
+    const operations = batch.map(({ operation }) => withKeyIndexes(operation, index));
+    this.#scripts.lightportBatch(keys.length, ...keys, JSON.stringify(operations)).then(
+      (reply) => {
+        const answers = JSON.parse(String(reply)) as unknown;
+        batch.forEach((pending, at) => {
+          const answer = Array.isArray(answers) ? (answers[at] as unknown) : undefined;
+          // cjson writes an empty list as {}.
+          pending.resolve(Array.isArray(answer) ? answer : []);
+        });
+      },
       (error: unknown) => {
         for (const pending of batch) pending.reject(error);
       },
     );
   }
+}
+
+/** The operation with each key replaced by its 1-based position in KEYS. */
+function withKeyIndexes(operation: Operation, index: (key: string) => number): unknown {
+  if ('a' in operation) {
+    return {
+      ...operation,
+      b: operation.b.map(([key, capacity, cost]) => [index(key), capacity, cost]),
+      l: operation.l.map(([key, limit]) => [index(key), limit]),
+      s: operation.s.map(([key, limit]) => [index(key), limit]),
+    };
+  }
+  return {
+    ...operation,
+    d: operation.d.map(([key, capacity, delta]) => [index(key), capacity, delta]),
+    l: operation.l.map((key) => index(key)),
+    s: operation.s.map(([key, ...rest]) => [index(key), ...rest]),
+  };
 }
 
 function spendArguments(use: SpendUse | SpendSeed): Argument[] {

@@ -24,91 +24,72 @@ end
 `;
 
 /**
- * One batch of decisions in one round trip: every admission and settlement the gateway
- * had ready in one turn of its event loop, each applied atomically in order.
+ * One batch of decisions in one round trip: every admission and settlement the gateway had
+ * ready, each applied atomically, in order. KEYS holds each key the batch touches once;
+ * ARGV[1] is the batch as JSON (one argument, decoded by Redis's cjson, so the client encodes
+ * one string rather than dozens of arguments per decision), with keys as indexes into KEYS.
  *
- * ARGV: #operations, then per operation its kind and arguments; KEYS are consumed in order.
- * Admission ('a'): #buckets, #leases, #budgets, lease id, lease ttl ms, (capacity, cost) per bucket,
- * limit per lease set, limit (USD) per budget; keys: buckets, lease sets, spend totals.
- * Returns {refusal (0 none, 1 budget, 2 concurrency, 3 rate), index, retry ms, spent, level...}.
- * Settlement ('s'): #adjust, #leases, #spend, lease id, (capacity, correction) per bucket, then per
- * spend total: usd, limit, expiry (epoch ms), #thresholds, thresholds...; keys: buckets, lease sets,
- * spend totals. Returns {index, threshold, total} for each threshold crossed first here.
+ * Admission {"a":1,"id":lease id,"ttl":ms,"b":[[key,capacity,cost]],"l":[[key,limit]],"s":[[key,usd limit]]}
+ * answers [refusal (0 none, 1 budget, 2 concurrency, 3 rate), index (0-based), retry ms, spent, levels...].
+ * Settlement {"id":lease id,"d":[[key,capacity,correction]],"l":[key],"s":[[key,usd,limit,expiry ms,[thresholds]]]}
+ * answers [[index (0-based), threshold, total]...] for each threshold crossed first here.
+ * The reply is the list of answers as JSON.
  */
 export const BATCH_SCRIPT = `${PRELUDE}
-local function admit(k, a)
-  local nb, nl, ns = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local lease_id, ttl = ARGV[a + 3], tonumber(ARGV[a + 4])
-  local pairs_at, leases_at = a + 5, a + 5 + 2 * nb
-  local budgets_at = leases_at + nl
+local function admit(op)
+  local buckets, leases, budgets = op.b, op.l, op.s
   local levels = {}
-  for i = 1, nb do levels[i] = level(KEYS[k + i], tonumber(ARGV[pairs_at + 2 * i - 2])) end
-  local refusal, index, retry, spent = 0, 0, 0, '0'
-  for j = 1, ns do
-    local total = redis.call('HGET', KEYS[k + nb + nl + j], 'usd') or '0'
-    if refusal == 0 and tonumber(total) >= tonumber(ARGV[budgets_at + j - 1]) - 1e-9 then refusal, index, spent = 1, j, total end
+  for i, b in ipairs(buckets) do levels[i] = level(KEYS[b[1]], b[2]) end
+  local refusal, index, retry, spent = 0, 0, 0, 0
+  for j, s in ipairs(budgets) do
+    local total = tonumber(redis.call('HGET', KEYS[s[1]], 'usd') or '0')
+    if refusal == 0 and total >= s[2] - 1e-9 then refusal, index, spent = 1, j, total end
   end
-  for j = 1, nl do
-    local key = KEYS[k + nb + j]
+  for j, l in ipairs(leases) do
+    local key = KEYS[l[1]]
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-    if refusal == 0 and redis.call('ZCARD', key) >= tonumber(ARGV[leases_at + j - 1]) then refusal, index, retry = 2, j, 1000 end
+    if refusal == 0 and redis.call('ZCARD', key) >= l[2] then refusal, index, retry = 2, j, 1000 end
   end
-  for i = 1, nb do
-    local cap, cost = tonumber(ARGV[pairs_at + 2 * i - 2]), tonumber(ARGV[pairs_at + 2 * i - 1])
-    if refusal == 0 and cost > levels[i] then refusal, index, retry = 3, i, math.ceil((cost - levels[i]) * 60000 / cap) end
+  for i, b in ipairs(buckets) do
+    if refusal == 0 and b[3] > levels[i] then refusal, index, retry = 3, i, math.ceil((b[3] - levels[i]) * 60000 / b[2]) end
   end
   if refusal == 0 then
-    for i = 1, nb do
-      local cap, cost = tonumber(ARGV[pairs_at + 2 * i - 2]), tonumber(ARGV[pairs_at + 2 * i - 1])
-      levels[i] = levels[i] - cost
-      store(KEYS[k + i], cap, levels[i])
+    for i, b in ipairs(buckets) do
+      levels[i] = levels[i] - b[3]
+      store(KEYS[b[1]], b[2], levels[i])
     end
-    for j = 1, nl do
-      redis.call('ZADD', KEYS[k + nb + j], now + ttl, lease_id)
-      redis.call('PEXPIRE', KEYS[k + nb + j], ttl)
+    for _, l in ipairs(leases) do
+      redis.call('ZADD', KEYS[l[1]], now + op.ttl, op.id)
+      redis.call('PEXPIRE', KEYS[l[1]], op.ttl)
     end
   end
   local out = {refusal, index - 1, retry, spent}
-  for i = 1, nb do out[4 + i] = tostring(levels[i]) end
-  return out, k + nb + nl + ns, budgets_at + ns
+  for i = 1, #buckets do out[4 + i] = levels[i] end
+  return out
 end
 
-local function settle(k, a)
-  local na, nl, ns = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local lease_id = ARGV[a + 3]
-  local at = a + 4
-  for i = 1, na do
-    local cap, delta = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
-    store(KEYS[k + i], cap, math.min(cap, level(KEYS[k + i], cap) - delta))
-    at = at + 2
-  end
-  for j = 1, nl do redis.call('ZREM', KEYS[k + na + j], lease_id) end
+local function settle(op)
+  for _, d in ipairs(op.d) do store(KEYS[d[1]], d[2], math.min(d[2], level(KEYS[d[1]], d[2]) - d[3])) end
+  for _, l in ipairs(op.l) do redis.call('ZREM', KEYS[l], op.id) end
   local out = {}
-  for j = 1, ns do
-    local key = KEYS[k + na + nl + j]
-    local total = redis.call('HINCRBYFLOAT', key, 'usd', ARGV[at])
-    local limit, count = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 3])
-    redis.call('PEXPIREAT', key, ARGV[at + 2])
-    for t = 1, count do
-      local threshold = ARGV[at + 3 + t]
-      if tonumber(total) >= tonumber(threshold) * limit - 1e-9 and redis.call('HSETNX', key, 'f' .. threshold, 1) == 1 then
-        out[#out + 1] = j - 1
-        out[#out + 1] = threshold
-        out[#out + 1] = total
+  for j, s in ipairs(op.s) do
+    local key, limit = KEYS[s[1]], s[3]
+    local total = tonumber(redis.call('HINCRBYFLOAT', key, 'usd', tostring(s[2])))
+    redis.call('PEXPIREAT', key, s[4])
+    for _, threshold in ipairs(s[5]) do
+      if total >= threshold * limit - 1e-9 and redis.call('HSETNX', key, 'f' .. tostring(threshold), 1) == 1 then
+        out[#out + 1] = {j - 1, threshold, total}
       end
     end
-    at = at + 4 + count
   end
-  return out, k + na + nl + ns, at
+  return out
 end
 
-local results = {}
-local k, a = 0, 2
-for op = 1, tonumber(ARGV[1]) do
-  local kind = ARGV[a]
-  if kind == 'a' then results[op], k, a = admit(k, a + 1) else results[op], k, a = settle(k, a + 1) end
+local answers = {}
+for i, op in ipairs(cjson.decode(ARGV[1])) do
+  if op.a then answers[i] = admit(op) else answers[i] = settle(op) end
 end
-return results
+return cjson.encode(answers)
 `;
 
 /**

@@ -116,7 +116,7 @@ export class LimitsStage {
     context: RequestContext,
     refused: Extract<Admission, { kind: 'refused' }>,
     plan: LimitPlan,
-    blocking: BudgetSpec[],
+    blocking: readonly BudgetSpec[],
   ): GatewayError {
     if (refused.reason === 'budget') {
       const spec = blocking[refused.index] as BudgetSpec;
