@@ -53,10 +53,11 @@ const SETTLE_DELAY_MS = 10;
 
 /**
  * Limits shared by every replica. Admissions wait at most one turn of the event loop, then
- * go to Redis together: one Lua script call, one round trip, each decision atomic. Settlements
- * (after responses, nobody waits for them) join the next batch of admissions, or go on their
- * own after SETTLE_DELAY_MS; they run first in a batch, so a freed slot serves the admissions
- * in it. Under load that is one write for many requests instead of two per request.
+ * go to Redis together: one Lua script call, one round trip, each decision atomic. So do
+ * settlements that free concurrency slots (queued before the caller can send its next request,
+ * so that request finds the slot free); other settlements (token corrections, spend: nobody
+ * waits for them) join the next batch, or go on their own after SETTLE_DELAY_MS. Settlements
+ * run first in a batch. Under load that is one write for many requests, not two per request.
  */
 export class RedisBackend implements LimitBackend {
   readonly #redis: Redis;
@@ -82,7 +83,7 @@ export class RedisBackend implements LimitBackend {
       l: request.leases.map((lease) => [lease.key, lease.limit] as const),
       s: request.budgets.map((budget) => [budget.key, budget.limitUsd] as const),
     };
-    const answer = await this.#enqueue(this.#admissions, operation);
+    const answer = await this.#enqueue(this.#admissions, operation, true);
     const remaining = answer.slice(4).map(Number);
     const reason = REFUSALS[Number(answer[0])];
     if (reason === undefined) return { kind: 'admitted', remaining };
@@ -103,7 +104,8 @@ export class RedisBackend implements LimitBackend {
       l: request.leases.map((lease) => lease.key),
       s: request.spend.map((use) => [use.key, use.usd, use.limitUsd, use.expiresAt, use.thresholds] as const),
     };
-    const answer = await this.#enqueue(this.#settlements, operation);
+    // A released concurrency slot must be free before the caller's next request is decided.
+    const answer = await this.#enqueue(this.#settlements, operation, request.leases.length > 0);
     if (answer.length === 0) return NOTHING_CROSSED;
     const crossed: CrossedThreshold[] = (answer as Array<[number, number, number]>).map(([index, threshold, spentUsd]) => ({
       index,
@@ -125,10 +127,10 @@ export class RedisBackend implements LimitBackend {
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
-  #enqueue(queue: Pending[], operation: Operation): Promise<Answer> {
+  #enqueue(queue: Pending[], operation: Operation, soon: boolean): Promise<Answer> {
     return new Promise((resolve, reject) => {
       queue.push({ operation, resolve, reject });
-      if (queue === this.#admissions) this.#immediate ??= setImmediate(() => this.#flush());
+      if (soon) this.#immediate ??= setImmediate(() => this.#flush());
       else this.#timer ??= setTimeout(() => this.#flush(), SETTLE_DELAY_MS);
     });
   }

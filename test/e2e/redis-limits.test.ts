@@ -11,6 +11,7 @@ const run = randomUUID().replaceAll('-', '').slice(0, 10);
 const prefix = `lp-test-${run}`;
 const schema = `lp_test_${run}`;
 const SHARED = 'lp-test-replica-shared-01';
+const SOLO = 'lp-test-replica-solo-0002';
 const ADMIN = 'test-admin-key-0123456789';
 const GLOBAL_RPM = 60;
 
@@ -28,14 +29,19 @@ state:
 `;
 
 const keyedConfig = `
-providers: { priced: { type: mock, usage: { prompt_tokens: 100000, completion_tokens: 0 } } }
-models: { echo: { provider: priced, model: priced-1 } }
+providers:
+  priced: { type: mock, usage: { prompt_tokens: 100000, completion_tokens: 0 } }
+  slow: { type: mock, first_token_ms: 300 }
+models:
+  echo: { provider: priced, model: priced-1 }
+  slow: { provider: slow, model: slow-1 }
 admin: { key: ${ADMIN} }
 auth:
   enabled: true
   refresh_ms: 200
   keys:
     - { name: shared, key: ${SHARED}, limits: { concurrent: 1 }, budgets: [{ usd: 0.5, period: day }] }
+    - { name: solo, key: ${SOLO}, limits: { concurrent: 1 } }
 limits:
   backend: redis
 budgets:
@@ -62,11 +68,11 @@ afterAll(async () => {
   await client.end();
 });
 
-async function ask(gateway: GatewayProcess, headers: Record<string, string> = {}): Promise<number> {
+async function ask(gateway: GatewayProcess, headers: Record<string, string> = {}, model = 'echo'): Promise<number> {
   const response = await fetch(`${gateway.url}/v1/chat/completions`, {
     method: 'POST',
     headers,
-    body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'hi' }] }),
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
   });
   await response.arrayBuffer();
   return response.status;
@@ -126,6 +132,17 @@ describe('limits shared by replicas through Redis', () => {
     // The last request's spend lands just after its answer; then both replicas refuse.
     expect(await eventually(() => ask(two, key), 429)).toBe(429);
     expect(await ask(one, key)).toBe(429);
+  });
+
+  it('free a concurrency slot before the caller can send its next request, on any replica', async () => {
+    const [one, two] = keyed as [GatewayProcess, GatewayProcess];
+    const key = { authorization: `Bearer ${SOLO}` };
+    const statuses = [];
+    for (let i = 0; i < 12; i++) statuses.push(await ask(i % 2 === 0 ? one : two, key));
+    expect(statuses).toEqual(Array(12).fill(200));
+    // Two at once, on two replicas, each holding its slot for 300 ms: one of them is refused.
+    const [first, second] = await Promise.all([ask(one, key, 'slow'), ask(two, key, 'slow')]);
+    expect([first, second].toSorted()).toEqual([200, 429]);
   });
 
   it('share keys through the store: a key made on one replica works on the other', async () => {
