@@ -83,6 +83,8 @@ function banner(config: Config, gateway: Gateway, url: string, file: string): st
     .filter(([, model]) => gateway.providers.has(model.provider))
     .map(([name, model]) => `${name} -> ${model.provider}/${model.model}`);
   lines.push(`  models:    ${models.join(', ') || 'none'}`);
+  const metrics = gateway.metricsAddress();
+  if (metrics) lines.push(`  metrics:   http://${metrics.address}:${metrics.port}${config.metrics.path}`);
   lines.push(
     `  also:      <provider>/<model> for any provider above${config.passthrough.enabled ? '; x-lightport-provider passthrough on' : ''}`,
   );

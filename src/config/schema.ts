@@ -1,5 +1,6 @@
 import bytes from 'bytes';
 import { z } from 'zod';
+import { adminSchema, loggingSchema, metricsSchema, pricingSchema, requestLogSchema, tracingSchema } from './observability-schema.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -24,14 +25,16 @@ const serverSchema = z.strictObject({
   cors: z.union([z.literal(false), corsSchema]).default(false),
 });
 
-const loggingSchema = z.strictObject({
-  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
-
 const upstreamFields = {
   api_key: z.string().optional().describe('Sent as a bearer token. Use ${ENV_VAR}; never commit keys.'),
   headers: headerMap.default({}).describe('Extra headers sent upstream on every request.'),
   timeout_ms: milliseconds.optional().describe('Upstream timeout; defaults to server.request_timeout_ms.'),
+  stream_usage: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Ask for usage in streams (stream_options.include_usage) so cost is known; the extra chunk is not shown to callers who did not ask.',
+    ),
 };
 
 const openaiProviderSchema = z.strictObject({
@@ -102,6 +105,11 @@ export const configSchema = z.strictObject({
   providers: z.record(z.string().regex(NAME, 'provider names use letters, digits, _ . -'), providerSchema).default({}),
   models: z.record(z.string().min(1), modelSchema).default({}),
   passthrough: passthroughSchema.default(passthroughSchema.parse({})),
+  metrics: metricsSchema.default(metricsSchema.parse({})),
+  request_log: requestLogSchema.optional().describe('The request-log store; absent: off.'),
+  pricing: pricingSchema.default(pricingSchema.parse({})),
+  tracing: tracingSchema.optional().describe('OpenTelemetry traces over OTLP/HTTP; absent: no spans at all.'),
+  admin: adminSchema.default({}),
 });
 
 export type Config = z.output<typeof configSchema>;

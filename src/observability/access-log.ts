@@ -1,25 +1,49 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { BodyRenderer } from './bodies.ts';
 import type { RequestFinished } from './events.ts';
 import type { Logger } from './logger.ts';
 
-/** One JSON line per finished request. Returns the unsubscribe function. */
-export function subscribeAccessLog(logger: Logger): () => void {
+const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+/** One JSON line per finished request, written asynchronously. Returns the unsubscribe function. */
+export function subscribeAccessLog(logger: Logger, bodies: BodyRenderer): () => void {
   if (!logger.isLevelEnabled('info')) return () => {};
   const onFinished = (message: unknown): void => {
     const event = message as RequestFinished;
+    const { request, response } = bodies.render(event);
+    const usage = event.usage;
     logger.info(
       {
         request_id: event.requestId,
         method: event.method,
         path: event.path,
         status: event.status,
+        key: event.keyName,
+        user: event.user,
         model: event.model,
         provider: event.provider,
-        upstream_model: event.upstreamModel,
+        target: event.provider === undefined ? undefined : `${event.provider}/${event.upstreamModel ?? ''}`,
         streaming: event.streaming,
-        usage: event.usage,
-        duration_ms: event.durationMs,
+        attempts: event.attempts.length,
+        duration_ms: round(event.durationMs),
+        ttft_ms: event.firstByteMs === undefined ? undefined : round(event.firstByteMs),
+        overhead_ms: event.attempts.length === 0 ? undefined : round(Math.max(0, event.durationMs - event.upstreamMs)),
+        tokens:
+          usage === undefined
+            ? undefined
+            : {
+                input: usage.prompt_tokens,
+                output: usage.completion_tokens,
+                cached: usage.cached_tokens,
+                cache_write: usage.cache_write_tokens,
+                reasoning: usage.reasoning_tokens,
+              },
+        cost_usd: event.costUsd,
+        cache: event.cacheStatus,
+        error: event.errorCode,
         completed: event.completed,
+        request_body: request,
+        response_body: response,
       },
       'request',
     );

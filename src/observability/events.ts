@@ -1,11 +1,20 @@
 import { channel } from 'node:diagnostics_channel';
+import type { OpenAIErrorBody } from '../server/errors.ts';
 import type { AttemptOutcome, TokenUsage } from '../providers/types.ts';
 
 /**
- * What the pipeline tells the world. Stages publish here; metrics, logs and stores
- * subscribe, so no stage calls observability code directly. Publishing costs nothing
- * when nobody subscribes (check `hasSubscribers` before building an event).
+ * What the pipeline tells the world. Stages publish here; metrics, logs, the request-log
+ * store and traces subscribe, so no stage calls observability code directly. Publishing
+ * costs nothing when nobody subscribes (check `hasSubscribers` before building an event).
  */
+
+/** Why an upstream attempt did not succeed, in few enough kinds to be a metric label. */
+export type UpstreamErrorClass =
+  'rate_limited' | 'client_error' | 'server_error' | 'timeout' | 'unreachable' | 'not_allowed' | 'broken' | 'cancelled';
+
+/** First try at a request, the same target again, or another target. */
+export type AttemptRole = 'first' | 'retry' | 'fallback';
+
 export interface AttemptFinished {
   readonly requestId: string;
   readonly provider: string;
@@ -14,8 +23,17 @@ export interface AttemptFinished {
   readonly outcome: AttemptOutcome['kind'];
   /** HTTP status the upstream answered with, when it answered. */
   readonly status?: number;
+  readonly errorClass?: UpstreamErrorClass;
+  readonly role: AttemptRole;
+  /** When the attempt started, in ms after the request arrived. */
+  readonly startMs: number;
   readonly durationMs: number;
 }
+
+/** The bodies a request keeps for logging, per `logging.bodies` (decided when it arrives). */
+export type BodyCapture = 'off' | 'errors' | 'full';
+
+export type Operation = 'chat' | 'embeddings';
 
 export interface RequestFinished {
   readonly requestId: string;
@@ -25,12 +43,47 @@ export interface RequestFinished {
   /** False when the client went away or the connection was cut before the answer was complete. */
   readonly completed: boolean;
   readonly streaming: boolean;
+  /** Wall-clock time the request arrived (ms since the epoch). */
+  readonly startedAt: number;
+  readonly durationMs: number;
+  /** Time until the first byte of the answer went to the client. */
+  readonly firstByteMs?: number;
+  /** Time spent in upstream attempts (request sent to answer ended); duration minus this is the gateway's overhead. */
+  readonly upstreamMs: number;
+  readonly attempts: readonly AttemptFinished[];
+  readonly operation?: Operation;
   readonly model?: string;
   readonly provider?: string;
+  readonly providerType?: string;
   readonly upstreamModel?: string;
   readonly usage?: TokenUsage;
-  readonly durationMs: number;
+  readonly costUsd?: number;
+  /** The stable gateway code, or the upstream's error code/type, of a failed request. */
+  readonly errorCode?: string;
+  /** Name of the gateway key that made the request (set by the auth stage). */
+  readonly keyName?: string;
+  /** The caller's end user: the request body's `user` field. */
+  readonly user?: string;
+  readonly cacheStatus?: string;
+  /** W3C trace context sent by the caller. */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
+  readonly bodyCapture: BodyCapture;
+  /** The parsed request body, when bodies are captured. */
+  readonly requestBody?: unknown;
+  /** The answer's bytes as sent, when bodies are captured in full. */
+  readonly responseChunks?: readonly (Buffer | string)[];
+  /** The error body sent to the client, for a failed request. */
+  readonly errorBody?: OpenAIErrorBody;
 }
 
 export const attemptFinished = channel('lightport:attempt:finished');
 export const requestFinished = channel('lightport:request:finished');
+
+/** Published by the router when a target's circuit changes state (payload: CircuitChanged). */
+export const circuitChanged = channel('lightport:circuit:changed');
+
+export interface CircuitChanged {
+  readonly target: string;
+  readonly state: 'closed' | 'half_open' | 'open';
+}

@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AttemptFinished, BodyCapture, Operation } from '../observability/events.ts';
+import type { ModelPrice } from '../observability/pricing.ts';
 import type { TokenUsage } from '../providers/types.ts';
+import type { OpenAIErrorBody } from '../server/errors.ts';
 
 export type AbortReason = 'client_closed' | 'deadline' | 'shutdown';
 
@@ -8,18 +11,37 @@ export interface RequestContext {
   readonly id: string;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** performance.now() when the request arrived. */
   readonly startedAt: number;
   /** Aborted when the client goes away or the request deadline passes; cancels upstream work. */
   readonly abort: AbortController;
   /** Headers every response of this request carries (request id, then the target used). */
   readonly headers: Record<string, string>;
+  /** Which bodies to keep for the access log and the request-log store. */
+  readonly bodyCapture: BodyCapture;
   /** Set when the answer started as an event stream. */
   streaming?: boolean;
+  operation?: Operation;
   model?: string;
   provider?: string;
   providerType?: string;
   upstreamModel?: string;
+  /** The chosen target's price, when known. */
+  price?: ModelPrice;
   usage?: TokenUsage;
+  costUsd?: number;
+  /** performance.now() when the first byte of the answer went to the client. */
+  firstByteAt?: number;
+  /** Total time spent in upstream attempts. */
+  upstreamMs: number;
+  /** One record per upstream attempt, kept only while someone observes requests. */
+  attempts?: AttemptFinished[];
+  keyName?: string;
+  user?: string;
+  errorCode?: string;
+  errorBody?: OpenAIErrorBody;
+  requestBody?: unknown;
+  responseChunks?: (Buffer | string)[];
 }
 
 export function abortReason(context: RequestContext): AbortReason | undefined {

@@ -1,8 +1,16 @@
-import type { AttemptOptions, AttemptOutcome, ResponseSink } from '../providers/types.ts';
-import { attemptFinished, type AttemptFinished } from '../observability/events.ts';
+import type { AttemptOptions, AttemptOutcome } from '../providers/types.ts';
+import {
+  attemptFinished,
+  requestFinished,
+  type AttemptFinished,
+  type AttemptRole,
+  type UpstreamErrorClass,
+} from '../observability/events.ts';
+import { costOf } from '../observability/pricing.ts';
 import { GatewayError, type GatewayErrorCode } from '../server/errors.ts';
-import { sendError, sendErrorBody } from '../server/respond.ts';
-import { SSE_CONTENT_TYPE, sseError } from '../server/sse.ts';
+import { sendErrorBody } from '../server/respond.ts';
+import { sseError } from '../server/sse.ts';
+import { ClientResponse } from './client-response.ts';
 import { abortReason, type RequestContext } from './context.ts';
 
 export type Attempt = (options: AttemptOptions) => Promise<AttemptOutcome>;
@@ -13,7 +21,7 @@ export type Attempt = (options: AttemptOptions) => Promise<AttemptOutcome>;
  * an SSE error event (or a cut connection for JSON) after it.
  */
 export async function deliver(context: RequestContext, upstreamModel: string, attempt: Attempt, callerApiKey?: string): Promise<void> {
-  const sink = responseSink(context);
+  const sink = new ClientResponse(context);
   const options: AttemptOptions = {
     upstreamModel,
     sink,
@@ -23,37 +31,75 @@ export async function deliver(context: RequestContext, upstreamModel: string, at
   };
   const startedAt = performance.now();
   const outcome = await attempt(options);
-  if (outcome.kind === 'ok' && outcome.usage) context.usage = outcome.usage;
-  if (attemptFinished.hasSubscribers) publishAttempt(context, outcome, performance.now() - startedAt);
-  finish(context, outcome);
+  const durationMs = performance.now() - startedAt;
+  context.upstreamMs += durationMs;
+  if (requestFinished.hasSubscribers || attemptFinished.hasSubscribers) recordAttempt(context, outcome, startedAt, durationMs);
+  finish(context, outcome, sink);
 }
 
-function publishAttempt(context: RequestContext, outcome: AttemptOutcome, durationMs: number): void {
+function recordAttempt(context: RequestContext, outcome: AttemptOutcome, startedAt: number, durationMs: number): void {
   const status = outcome.kind === 'ok' ? context.res.statusCode : outcome.kind === 'upstream_error' ? outcome.status : undefined;
+  const errorClass = classify(outcome);
+  const provider = context.provider ?? '';
+  const upstreamModel = context.upstreamModel ?? '';
   const event: AttemptFinished = {
     requestId: context.id,
-    provider: context.provider ?? '',
+    provider,
     providerType: context.providerType ?? '',
-    upstreamModel: context.upstreamModel ?? '',
+    upstreamModel,
     outcome: outcome.kind,
+    role: roleOf(context.attempts, provider, upstreamModel),
+    startMs: startedAt - context.startedAt,
     durationMs,
     ...(status === undefined ? {} : { status }),
+    ...(errorClass === undefined ? {} : { errorClass }),
   };
-  attemptFinished.publish(event);
+  (context.attempts ??= []).push(event);
+  if (attemptFinished.hasSubscribers) attemptFinished.publish(event);
 }
 
-function finish(context: RequestContext, outcome: AttemptOutcome): void {
+function roleOf(previous: readonly AttemptFinished[] | undefined, provider: string, upstreamModel: string): AttemptRole {
+  const last = previous?.at(-1);
+  if (last === undefined) return 'first';
+  return last.provider === provider && last.upstreamModel === upstreamModel ? 'retry' : 'fallback';
+}
+
+function classify(outcome: AttemptOutcome): UpstreamErrorClass | undefined {
+  switch (outcome.kind) {
+    case 'ok':
+      return undefined;
+    case 'upstream_error':
+      if (outcome.status === 429) return 'rate_limited';
+      if (outcome.status === 408 || outcome.status === 504) return 'timeout';
+      return outcome.status >= 500 ? 'server_error' : 'client_error';
+    case 'failed':
+      return outcome.code === 'upstream_timeout' ? 'timeout' : outcome.code === 'upstream_unreachable' ? 'unreachable' : 'not_allowed';
+    case 'broken':
+      return 'broken';
+    case 'cancelled':
+      return 'cancelled';
+  }
+}
+
+function finish(context: RequestContext, outcome: AttemptOutcome, sink: ClientResponse): void {
   const { res } = context;
   switch (outcome.kind) {
     case 'ok':
+      if (outcome.usage) {
+        context.usage = outcome.usage;
+        if (context.price) context.costUsd = costOf(outcome.usage, context.price);
+      }
+      sink.complete();
       return;
     case 'upstream_error': {
       const headers = outcome.retryAfter === undefined ? context.headers : { ...context.headers, 'retry-after': outcome.retryAfter };
+      context.errorCode = outcome.body.error.code ?? outcome.body.error.type;
+      context.errorBody = outcome.body;
       sendErrorBody(res, outcome.status, outcome.body, headers);
       return;
     }
     case 'failed':
-      sendError(res, new GatewayError(outcome.code, outcome.message), context.headers);
+      sendFailure(context, new GatewayError(outcome.code, outcome.message));
       return;
     case 'broken':
       endBroken(context, outcome.message);
@@ -73,27 +119,18 @@ function finish(context: RequestContext, outcome: AttemptOutcome): void {
 function endBroken(context: RequestContext, message: string, code: GatewayErrorCode = 'upstream_error'): void {
   const { res } = context;
   if (!res.headersSent) {
-    sendError(res, new GatewayError(code, message), context.headers);
-  } else if (context.streaming) {
-    res.end(sseError(message, code));
-  } else {
-    res.destroy();
+    sendFailure(context, new GatewayError(code, message));
+    return;
   }
+  context.errorCode = code;
+  if (context.streaming) res.end(sseError(message, code));
+  else res.destroy();
 }
 
-function responseSink(context: RequestContext): ResponseSink {
-  const { res } = context;
-  return {
-    start(status, contentType) {
-      const streaming = contentType.startsWith('text/event-stream');
-      context.streaming = streaming;
-      const headers = streaming
-        ? { ...context.headers, 'content-type': SSE_CONTENT_TYPE, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
-        : { ...context.headers, 'content-type': contentType };
-      res.writeHead(status, headers);
-    },
-    write: (chunk) => res.write(chunk),
-    onDrain: (resume) => void res.once('drain', resume),
-    end: () => void res.end(),
-  };
+/** Sends a gateway error and notes it for the observers. */
+export function sendFailure(context: RequestContext, error: GatewayError): void {
+  context.errorCode = error.code;
+  const body = error.toBody();
+  context.errorBody = body;
+  sendErrorBody(context.res, error.status, body, context.headers);
 }

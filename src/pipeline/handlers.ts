@@ -1,3 +1,5 @@
+import type { Operation } from '../observability/events.ts';
+import type { Pricing } from '../observability/pricing.ts';
 import type { PassthroughProviders } from '../providers/passthrough.ts';
 import type { Provider } from '../providers/types.ts';
 import type { ModelResolver } from '../router/resolve.ts';
@@ -9,6 +11,7 @@ export interface PipelineDeps {
   readonly resolver: ModelResolver;
   readonly passthrough: PassthroughProviders | undefined;
   readonly providers: ReadonlyMap<string, Provider>;
+  readonly pricing: Pricing;
 }
 
 interface ChosenTarget {
@@ -36,8 +39,12 @@ function chooseTarget(context: RequestContext, deps: PipelineDeps, model: string
   return deps.resolver.resolve(model);
 }
 
-function markTarget(context: RequestContext, model: string, target: ChosenTarget): void {
+function markTarget(context: RequestContext, deps: PipelineDeps, request: { model: string; user?: unknown }, target: ChosenTarget): void {
+  const { model } = request;
   context.model = model;
+  if (typeof request.user === 'string') context.user = request.user;
+  const price = deps.pricing.lookup(target.provider.name, target.provider.type, target.upstreamModel);
+  if (price) context.price = price;
   context.provider = target.provider.name;
   context.providerType = target.provider.type;
   context.upstreamModel = target.upstreamModel;
@@ -45,16 +52,23 @@ function markTarget(context: RequestContext, model: string, target: ChosenTarget
   context.headers['x-lightport-model'] = target.upstreamModel;
 }
 
+function begin(context: RequestContext, operation: Operation, body: unknown): void {
+  context.operation = operation;
+  if (context.bodyCapture !== 'off') context.requestBody = body;
+}
+
 export async function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
+  begin(context, 'chat', body);
   const request = parseChatRequest(body);
   const target = chooseTarget(context, deps, request.model);
-  markTarget(context, request.model, target);
+  markTarget(context, deps, request, target);
   await deliver(context, target.upstreamModel, (options) => target.provider.chat(request, options), target.callerApiKey);
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
+  begin(context, 'embeddings', body);
   const request = parseEmbeddingsRequest(body);
   const target = chooseTarget(context, deps, request.model);
-  markTarget(context, request.model, target);
+  markTarget(context, deps, request, target);
   await deliver(context, target.upstreamModel, (options) => target.provider.embeddings(request, options), target.callerApiKey);
 }

@@ -28,6 +28,7 @@ export function buildProvider(name: string, config: ProviderConfig, dispatcher: 
         apiKey: config.api_key,
         headers,
         timeoutMs: config.timeout_ms ?? defaultTimeoutMs,
+        streamUsage: config.stream_usage,
       };
       return { provider: createOpenAICompatibleProvider(description, dispatcher) };
     }
@@ -38,6 +39,7 @@ export function buildProvider(name: string, config: ProviderConfig, dispatcher: 
         baseUrl: config.base_url,
         headers: config.headers,
         timeoutMs: config.timeout_ms ?? defaultTimeoutMs,
+        streamUsage: config.stream_usage,
       };
       return {
         provider: createOpenAICompatibleProvider(config.api_key ? { ...description, apiKey: config.api_key } : description, dispatcher),

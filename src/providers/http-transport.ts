@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { OpenAIErrorBody } from '../server/errors.ts';
+import { UsageEventFilter } from './openai/usage-event-filter.ts';
 import { PRIVATE_ADDRESS_REFUSED } from './ssrf-guard.ts';
 import type { AttemptOutcome, ResponseSink, TokenUsage } from './types.ts';
 
@@ -14,6 +15,8 @@ export interface UpstreamCall {
   readonly sink: ResponseSink;
   /** Reads token usage from the last bytes of a successful answer. */
   readonly readUsage?: (tail: string) => TokenUsage | undefined;
+  /** Remove the usage-only chunk of a stream before it reaches the client (the gateway asked for it). */
+  readonly hideUsageEvent?: boolean;
 }
 
 /** Enough of an answer's end to hold its usage object (or a stream's usage chunk). */
@@ -36,6 +39,7 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
     let errorBytes = 0;
     const tail: Buffer[] = [];
     let tailBytes = 0;
+    let filter: UsageEventFilter | undefined;
     let settled = false;
     const settle = (outcome: AttemptOutcome): void => {
       if (settled) return;
@@ -55,7 +59,9 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
       onResponseStart(_controller, statusCode, headers) {
         if (statusCode >= 200 && statusCode < 300) {
           started = true;
-          call.sink.start(statusCode, String(headers['content-type'] ?? 'application/json'));
+          const contentType = String(headers['content-type'] ?? 'application/json');
+          if (call.hideUsageEvent && contentType.startsWith('text/event-stream')) filter = new UsageEventFilter();
+          call.sink.start(statusCode, contentType);
         } else {
           errorStatus = statusCode;
           const header = headers['retry-after'];
@@ -69,7 +75,8 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
             tailBytes += chunk.length;
             while (tail.length > 1 && tailBytes - (tail[0]?.length ?? 0) >= TAIL_BYTES) tailBytes -= tail.shift()?.length ?? 0;
           }
-          if (!call.sink.write(chunk)) {
+          const forwarded = filter === undefined ? chunk : filter.push(chunk);
+          if (forwarded.length > 0 && !call.sink.write(forwarded)) {
             controller.pause();
             call.sink.onDrain(() => controller.resume());
           }
@@ -80,6 +87,8 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
       },
       onResponseEnd() {
         if (started) {
+          const rest = filter?.flush();
+          if (rest !== undefined && rest.length > 0) call.sink.write(rest);
           call.sink.end();
           const usage = call.readUsage?.(Buffer.concat(tail, tailBytes).toString('utf8'));
           settle(usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage });

@@ -45,12 +45,18 @@ export interface ResponseSink {
   end(): void;
 }
 
-/** Token counts as OpenAI reports them; the detail fields only when the upstream gave them. */
+/**
+ * Token counts as OpenAI reports them; the detail fields only when the upstream gave them.
+ * `prompt_tokens` counts every input token, cached reads and cache writes included;
+ * `completion_tokens` counts every output token, reasoning included.
+ */
 export interface TokenUsage {
   readonly prompt_tokens: number;
   readonly completion_tokens: number;
   readonly total_tokens: number;
   readonly cached_tokens?: number;
+  /** Input tokens written to a prompt cache (Anthropic's cache_creation_input_tokens). */
+  readonly cache_write_tokens?: number;
   readonly reasoning_tokens?: number;
 }
 

@@ -30,6 +30,10 @@ export const ERROR_CATALOGUE = {
   upstream_timeout: { status: 504, type: 'timeout_error' },
   upstream_error: { status: 502, type: 'server_error' },
   shutting_down: { status: 503, type: 'server_error' },
+  admin_disabled: { status: 403, type: 'permission_error' },
+  invalid_admin_key: { status: 401, type: 'authentication_error' },
+  request_log_disabled: { status: 404, type: 'not_found_error' },
+  request_log_unavailable: { status: 503, type: 'server_error' },
   internal_error: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -3,10 +3,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
-import { subscribeAccessLog } from '../observability/access-log.ts';
-import { requestFinished, type RequestFinished } from '../observability/events.ts';
+import { requestFinished, type Operation, type RequestFinished } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
+import { startObservers } from '../observability/observers.ts';
+import { Pricing } from '../observability/pricing.ts';
 import type { RequestContext } from '../pipeline/context.ts';
+import { sendFailure } from '../pipeline/deliver.ts';
 import { handleChatCompletions, handleEmbeddings, type PipelineDeps } from '../pipeline/handlers.ts';
 import { buildProvider } from '../providers/catalog.ts';
 import { PassthroughProviders } from '../providers/passthrough.ts';
@@ -15,8 +17,10 @@ import { ModelResolver } from '../router/resolve.ts';
 import { readJsonBody } from './body.ts';
 import { applyCors } from './cors.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
-import { sendError, sendJson } from './respond.ts';
+import { startMetricsListener, type MetricsListener } from './metrics-endpoint.ts';
+import { sendJson } from './respond.ts';
 import { RouteTable } from './routes.ts';
+import { handleUsage } from './usage-api.ts';
 
 export interface Gateway {
   readonly server: Server;
@@ -24,6 +28,8 @@ export interface Gateway {
   readonly skipped: ReadonlyMap<string, string>;
   readonly resolver: ModelResolver;
   listen(port: number, host: string): Promise<AddressInfo>;
+  /** Where metrics are served when metrics.port is set. */
+  metricsAddress(): AddressInfo | undefined;
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes. */
   shutdown(): Promise<{ readonly drained: boolean }>;
 }
@@ -43,21 +49,26 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const passthrough = config.passthrough.enabled
     ? new PassthroughProviders(config.passthrough, dispatcher, config.server.request_timeout_ms)
     : undefined;
-  const deps: PipelineDeps = { resolver, passthrough, providers };
+  const deps: PipelineDeps = { resolver, passthrough, providers, pricing: new Pricing(config.pricing) };
   const bodyLimit = config.server.body_limit;
-  const unsubscribeAccessLog = subscribeAccessLog(logger);
 
   let listening = false;
   let draining = false;
   const inFlight = new Set<RequestContext>();
+  const observers = startObservers(config, logger, { inFlight: () => inFlight.size });
+  let metricsListener: MetricsListener | undefined;
 
   const withBody =
-    (handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>) => async (context: RequestContext) =>
-      handler(context, deps, await readJsonBody(context.req, bodyLimit));
+    (operation: Operation, handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>) =>
+    async (context: RequestContext) => {
+      context.operation = operation;
+      return handler(context, deps, await readJsonBody(context.req, bodyLimit));
+    };
 
   const routes = new RouteTable()
-    .add('POST', '/v1/chat/completions', withBody(handleChatCompletions))
-    .add('POST', '/v1/embeddings', withBody(handleEmbeddings))
+    .add('POST', '/v1/chat/completions', withBody('chat', handleChatCompletions))
+    .add('POST', '/v1/embeddings', withBody('embeddings', handleEmbeddings))
+    .add('GET', '/v1/usage', (context) => handleUsage(context, config.admin, observers.requestLog))
     .add('GET', '/v1/models', (context) =>
       sendJson(
         context.res,
@@ -75,6 +86,14 @@ export function createGateway(config: Config, logger: Logger): Gateway {
         context.headers,
       ),
     );
+  const { metrics } = observers;
+  if (metrics && config.metrics.port === undefined) {
+    routes.add('GET', config.metrics.path, async (context) => {
+      const text = await metrics.render();
+      context.res.writeHead(200, { ...context.headers, 'content-type': metrics.contentType });
+      context.res.end(text);
+    });
+  }
 
   const handle = async (context: RequestContext): Promise<void> => {
     const { req, res } = context;
@@ -114,6 +133,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       startedAt: performance.now(),
       abort: new AbortController(),
       headers: { 'x-request-id': id },
+      bodyCapture: observers.bodyCapture(),
+      upstreamMs: 0,
     };
     inFlight.add(context);
     const deadline = setTimeout(() => context.abort.abort('deadline'), config.server.request_timeout_ms);
@@ -133,7 +154,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
         const gatewayError = toGatewayError(error);
         if (gatewayError.code === 'internal_error') logger.error({ err: error, request_id: id }, 'request failed');
         if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
-        sendError(res, gatewayError, context.headers);
+        sendFailure(context, gatewayError);
       })
       .finally(settleOne);
   };
@@ -148,15 +169,20 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     providers,
     skipped,
     resolver,
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
+    listen: async (port, host) => {
+      if (metrics && config.metrics.port !== undefined) {
+        metricsListener = await startMetricsListener(metrics, config.metrics, config.metrics.host ?? host);
+      }
+      return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
           listening = true;
           server.off('error', reject);
           resolve(server.address() as AddressInfo);
         });
-      }),
+      });
+    },
+    metricsAddress: () => metricsListener?.address,
     shutdown: async () => {
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -169,8 +195,13 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       }
       server.closeAllConnections();
       await closed;
-      unsubscribeAccessLog();
-      await Promise.all([dispatcher.close(), passthrough?.close(), ...[...providers.values()].map((provider) => provider.close())]);
+      await Promise.all([
+        observers.close(),
+        metricsListener?.close(),
+        dispatcher.close(),
+        passthrough?.close(),
+        ...[...providers.values()].map((provider) => provider.close()),
+      ]);
       return { drained };
     },
   };
@@ -178,18 +209,37 @@ export function createGateway(config: Config, logger: Logger): Gateway {
 
 function publishFinished(context: RequestContext): void {
   if (!requestFinished.hasSubscribers) return;
+  const { req, res } = context;
+  const traceparent = req.headers['traceparent'];
+  const tracestate = req.headers['tracestate'];
   const event: RequestFinished = {
     requestId: context.id,
-    method: context.req.method ?? 'GET',
-    path: context.req.url ?? '/',
-    status: context.res.statusCode,
-    completed: context.res.writableFinished,
+    method: req.method ?? 'GET',
+    path: req.url ?? '/',
+    status: res.statusCode,
+    completed: res.writableFinished,
     streaming: context.streaming === true,
-    durationMs: Math.round((performance.now() - context.startedAt) * 100) / 100,
-    ...(context.model === undefined ? {} : { model: context.model }),
-    ...(context.provider === undefined ? {} : { provider: context.provider }),
-    ...(context.upstreamModel === undefined ? {} : { upstreamModel: context.upstreamModel }),
-    ...(context.usage === undefined ? {} : { usage: context.usage }),
+    startedAt: performance.timeOrigin + context.startedAt,
+    durationMs: performance.now() - context.startedAt,
+    upstreamMs: context.upstreamMs,
+    attempts: context.attempts ?? [],
+    bodyCapture: context.bodyCapture,
+    firstByteMs: context.firstByteAt === undefined ? undefined : context.firstByteAt - context.startedAt,
+    operation: context.operation,
+    model: context.model,
+    provider: context.provider,
+    providerType: context.providerType,
+    upstreamModel: context.upstreamModel,
+    usage: context.usage,
+    costUsd: context.costUsd,
+    errorCode: context.errorCode,
+    keyName: context.keyName,
+    user: context.user,
+    traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+    tracestate: typeof tracestate === 'string' ? tracestate : undefined,
+    requestBody: context.requestBody,
+    responseChunks: context.responseChunks,
+    errorBody: context.errorBody,
   };
   requestFinished.publish(event);
 }

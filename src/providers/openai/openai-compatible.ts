@@ -11,6 +11,8 @@ export interface OpenAICompatibleDescription {
   readonly apiKey?: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /** Ask for usage in streams (for cost), hiding the extra chunk from callers who did not ask. */
+  readonly streamUsage: boolean;
 }
 
 /** OpenAI and every upstream that speaks its wire format: the request passes through. */
@@ -20,7 +22,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
   const prefix = url.pathname.replace(/\/+$/, '');
   const staticHeaders = upstreamHeaders(description.headers, description.apiKey);
 
-  const send = (path: string, request: { model: string }, options: AttemptOptions) =>
+  const send = (path: string, request: { model: string }, options: AttemptOptions, hideUsage = false) =>
     sendUpstream({
       dispatcher,
       origin,
@@ -31,12 +33,21 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
       signal: options.signal,
       sink: options.sink,
       readUsage: usageFromTail,
+      hideUsageEvent: hideUsage,
     });
+
+  const chat = (request: ChatRequest, options: AttemptOptions) => {
+    if (!description.streamUsage || request.stream !== true || request.stream_options?.include_usage === true) {
+      return send('/chat/completions', request, options);
+    }
+    const withUsage = { ...request, stream_options: { ...request.stream_options, include_usage: true } };
+    return send('/chat/completions', withUsage, options, true);
+  };
 
   return {
     name: description.name,
     type: description.type,
-    chat: (request: ChatRequest, options) => send('/chat/completions', request, options),
+    chat,
     embeddings: (request: EmbeddingsRequest, options) => send('/embeddings', request, options),
     close: async () => {},
   };
