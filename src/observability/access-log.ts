@@ -6,8 +6,11 @@ import type { Logger } from './logger.ts';
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
 /** One JSON line per finished request, written asynchronously. Returns the unsubscribe function. */
-export function subscribeAccessLog(logger: Logger, bodies: BodyRenderer): () => void {
-  if (!logger.isLevelEnabled('info')) return () => {};
+export function subscribeAccessLog(parent: Logger, bodies: BodyRenderer): () => void {
+  if (!parent.isLevelEnabled('info')) return () => {};
+  // The line is built here from known fields, never from headers, and bodies come redacted:
+  // the logger's header redaction would only cost time on every line.
+  const logger = parent.child({}, { redact: [] });
   const onFinished = (message: unknown): void => {
     const event = message as RequestFinished;
     const { request, response } = bodies.render(event);

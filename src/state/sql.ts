@@ -3,7 +3,7 @@
  * interface with a `node:sqlite` backend (in a worker thread, so no disk work blocks a
  * request) and a PostgreSQL backend. Statements use `?` placeholders in both.
  */
-export type SqlValue = string | number | bigint | null;
+export type SqlValue = string | number | null;
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
