@@ -92,12 +92,7 @@ function countEvents(text: string): number {
 }
 
 /** Sends `requests` requests to a target: closed loop over the connections, or open loop at a fixed rate. */
-export async function runLoad(
-  target: Target,
-  kind: RequestKind,
-  requests: number,
-  shape: LoadShape,
-): Promise<LoadResult> {
+export async function runLoad(target: Target, kind: RequestKind, requests: number, shape: LoadShape): Promise<LoadResult> {
   const pool = poolFor(target, shape.connections);
   const body = target.bodies[kind];
   const latencyUs = new Float64Array(requests);

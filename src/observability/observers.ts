@@ -7,7 +7,7 @@ import type { Logger } from './logger.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { Redactor } from './redaction.ts';
 import { startRequestLog, type RequestLog } from './request-log.ts';
-import { startTracing, type Tracing } from './tracing.ts';
+import type { Tracing } from './tracing.ts';
 
 /** The observe stage: every subscriber the config asks for, and nothing it does not. */
 export interface Observers {
@@ -15,6 +15,8 @@ export interface Observers {
   readonly requestLog: RequestLog | undefined;
   /** Which bodies an arriving request keeps. */
   readonly bodyCapture: () => BodyCapture;
+  /** Settles once every observer is ready (the tracing libraries load only when tracing is configured). */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -29,15 +31,19 @@ export function startObservers(config: Config, logger: Logger, sources: Observer
   const metrics = config.metrics.enabled ? new GatewayMetrics(config.metrics, sources) : undefined;
   const requestLog = config.request_log?.enabled ? startRequestLog(config.request_log, renderer, logger) : undefined;
   if (requestLog && metrics) metrics.watchRequestLog(() => requestLog.stats());
-  const tracing: Tracing | undefined = config.tracing ? startTracing(config.tracing) : undefined;
+  const { tracing: tracingConfig } = config;
+  const tracing: Promise<Tracing> | undefined = tracingConfig
+    ? import('./tracing.ts').then((module) => module.startTracing(tracingConfig))
+    : undefined;
   return {
     metrics,
     requestLog,
     bodyCapture: bodyCapturePolicy(config.logging, accessLogOn || requestLog !== undefined),
+    ready: tracing ? tracing.then(() => undefined) : Promise.resolve(),
     close: async () => {
       unsubscribeAccessLog();
       metrics?.close();
-      await Promise.all([requestLog?.close(), tracing?.close()]);
+      await Promise.all([requestLog?.close(), tracing?.then((started) => started.close())]);
     },
   };
 }

@@ -170,6 +170,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     skipped,
     resolver,
     listen: async (port, host) => {
+      await observers.ready;
       if (metrics && config.metrics.port !== undefined) {
         metricsListener = await startMetricsListener(metrics, config.metrics, config.metrics.host ?? host);
       }
