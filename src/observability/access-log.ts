@@ -31,16 +31,11 @@ export function subscribeAccessLog(parent: Logger, bodies: BodyRenderer): () => 
         duration_ms: round(event.durationMs),
         ttft_ms: event.firstByteMs === undefined ? undefined : round(event.firstByteMs),
         overhead_ms: event.attempts.length === 0 ? undefined : round(Math.max(0, event.durationMs - event.upstreamMs)),
-        tokens:
-          usage === undefined
-            ? undefined
-            : {
-                input: usage.prompt_tokens,
-                output: usage.completion_tokens,
-                cached: usage.cached_tokens,
-                cache_write: usage.cache_write_tokens,
-                reasoning: usage.reasoning_tokens,
-              },
+        input_tokens: usage?.prompt_tokens,
+        output_tokens: usage?.completion_tokens,
+        cached_tokens: usage?.cached_tokens,
+        cache_write_tokens: usage?.cache_write_tokens,
+        reasoning_tokens: usage?.reasoning_tokens,
         cost_usd: event.costUsd,
         cache: event.cacheStatus,
         error: event.errorCode,
