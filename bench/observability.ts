@@ -46,6 +46,8 @@ async function load(pool: Pool, requests: number, connections: number): Promise<
   await Promise.all(Array.from({ length: connections }, worker));
 }
 
+const roundTo = (value: number, digits: number): number => Number(value.toFixed(digits));
+
 const median = (values: readonly number[]): number => {
   const sorted = values.toSorted((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -105,13 +107,12 @@ export async function runObservabilityBench(): Promise<Record<string, number>> {
     }
     await checkRecorded(gateways.on);
     const cpu = Object.fromEntries(VARIANTS.map((variant) => [variant, median(samples[variant])])) as Record<Variant, number>;
-    const round = (value: number, digits: number): number => Number(value.toFixed(digits));
     return {
-      'observability.cpu_us_per_request.off': round(cpu.off, 1),
-      'observability.cpu_us_per_request.on': round(cpu.on, 1),
-      'observability.cpu_us_per_request.bodies_all': round(cpu.bodies_all, 1),
-      'observability.cpu_ratio_on_to_off': round(cpu.on / cpu.off, 3),
-      'observability.cpu_ratio_bodies_all_to_off': round(cpu.bodies_all / cpu.off, 3),
+      'observability.cpu_us_per_request.off': roundTo(cpu.off, 1),
+      'observability.cpu_us_per_request.on': roundTo(cpu.on, 1),
+      'observability.cpu_us_per_request.bodies_all': roundTo(cpu.bodies_all, 1),
+      'observability.cpu_ratio_on_to_off': roundTo(cpu.on / cpu.off, 3),
+      'observability.cpu_ratio_bodies_all_to_off': roundTo(cpu.bodies_all / cpu.off, 3),
     };
   } finally {
     await Promise.allSettled(pools.map((pool) => pool.close()));

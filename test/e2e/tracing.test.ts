@@ -65,6 +65,8 @@ const attribute = (span: OtlpSpan, key: string): unknown => {
   return value?.stringValue ?? (value?.intValue === undefined ? value?.doubleValue : Number(value.intValue));
 };
 
+const nanos = (value: string | undefined): bigint => BigInt(value ?? '0');
+
 const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
 
@@ -124,7 +126,6 @@ tracing:
     expect(attribute(attempt as OtlpSpan, 'gen_ai.provider.name')).toBe('mock');
     expect(attribute(attempt as OtlpSpan, 'gen_ai.usage.input_tokens')).toBe(7);
     expect(attribute(attempt as OtlpSpan, 'gen_ai.usage.output_tokens')).toBe(3);
-    const nanos = (value: string | undefined) => BigInt(value ?? '0');
     expect(nanos(attempt?.startTimeUnixNano)).toBeGreaterThanOrEqual(nanos(server?.span.startTimeUnixNano));
     expect(nanos(attempt?.endTimeUnixNano)).toBeLessThanOrEqual(nanos(server?.span.endTimeUnixNano));
     expect(nanos(attempt?.endTimeUnixNano) - nanos(attempt?.startTimeUnixNano)).toBeGreaterThanOrEqual(20_000_000n);

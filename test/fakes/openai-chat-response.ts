@@ -138,6 +138,10 @@ export interface StreamedChunk {
   carriesContent: boolean;
 }
 
+const choice = (delta: JsonObject, finish: string | null = null): JsonObject[] => [
+  { index: 0, delta, logprobs: null, finish_reason: finish },
+];
+
 /** The `chat.completion.chunk` objects of a streamed answer, without the closing `[DONE]`. */
 export function buildChunks(fixtures: OpenAIFixtures, request: ChatRequest, answer: ChatAnswer): StreamedChunk[] {
   const identity = newCompletionIdentity(request.model);
@@ -149,10 +153,6 @@ export function buildChunks(fixtures: OpenAIFixtures, request: ChatRequest, answ
     else delete out['obfuscation'];
     return out;
   };
-  const choice = (delta: JsonObject, finish: string | null = null): JsonObject[] => [
-    { index: 0, delta, logprobs: null, finish_reason: finish },
-  ];
-
   const chunks: StreamedChunk[] = [];
   if (answer.kind === 'text') {
     chunks.push({ chunk: chunk(choice({ role: 'assistant', content: '', refusal: null })), carriesContent: false });

@@ -27,7 +27,7 @@ function shapeOf(value: unknown): unknown {
   if (isJsonObject(value)) {
     return Object.fromEntries(
       Object.keys(value)
-        .sort()
+        .toSorted()
         .map((key) => [key, shapeOf(value[key])]),
     );
   }
@@ -50,6 +50,9 @@ async function sseChunks(response: Response): Promise<unknown[]> {
     .filter((event) => event.startsWith('data: {'))
     .map((event) => JSON.parse(event.slice('data: '.length)) as unknown);
 }
+
+/** The shapes of the first two and last two items: enough to compare a stream's framing. */
+const pick = (list: unknown[]) => [list[0], list[1], list.at(-2), list.at(-1)].map(shapeOf);
 
 describe('fake OpenAI upstream', () => {
   it('answers a chat completion by echoing the last user message', async () => {
@@ -94,7 +97,6 @@ describe('fake OpenAI upstream', () => {
         stream_options: { include_usage: true },
       }),
     );
-    const pick = (list: unknown[]) => [list[0], list[1], list.at(-2), list.at(-1)].map(shapeOf);
     expect(pick(raw)).toEqual(pick(recorded));
   });
 
@@ -119,7 +121,7 @@ describe('fake OpenAI upstream', () => {
     expect(deltas[0]?.tool_calls?.[0]).toMatchObject({ index: 0, id: call?.id, function: { arguments: '' } });
     const fragments = deltas.slice(1, -1).map((delta) => delta.tool_calls?.[0]);
     expect(fragments.length).toBeGreaterThan(2);
-    for (const fragment of fragments) expect(Object.keys(fragment ?? {}).sort()).toEqual(['function', 'index']);
+    for (const fragment of fragments) expect(Object.keys(fragment ?? {}).toSorted()).toEqual(['function', 'index']);
   });
 
   it('answers a tool result with text echoing it', async () => {
