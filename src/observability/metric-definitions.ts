@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { BoundCounter, BoundHistogram } from './bound-metrics.ts';
 
 /**
  * The gateway's Prometheus metrics. GenAI metrics follow the OpenTelemetry GenAI semantic
@@ -11,16 +12,14 @@ const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 
 const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
-export const GEN_AI_LABELS = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'] as const;
-
 export interface MetricDefinitions {
-  readonly requests: Counter;
-  readonly operationDuration: Histogram;
-  readonly timeToFirstChunk: Histogram;
-  readonly tokenUsage: Histogram;
-  readonly tokens: Counter;
-  readonly cost: Counter;
-  readonly overhead: Histogram;
+  readonly requests: BoundCounter;
+  readonly operationDuration: BoundHistogram;
+  readonly timeToFirstChunk: BoundHistogram;
+  readonly tokenUsage: BoundHistogram;
+  readonly tokens: BoundCounter;
+  readonly cost: BoundCounter;
+  readonly overhead: BoundHistogram;
   readonly upstreamErrors: Counter;
   readonly retries: Counter;
   readonly fallbacks: Counter;
@@ -40,56 +39,45 @@ export interface RequestLogStats {
   readonly queued: number;
 }
 
-/** `extra` are the optional per-key / per-user labels on the lightport_* request counters. */
-export function defineMetrics(registry: Registry, extra: readonly string[], sources: MetricSources): MetricDefinitions {
+/**
+ * Per-request metrics are bound cells (labels: lightport_requests_total, lightport_tokens_total
+ * and lightport_cost_usd_total have operation/model/provider/target[/key/user], the gen_ai_*
+ * ones gen_ai_operation_name/gen_ai_provider_name/gen_ai_request_model); rarer ones are
+ * ordinary prom-client metrics.
+ */
+export function defineMetrics(registry: Registry, sources: MetricSources): MetricDefinitions {
   const registers = [registry];
-  const perTarget = ['model', 'provider', 'target', ...extra];
   return {
-    requests: new Counter({
-      name: 'lightport_requests_total',
-      help: 'GenAI requests (chat, embeddings) by model, provider, target and HTTP status.',
-      labelNames: ['operation', ...perTarget, 'status'],
-      registers,
-    }),
-    operationDuration: new Histogram({
+    requests: new BoundCounter(
+      registry,
+      'lightport_requests_total',
+      'GenAI requests (chat, embeddings) by model, provider, target and HTTP status.',
+    ),
+    operationDuration: new BoundHistogram(registry, {
       name: 'gen_ai_client_operation_duration_seconds',
-      help: 'GenAI operation duration: the whole request as the gateway served it.',
-      labelNames: [...GEN_AI_LABELS, 'error_type'],
+      help: 'GenAI operation duration: the whole request as the gateway served it (error_type on failures).',
       buckets: DURATION_BUCKETS,
-      registers,
     }),
-    timeToFirstChunk: new Histogram({
+    timeToFirstChunk: new BoundHistogram(registry, {
       name: 'gen_ai_client_operation_time_to_first_chunk_seconds',
       help: 'Time to the first chunk of a streamed answer, from the request arriving at the gateway.',
-      labelNames: [...GEN_AI_LABELS],
       buckets: DURATION_BUCKETS,
-      registers,
     }),
-    tokenUsage: new Histogram({
+    tokenUsage: new BoundHistogram(registry, {
       name: 'gen_ai_client_token_usage',
       help: 'Input and output tokens per request.',
-      labelNames: [...GEN_AI_LABELS, 'gen_ai_token_type'],
       buckets: TOKEN_BUCKETS,
-      registers,
     }),
-    tokens: new Counter({
-      name: 'lightport_tokens_total',
-      help: 'Tokens by type: input, output, cached_input (cache reads), cache_write, reasoning.',
-      labelNames: [...perTarget, 'type'],
-      registers,
-    }),
-    cost: new Counter({
-      name: 'lightport_cost_usd_total',
-      help: 'Cost in USD of the answers served, from the pricing catalog.',
-      labelNames: perTarget,
-      registers,
-    }),
-    overhead: new Histogram({
+    tokens: new BoundCounter(
+      registry,
+      'lightport_tokens_total',
+      'Tokens by type: input, output, cached_input (cache reads), cache_write, reasoning.',
+    ),
+    cost: new BoundCounter(registry, 'lightport_cost_usd_total', 'Cost in USD of the answers served, from the pricing catalog.'),
+    overhead: new BoundHistogram(registry, {
       name: 'lightport_gateway_overhead_seconds',
       help: "The gateway's own time per request: wall time minus time spent waiting on upstreams.",
-      labelNames: ['operation', 'provider'],
       buckets: OVERHEAD_BUCKETS,
-      registers,
     }),
     upstreamErrors: new Counter({
       name: 'lightport_upstream_errors_total',

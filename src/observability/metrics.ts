@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { collectDefaultMetrics, Registry, type Counter, type Histogram } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { MetricsConfig } from '../config/observability-schema.ts';
+import type { CounterCell, HistogramCell } from './bound-metrics.ts';
 import type { CircuitChanged, RequestFinished } from './events.ts';
 import {
   defineMetrics,
@@ -10,19 +11,16 @@ import {
   type RequestLogStats,
 } from './metric-definitions.ts';
 
-type CounterChild = ReturnType<Counter['labels']>;
-type HistogramChild = ReturnType<Histogram['labels']>;
-
 /** The metric children of one label set, bound once and reused by every request that has it. */
 interface BoundSet {
-  readonly requests: CounterChild;
-  readonly duration: HistogramChild;
-  readonly firstChunk: HistogramChild;
-  readonly inputTokens: HistogramChild;
-  readonly outputTokens: HistogramChild;
-  readonly tokens: Readonly<Record<'input' | 'output' | 'cached_input' | 'cache_write' | 'reasoning', CounterChild>>;
-  readonly cost: CounterChild;
-  readonly overhead: HistogramChild;
+  readonly requests: CounterCell;
+  readonly duration: HistogramCell;
+  readonly firstChunk: HistogramCell;
+  readonly inputTokens: HistogramCell;
+  readonly outputTokens: HistogramCell;
+  readonly tokens: Readonly<Record<'input' | 'output' | 'cached_input' | 'cache_write' | 'reasoning', CounterCell>>;
+  readonly cost: CounterCell;
+  readonly overhead: HistogramCell;
 }
 
 const MOST_BOUND_SETS = 10_000;
@@ -61,8 +59,7 @@ export class GatewayMetrics {
 
   constructor(config: MetricsConfig, sources: MetricSources) {
     this.#config = config;
-    const extra = [...(config.labels.key ? ['key'] : []), ...(config.labels.user ? ['user'] : [])];
-    this.#metrics = defineMetrics(this.registry, extra, sources);
+    this.#metrics = defineMetrics(this.registry, sources);
     this.#models = new BoundedValues(config.max_label_values);
     this.#targets = new BoundedValues(config.max_label_values);
     this.#people = new BoundedValues(config.max_label_values);
@@ -93,7 +90,7 @@ export class GatewayMetrics {
   #record(event: RequestFinished): void {
     if (event.operation === undefined) return;
     const set = this.#bound(event);
-    set.requests.inc();
+    set.requests.value++;
     set.duration.observe(event.durationMs / 1000);
     set.overhead.observe(Math.max(0, event.durationMs - event.upstreamMs) / 1000);
     if (event.streaming && event.firstByteMs !== undefined) set.firstChunk.observe(event.firstByteMs / 1000);
@@ -101,13 +98,13 @@ export class GatewayMetrics {
     if (usage) {
       set.inputTokens.observe(usage.prompt_tokens);
       set.outputTokens.observe(usage.completion_tokens);
-      set.tokens.input.inc(usage.prompt_tokens);
-      set.tokens.output.inc(usage.completion_tokens);
-      if (usage.cached_tokens) set.tokens.cached_input.inc(usage.cached_tokens);
-      if (usage.cache_write_tokens) set.tokens.cache_write.inc(usage.cache_write_tokens);
-      if (usage.reasoning_tokens) set.tokens.reasoning.inc(usage.reasoning_tokens);
+      set.tokens.input.value += usage.prompt_tokens;
+      set.tokens.output.value += usage.completion_tokens;
+      set.tokens.cached_input.value += usage.cached_tokens ?? 0;
+      set.tokens.cache_write.value += usage.cache_write_tokens ?? 0;
+      set.tokens.reasoning.value += usage.reasoning_tokens ?? 0;
     }
-    if (event.costUsd !== undefined) set.cost.inc(event.costUsd);
+    if (event.costUsd !== undefined) set.cost.value += event.costUsd;
     for (const attempt of event.attempts) {
       if (attempt.errorClass === undefined && attempt.role === 'first') continue;
       const labels = { provider: attempt.provider, target: this.#targets.bound(`${attempt.provider}/${attempt.upstreamModel}`) };
@@ -166,13 +163,13 @@ export class GatewayMetrics {
       gen_ai_provider_name: labels.providerType,
       gen_ai_request_model: labels.model,
     };
-    const tokens = (type: string): CounterChild => m.tokens.labels({ ...perTarget, type });
+    const tokens = (type: string): CounterCell => m.tokens.cell({ ...perTarget, type });
     return {
-      requests: m.requests.labels({ operation: labels.operation, ...perTarget, status: labels.status }),
-      duration: m.operationDuration.labels({ ...genAi, error_type: labels.errorType }),
-      firstChunk: m.timeToFirstChunk.labels(genAi),
-      inputTokens: m.tokenUsage.labels({ ...genAi, gen_ai_token_type: 'input' }),
-      outputTokens: m.tokenUsage.labels({ ...genAi, gen_ai_token_type: 'output' }),
+      requests: m.requests.cell({ operation: labels.operation, ...perTarget, status: labels.status }),
+      duration: m.operationDuration.cell(labels.errorType === '' ? genAi : { ...genAi, error_type: labels.errorType }),
+      firstChunk: m.timeToFirstChunk.cell(genAi),
+      inputTokens: m.tokenUsage.cell({ ...genAi, gen_ai_token_type: 'input' }),
+      outputTokens: m.tokenUsage.cell({ ...genAi, gen_ai_token_type: 'output' }),
       tokens: {
         input: tokens('input'),
         output: tokens('output'),
@@ -180,8 +177,8 @@ export class GatewayMetrics {
         cache_write: tokens('cache_write'),
         reasoning: tokens('reasoning'),
       },
-      cost: m.cost.labels(perTarget),
-      overhead: m.overhead.labels({ operation: labels.operation, provider: labels.provider }),
+      cost: m.cost.cell(perTarget),
+      overhead: m.overhead.cell({ operation: labels.operation, provider: labels.provider }),
     };
   }
 }
