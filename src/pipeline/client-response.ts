@@ -7,6 +7,8 @@ export const COST_HEADER = 'x-lightport-cost-usd';
 
 /** A JSON answer larger than this goes out as it arrives, its cost in a trailer instead of a header. */
 const HOLD_LIMIT = 1024 * 1024;
+/** Most bytes of a streamed answer kept for body logging (logs cut bodies far shorter anyway). */
+const CAPTURE_LIMIT = 1024 * 1024;
 
 /**
  * Where a provider writes a successful answer for the client. A JSON answer is held until
@@ -20,6 +22,7 @@ export class ClientResponse implements ResponseSink {
   #contentType = '';
   #held: (Buffer | string)[] | undefined;
   #heldBytes = 0;
+  #capturedBytes = 0;
 
   constructor(context: RequestContext) {
     this.#context = context;
@@ -54,7 +57,10 @@ export class ClientResponse implements ResponseSink {
     }
     const context = this.#context;
     context.firstByteAt ??= performance.now();
-    context.responseChunks?.push(chunk);
+    if (context.responseChunks !== undefined && this.#capturedBytes < CAPTURE_LIMIT) {
+      context.responseChunks.push(chunk);
+      this.#capturedBytes += chunk.length;
+    }
     return context.res.write(chunk);
   }
 

@@ -1,3 +1,7 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_MODELS, startOpenAIUpstream, type OpenAIUpstream } from '../fakes/openai-upstream.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
@@ -65,6 +69,7 @@ afterAll(async () => {
 
 describe('access log with every body, redacted', () => {
   let gateway: GatewayProcess;
+  const store = join(mkdtempSync(join(tmpdir(), 'lightport-secrets-')), 'requests.db');
 
   beforeAll(async () => {
     gateway = await startGateway({
@@ -79,6 +84,7 @@ providers:
 models:
   fast: { provider: openai, model: gpt-4o-mini }
 admin: { key: "${ADMIN_KEY}" }
+request_log: { sqlite_path: "${store}", flush_ms: 50 }
 `,
     });
   });
@@ -87,7 +93,7 @@ admin: { key: "${ADMIN_KEY}" }
     await gateway?.stop();
   });
 
-  it('writes one line per request with the fields operators need, and no secret anywhere', async () => {
+  it('writes one line per request with the fields operators need, and no secret in logs, metrics or the store', async () => {
     const leaky = `my keys: ${PROVIDER_KEY} ${ADMIN_KEY} ${CUSTOM_SECRET}`;
     const ok = await chat(gateway, 'fast', {
       user: 'user-42',
@@ -138,11 +144,18 @@ admin: { key: "${ADMIN_KEY}" }
 
     // The secrets did reach the gateway (and the provider key the upstream), so their absence means something.
     expect(JSON.stringify(upstream.requests.map((request) => request.body))).toContain(FIELD_SECRET);
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     await gateway.stop();
     const { stdout, stderr } = gateway.output();
+    const db = new DatabaseSync(store, { readOnly: true });
+    const stored = JSON.stringify(db.prepare('SELECT * FROM lightport_request_log').all());
+    db.close();
+    expect(stored).toContain('my keys');
     for (const secret of [PROVIDER_KEY, ADMIN_KEY, CUSTOM_SECRET, FIELD_SECRET]) {
       expect(stdout).not.toContain(secret);
       expect(stderr).not.toContain(secret);
+      expect(metrics).not.toContain(secret);
+      expect(stored).not.toContain(secret);
     }
   });
 });

@@ -187,7 +187,7 @@ describe('metrics on a port of their own, with bounded labels', () => {
 logging: { level: warn }
 providers:
   demo: { type: mock }
-metrics: { port: 0, max_label_values: 2, process_metrics: false }
+metrics: { port: 0, max_label_values: 2, process_metrics: false, labels: { user: true } }
 `,
     });
   });
@@ -202,11 +202,15 @@ metrics: { port: 0, max_label_values: 2, process_metrics: false }
     const metricsUrl = match?.[1] ?? '';
     expect((await fetch(`${other.url}/metrics`)).status).toBe(404);
     const mock = new OpenAI({ baseURL: `${other.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-    for (const model of ['demo/a', 'demo/b', 'demo/c', 'demo/d']) await mock.chat.completions.create({ model, ...ask });
+    for (const model of ['demo/a', 'demo/b', 'demo/c', 'demo/d']) await mock.chat.completions.create({ model, ...ask, user: 'ann' });
     const metrics = await scrape(metricsUrl);
     const models = new Set(metrics.series('lightport_requests_total').map((series) => series.labels?.['model']));
     expect(models).toEqual(new Set(['demo/a', 'demo/b', 'other']));
     expect(metrics.value('lightport_requests_total', { model: 'other' })).toBe(2);
+    // labels.user adds the request's user to the request, token and cost counters (and not to the others).
+    expect(metrics.value('lightport_requests_total', { user: 'ann' })).toBe(4);
+    expect(metrics.value('lightport_tokens_total', { user: 'ann', type: 'input' })).toBeGreaterThan(0);
+    expect(metrics.series('gen_ai_client_operation_duration_seconds').every((series) => !('user' in series.labels))).toBe(true);
     expect(metrics.family('process_cpu_seconds_total')).toBeUndefined();
   });
 });
