@@ -1,5 +1,5 @@
-import { formatUsd } from '../observability/pricing.ts';
-import type { ResponseSink } from '../providers/types.ts';
+import { costOf, formatUsd } from '../observability/pricing.ts';
+import type { ResponseSink, TokenUsage } from '../providers/types.ts';
 import { SSE_CONTENT_TYPE } from '../server/sse.ts';
 import type { RequestContext } from './context.ts';
 
@@ -14,7 +14,9 @@ const CAPTURE_LIMIT = 1024 * 1024;
  * Where a provider writes a successful answer for the client. A JSON answer is held until
  * it is complete (a client cannot use half of one), so it goes out with its length and
  * its cost in `x-lightport-cost-usd`; a stream goes out chunk by chunk with backpressure
- * and carries its cost in a trailer of the same name, known only at its end.
+ * and, when the caller accepts trailers (`TE: trailers`), carries its cost in a trailer of
+ * the same name, known only at its end. (A trailer costs one more write per stream, so it is
+ * sent only to callers who ask.)
  */
 export class ClientResponse implements ResponseSink {
   readonly #context: RequestContext;
@@ -23,6 +25,8 @@ export class ClientResponse implements ResponseSink {
   #held: (Buffer | string)[] | undefined;
   #heldBytes = 0;
   #capturedBytes = 0;
+  #trailer = false;
+  #completed = false;
 
   constructor(context: RequestContext) {
     this.#context = context;
@@ -35,13 +39,14 @@ export class ClientResponse implements ResponseSink {
     context.streaming = contentType.startsWith('text/event-stream');
     if (context.bodyCapture === 'full') context.responseChunks = [];
     if (context.streaming) {
-      context.res.writeHead(status, {
+      const headers: Record<string, string> = {
         ...context.headers,
         'content-type': SSE_CONTENT_TYPE,
         'cache-control': 'no-cache',
         'x-accel-buffering': 'no',
-        trailer: COST_HEADER,
-      });
+      };
+      if (this.#acceptsTrailer()) headers['trailer'] = COST_HEADER;
+      context.res.writeHead(status, headers);
     } else {
       this.#held = [];
     }
@@ -68,16 +73,24 @@ export class ClientResponse implements ResponseSink {
     this.#context.res.once('drain', resume);
   }
 
-  /** The provider is done writing; `complete` sends the rest once the cost is known. */
-  end(): void {}
+  /** The provider is done writing: with the usage known, the answer ends now; else when the attempt's outcome says. */
+  end(usage?: TokenUsage): void {
+    if (usage !== undefined) this.complete(usage);
+  }
 
-  /** Ends a successful answer: the held JSON with its cost header, or a stream with its cost trailer. */
-  complete(): void {
+  /** Ends a successful answer (once): the held JSON with its cost header, or a stream with its cost trailer. */
+  complete(usage: TokenUsage | undefined): void {
+    if (this.#completed) return;
+    this.#completed = true;
     const context = this.#context;
+    if (usage !== undefined) {
+      context.usage = usage;
+      if (context.price) context.costUsd = costOf(usage, context.price);
+    }
     const { res, costUsd } = context;
     const held = this.#held;
     if (held === undefined) {
-      if (costUsd !== undefined) res.addTrailers({ [COST_HEADER]: formatUsd(costUsd) });
+      if (costUsd !== undefined && this.#trailer) res.addTrailers({ [COST_HEADER]: formatUsd(costUsd) });
       res.end();
       return;
     }
@@ -100,8 +113,16 @@ export class ClientResponse implements ResponseSink {
     const held = this.#held ?? [];
     this.#held = undefined;
     const context = this.#context;
-    context.res.writeHead(this.#status, { ...context.headers, 'content-type': this.#contentType, trailer: COST_HEADER });
+    const headers: Record<string, string> = { ...context.headers, 'content-type': this.#contentType };
+    if (this.#acceptsTrailer()) headers['trailer'] = COST_HEADER;
+    context.res.writeHead(this.#status, headers);
     for (const chunk of held) this.write(chunk);
+  }
+
+  #acceptsTrailer(): boolean {
+    const te = this.#context.req.headers['te'];
+    this.#trailer = typeof te === 'string' && /\btrailers\b/i.test(te);
+    return this.#trailer;
   }
 }
 

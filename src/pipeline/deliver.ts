@@ -6,7 +6,6 @@ import {
   type AttemptRole,
   type UpstreamErrorClass,
 } from '../observability/events.ts';
-import { costOf } from '../observability/pricing.ts';
 import { GatewayError, type GatewayErrorCode } from '../server/errors.ts';
 import { sendErrorBody } from '../server/respond.ts';
 import { sseError } from '../server/sse.ts';
@@ -85,11 +84,7 @@ function finish(context: RequestContext, outcome: AttemptOutcome, sink: ClientRe
   const { res } = context;
   switch (outcome.kind) {
     case 'ok':
-      if (outcome.usage) {
-        context.usage = outcome.usage;
-        if (context.price) context.costUsd = costOf(outcome.usage, context.price);
-      }
-      sink.complete();
+      sink.complete(outcome.usage);
       return;
     case 'upstream_error': {
       const headers = outcome.retryAfter === undefined ? context.headers : { ...context.headers, 'retry-after': outcome.retryAfter };

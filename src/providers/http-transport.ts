@@ -89,8 +89,8 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
         if (started) {
           const rest = filter?.flush();
           if (rest !== undefined && rest.length > 0) call.sink.write(rest);
-          call.sink.end();
           const usage = call.readUsage?.(Buffer.concat(tail, tailBytes).toString('utf8'));
+          call.sink.end(usage);
           settle(usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage });
           return;
         }

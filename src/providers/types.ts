@@ -42,7 +42,11 @@ export interface ResponseSink {
   /** Returns false when the client is not keeping up; the provider should pause. */
   write(chunk: Buffer | string): boolean;
   onDrain(resume: () => void): void;
-  end(): void;
+  /**
+   * The answer is complete. Pass its usage when known: the cost then goes out with the
+   * answer's last bytes (the response ends in the same tick, in the same write).
+   */
+  end(usage?: TokenUsage): void;
 }
 
 /**

@@ -3,12 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
-import { requestFinished, type Operation, type RequestFinished } from '../observability/events.ts';
+import type { Operation } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { startObservers } from '../observability/observers.ts';
 import { Pricing } from '../observability/pricing.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import { sendFailure } from '../pipeline/deliver.ts';
+import { publishFinished } from '../pipeline/finished.ts';
 import { handleChatCompletions, handleEmbeddings, type PipelineDeps } from '../pipeline/handlers.ts';
 import { buildProvider } from '../providers/catalog.ts';
 import { PassthroughProviders } from '../providers/passthrough.ts';
@@ -206,43 +207,6 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       return { drained };
     },
   };
-}
-
-function publishFinished(context: RequestContext): void {
-  if (!requestFinished.hasSubscribers) return;
-  const { req, res } = context;
-  const traceparent = req.headers['traceparent'];
-  const tracestate = req.headers['tracestate'];
-  const event: RequestFinished = {
-    requestId: context.id,
-    method: req.method ?? 'GET',
-    path: req.url ?? '/',
-    status: res.statusCode,
-    completed: res.writableFinished,
-    streaming: context.streaming === true,
-    startedAt: performance.timeOrigin + context.startedAt,
-    durationMs: performance.now() - context.startedAt,
-    upstreamMs: context.upstreamMs,
-    attempts: context.attempts ?? [],
-    bodyCapture: context.bodyCapture,
-    firstByteMs: context.firstByteAt === undefined ? undefined : context.firstByteAt - context.startedAt,
-    operation: context.operation,
-    model: context.model,
-    provider: context.provider,
-    providerType: context.providerType,
-    upstreamModel: context.upstreamModel,
-    usage: context.usage,
-    costUsd: context.costUsd,
-    errorCode: context.errorCode,
-    keyName: context.keyName,
-    user: context.user,
-    traceparent: typeof traceparent === 'string' ? traceparent : undefined,
-    tracestate: typeof tracestate === 'string' ? tracestate : undefined,
-    requestBody: context.requestBody,
-    responseChunks: context.responseChunks,
-    errorBody: context.errorBody,
-  };
-  requestFinished.publish(event);
 }
 
 async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {

@@ -152,7 +152,7 @@ describe('streams and cost', () => {
   it('asks the upstream for usage, hides the extra chunk from a caller who did not ask, and sends the cost as a trailer', async () => {
     const response = await request(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', te: 'trailers' },
       body: JSON.stringify({ model: 'fast', ...ask, stream: true }),
     });
     const text = await response.body.text();
@@ -164,6 +164,17 @@ describe('streams and cost', () => {
     expect(sent.stream_options?.include_usage).toBe(true);
     const trailer = response.trailers['x-lightport-cost-usd'];
     expect(Number(trailer)).toBeGreaterThan(0);
+  });
+
+  it('sends no trailer to a stream caller who did not ask for trailers', async () => {
+    const response = await request(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'fast', ...ask, stream: true }),
+    });
+    await response.body.text();
+    expect(response.headers['trailer']).toBeUndefined();
+    expect(response.trailers['x-lightport-cost-usd']).toBeUndefined();
   });
 
   it('returns the cost of a JSON answer in x-lightport-cost-usd, equal to the catalog price of its usage', async () => {
