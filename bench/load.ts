@@ -67,6 +67,8 @@ function exchange(pool: Pool, target: Target, body: string, keepText: boolean): 
     pool.dispatch(
       { path: target.path, method: 'POST', headers: target.headers, body },
       {
+        // undici tells new-style handlers from legacy ones by this method.
+        onRequestStart() {},
         onResponseStart(_controller, statusCode) {
           result.status = statusCode;
         },

@@ -1,6 +1,8 @@
 import bytes from 'bytes';
 import { z } from 'zod';
+import { mcpSchema } from './mcp-schema.ts';
 import { adminSchema, loggingSchema, metricsSchema, pricingSchema, requestLogSchema, tracingSchema } from './observability-schema.ts';
+import { upstreamProviderSchemas } from './provider-schemas.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -9,7 +11,6 @@ const byteSize = z
   .transform((value) => (typeof value === 'number' ? value : (bytes.parse(value) ?? 0)));
 
 const milliseconds = z.int().positive();
-const headerMap = z.record(z.string(), z.string());
 
 const corsSchema = z.strictObject({
   origins: z.array(z.string()).default(['*']).describe('Allowed origins; "*" allows any.'),
@@ -25,32 +26,6 @@ const serverSchema = z.strictObject({
   cors: z.union([z.literal(false), corsSchema]).default(false),
 });
 
-const upstreamFields = {
-  api_key: z.string().optional().describe('Sent as a bearer token. Use ${ENV_VAR}; never commit keys.'),
-  headers: headerMap.default({}).describe('Extra headers sent upstream on every request.'),
-  timeout_ms: milliseconds.optional().describe('Upstream timeout; defaults to server.request_timeout_ms.'),
-  stream_usage: z
-    .boolean()
-    .default(true)
-    .describe(
-      'Ask for usage in streams (stream_options.include_usage) so cost is known; the extra chunk is not shown to callers who did not ask.',
-    ),
-};
-
-const openaiProviderSchema = z.strictObject({
-  type: z.literal('openai'),
-  base_url: z.url().default('https://api.openai.com/v1'),
-  organization: z.string().optional(),
-  project: z.string().optional(),
-  ...upstreamFields,
-});
-
-const openaiCompatibleProviderSchema = z.strictObject({
-  type: z.literal('openai-compatible'),
-  base_url: z.url(),
-  ...upstreamFields,
-});
-
 const mockErrorSchema = z.strictObject({
   rate: z.number().min(0).max(1).describe('Fraction of requests that fail this way.'),
   kind: z.enum(['status', 'reset', 'hang']).default('status'),
@@ -61,6 +36,11 @@ const mockErrorSchema = z.strictObject({
 const mockToolCallSchema = z.strictObject({
   name: z.string().describe('Function to call; "*" calls the first tool the request offers.'),
   arguments: z.record(z.string(), z.unknown()).default({}),
+  round: z
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe('Which turn makes this call: 0 answers the user, 1 answers the first tool results, and so on.'),
 });
 
 export const mockProviderSchema = z.strictObject({
@@ -80,11 +60,11 @@ export const mockProviderSchema = z.strictObject({
   tool_calls: z
     .array(mockToolCallSchema)
     .default([])
-    .describe('Called when the request offers tools and the last message is not a tool result.'),
+    .describe('Called when the request offers tools; each call on its round (by default the first turn only).'),
   embedding_dimensions: z.int().positive().max(4096).default(16),
 });
 
-const providerSchema = z.discriminatedUnion('type', [openaiProviderSchema, openaiCompatibleProviderSchema, mockProviderSchema]);
+const providerSchema = z.discriminatedUnion('type', [...upstreamProviderSchemas, mockProviderSchema]);
 
 const modelSchema = z.strictObject({
   provider: z.string().describe('A name under providers.'),
@@ -110,6 +90,7 @@ export const configSchema = z.strictObject({
   pricing: pricingSchema.default(pricingSchema.parse({})),
   tracing: tracingSchema.optional().describe('OpenTelemetry traces over OTLP/HTTP; absent: no spans at all.'),
   admin: adminSchema.default({}),
+  mcp: mcpSchema.default(mcpSchema.parse({})).describe('MCP servers, context sources, policies and the server-side tool loop.'),
 });
 
 export type Config = z.output<typeof configSchema>;

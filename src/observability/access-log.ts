@@ -48,6 +48,7 @@ export function subscribeAccessLog(logger: Logger, bodies: BodyRenderer): () => 
       cost_usd: event.costUsd,
       cache: event.cacheStatus,
       error: event.errorCode,
+      mcp: event.mcp,
       completed: event.completed,
       request_body: request,
       response_body: response,

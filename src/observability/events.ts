@@ -1,6 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
+import type { McpRequestSummary } from '../pipeline/context.ts';
+import type { AttemptOutcome, TokenUsage, UpstreamErrorClass } from '../providers/types.ts';
 import type { OpenAIErrorBody } from '../server/errors.ts';
-import type { AttemptOutcome, TokenUsage } from '../providers/types.ts';
 
 /**
  * What the pipeline tells the world. Stages publish here; metrics, logs, the request-log
@@ -8,9 +9,11 @@ import type { AttemptOutcome, TokenUsage } from '../providers/types.ts';
  * costs nothing when nobody subscribes (check `hasSubscribers` before building an event).
  */
 
-/** Why an upstream attempt did not succeed, in few enough kinds to be a metric label. */
-export type UpstreamErrorClass =
-  'rate_limited' | 'client_error' | 'server_error' | 'timeout' | 'unreachable' | 'not_allowed' | 'broken' | 'cancelled';
+/**
+ * Why an upstream attempt did not succeed, in few enough kinds to be a metric label: the
+ * class of an upstream's error answer, or what happened when there was no answer.
+ */
+export type AttemptErrorClass = UpstreamErrorClass | 'timeout' | 'unreachable' | 'not_allowed' | 'broken' | 'cancelled';
 
 /** First try at a request, the same target again, or another target. */
 export type AttemptRole = 'first' | 'retry' | 'fallback';
@@ -23,7 +26,7 @@ export interface AttemptFinished {
   readonly outcome: AttemptOutcome['kind'];
   /** HTTP status the upstream answered with, when it answered. */
   readonly status?: number;
-  readonly errorClass?: UpstreamErrorClass;
+  readonly errorClass?: AttemptErrorClass;
   readonly role: AttemptRole;
   /** When the attempt started, in ms after the request arrived. */
   readonly startMs: number;
@@ -65,6 +68,8 @@ export interface RequestFinished {
   /** The caller's end user: the request body's `user` field. */
   readonly user?: string;
   readonly cacheStatus?: string;
+  /** MCP servers or sources that were unavailable, and the tool loop's rounds and calls. */
+  readonly mcp?: McpRequestSummary;
   /** W3C trace context sent by the caller. */
   readonly traceparent?: string;
   readonly tracestate?: string;
@@ -87,3 +92,18 @@ export interface CircuitChanged {
   readonly target: string;
   readonly state: 'closed' | 'half_open' | 'open';
 }
+
+export type McpToolCallOutcome = 'ok' | 'tool_error' | 'invalid_arguments' | 'timeout' | 'failed' | 'unavailable';
+
+/** One MCP tool call the gateway ran in a tool loop. Arguments and result are for body-level logging only. */
+export interface McpToolCallFinished {
+  readonly requestId: string;
+  readonly server: string;
+  readonly tool: string;
+  readonly outcome: McpToolCallOutcome;
+  readonly durationMs: number;
+  readonly arguments: string;
+  readonly result: string;
+}
+
+export const mcpToolCallFinished = channel('lightport:mcp:tool_call:finished');

@@ -81,7 +81,7 @@ export function defineMetrics(registry: Registry, sources: MetricSources): Metri
     }),
     upstreamErrors: new Counter({
       name: 'lightport_upstream_errors_total',
-      help: 'Failed upstream attempts by class (rate_limited, server_error, client_error, timeout, unreachable, ...).',
+      help: 'Failed upstream attempts by class (rate_limit, overloaded, context_length, auth, bad_request, not_found, server, timeout, unreachable, not_allowed, broken).',
       labelNames: ['provider', 'target', 'class'],
       registers,
     }),

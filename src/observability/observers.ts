@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import { subscribeAccessLog } from './access-log.ts';
+import { subscribeMcpLog } from './mcp-log.ts';
 import { BodyRenderer } from './bodies.ts';
 import { bodyCapturePolicy } from './body-policy.ts';
 import type { BodyCapture } from './events.ts';
@@ -28,6 +29,7 @@ export function startObservers(config: Config, logger: Logger, sources: Observer
   const renderer = new BodyRenderer(new Redactor(config.logging.redact, configSecrets(config)), config.logging.max_body_bytes);
   const accessLogOn = config.logging.access_log && logger.isLevelEnabled('info');
   const unsubscribeAccessLog = accessLogOn ? subscribeAccessLog(logger, renderer) : () => {};
+  const unsubscribeMcpLog = subscribeMcpLog(logger);
   const metrics = config.metrics.enabled ? new GatewayMetrics(config.metrics, sources) : undefined;
   const requestLog = config.request_log?.enabled ? startRequestLog(config.request_log, renderer, logger) : undefined;
   if (requestLog && metrics) metrics.watchRequestLog(() => requestLog.stats());
@@ -42,6 +44,7 @@ export function startObservers(config: Config, logger: Logger, sources: Observer
     ready: tracing ? tracing.then(() => undefined) : Promise.resolve(),
     close: async () => {
       unsubscribeAccessLog();
+      unsubscribeMcpLog();
       metrics?.close();
       await Promise.all([requestLog?.close(), tracing?.then((started) => started.close())]);
     },

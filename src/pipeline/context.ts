@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { McpAllowlist } from '../mcp/policy.ts';
 import type { AttemptFinished, BodyCapture, Operation } from '../observability/events.ts';
 import type { ModelPrice } from '../observability/pricing.ts';
 import type { TokenUsage } from '../providers/types.ts';
@@ -42,6 +43,17 @@ export interface RequestContext {
   errorBody?: OpenAIErrorBody;
   requestBody?: unknown;
   responseChunks?: (Buffer | string)[];
+  /** Set by the auth stage: the MCP servers and tools this caller may use (narrows the policy). */
+  mcpAllow?: McpAllowlist;
+  /** What the MCP stage did for this request, for the request log. */
+  mcp?: McpRequestSummary;
+}
+
+export interface McpRequestSummary {
+  /** Servers and sources the request would have used but could not reach. */
+  readonly unavailable?: readonly string[];
+  readonly iterations?: number;
+  readonly toolCalls?: number;
 }
 
 export function abortReason(context: RequestContext): AbortReason | undefined {

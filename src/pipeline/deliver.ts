@@ -3,8 +3,8 @@ import {
   attemptFinished,
   requestFinished,
   type AttemptFinished,
+  type AttemptErrorClass,
   type AttemptRole,
-  type UpstreamErrorClass,
 } from '../observability/events.ts';
 import { GatewayError, type GatewayErrorCode } from '../server/errors.ts';
 import { sendErrorBody } from '../server/respond.ts';
@@ -63,14 +63,15 @@ function roleOf(previous: readonly AttemptFinished[] | undefined, provider: stri
   return last.provider === provider && last.upstreamModel === upstreamModel ? 'retry' : 'fallback';
 }
 
-function classify(outcome: AttemptOutcome): UpstreamErrorClass | undefined {
+function classify(outcome: AttemptOutcome): AttemptErrorClass | undefined {
   switch (outcome.kind) {
     case 'ok':
       return undefined;
     case 'upstream_error':
-      if (outcome.status === 429) return 'rate_limited';
+      if (outcome.errorClass !== undefined) return outcome.errorClass;
+      if (outcome.status === 429) return 'rate_limit';
       if (outcome.status === 408 || outcome.status === 504) return 'timeout';
-      return outcome.status >= 500 ? 'server_error' : 'client_error';
+      return outcome.status >= 500 ? 'server' : 'bad_request';
     case 'failed':
       return outcome.code === 'upstream_timeout' ? 'timeout' : outcome.code === 'upstream_unreachable' ? 'unreachable' : 'not_allowed';
     case 'broken':

@@ -35,6 +35,7 @@ export function publishFinished(context: RequestContext): void {
     requestBody: context.requestBody,
     responseChunks: context.responseChunks,
     errorBody: context.errorBody,
+    mcp: context.mcp,
   };
   requestFinished.publish(event);
 }

@@ -1,3 +1,4 @@
+import type { McpStage } from '../mcp/stage.ts';
 import type { Operation } from '../observability/events.ts';
 import type { Pricing } from '../observability/pricing.ts';
 import type { PassthroughProviders } from '../providers/passthrough.ts';
@@ -12,6 +13,8 @@ export interface PipelineDeps {
   readonly passthrough: PassthroughProviders | undefined;
   readonly providers: ReadonlyMap<string, Provider>;
   readonly pricing: Pricing;
+  /** The enrich stage (MCP context and the tool loop). */
+  readonly mcp?: McpStage;
 }
 
 interface ChosenTarget {
@@ -62,7 +65,13 @@ export async function handleChatCompletions(context: RequestContext, deps: Pipel
   const request = parseChatRequest(body);
   const target = chooseTarget(context, deps, request.model);
   markTarget(context, deps, request, target);
-  await deliver(context, target.upstreamModel, (options) => target.provider.chat(request, options), target.callerApiKey);
+  const plan = await deps.mcp?.prepare(context, request);
+  await deliver(
+    context,
+    target.upstreamModel,
+    (options) => (plan === undefined ? target.provider.chat(request, options) : plan.chat(target.provider, options)),
+    target.callerApiKey,
+  );
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {

@@ -64,10 +64,22 @@ export interface TokenUsage {
   readonly reasoning_tokens?: number;
 }
 
+/** Why an upstream refused, for the router's retry and fallback decisions. */
+export type UpstreamErrorClass = 'rate_limit' | 'overloaded' | 'context_length' | 'auth' | 'bad_request' | 'not_found' | 'server';
+
 /** How one upstream attempt ended. */
 export type AttemptOutcome =
   | { readonly kind: 'ok'; readonly usage?: TokenUsage }
-  | { readonly kind: 'upstream_error'; readonly status: number; readonly body: OpenAIErrorBody; readonly retryAfter?: string }
+  | {
+      readonly kind: 'upstream_error';
+      readonly status: number;
+      readonly body: OpenAIErrorBody;
+      /** Retry-After as sent to the client (seconds). */
+      readonly retryAfter?: string;
+      readonly errorClass?: UpstreamErrorClass;
+      /** How long the upstream asked us to wait, from its headers or its error body. */
+      readonly retryAfterMs?: number;
+    }
   | {
       readonly kind: 'failed';
       readonly code: 'upstream_unreachable' | 'upstream_timeout' | 'upstream_not_allowed';

@@ -19,6 +19,7 @@ interface ErrorSpec {
 export const ERROR_CATALOGUE = {
   invalid_json: { status: 400, type: 'invalid_request_error' },
   invalid_request: { status: 400, type: 'invalid_request_error' },
+  unsupported_parameter: { status: 400, type: 'invalid_request_error' },
   body_too_large: { status: 413, type: 'invalid_request_error' },
   route_not_found: { status: 404, type: 'not_found_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
@@ -30,6 +31,10 @@ export const ERROR_CATALOGUE = {
   upstream_timeout: { status: 504, type: 'timeout_error' },
   upstream_error: { status: 502, type: 'server_error' },
   shutting_down: { status: 503, type: 'server_error' },
+  mcp_server_unknown: { status: 400, type: 'invalid_request_error' },
+  mcp_tool_unknown: { status: 400, type: 'invalid_request_error' },
+  mcp_server_not_allowed: { status: 403, type: 'permission_error' },
+  mcp_server_unavailable: { status: 503, type: 'server_error' },
   admin_disabled: { status: 403, type: 'permission_error' },
   invalid_admin_key: { status: 401, type: 'authentication_error' },
   request_log_disabled: { status: 404, type: 'not_found_error' },

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
+import { McpStage } from '../mcp/stage.ts';
 import type { Operation } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { startObservers } from '../observability/observers.ts';
@@ -28,6 +29,8 @@ export interface Gateway {
   readonly providers: ReadonlyMap<string, Provider>;
   readonly skipped: ReadonlyMap<string, string>;
   readonly resolver: ModelResolver;
+  /** Connects MCP servers and checks their tool lists against the config; returns config problems. */
+  prepare(): Promise<readonly string[]>;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Where metrics are served when metrics.port is set. */
   metricsAddress(): AddressInfo | undefined;
@@ -50,7 +53,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const passthrough = config.passthrough.enabled
     ? new PassthroughProviders(config.passthrough, dispatcher, config.server.request_timeout_ms)
     : undefined;
-  const deps: PipelineDeps = { resolver, passthrough, providers, pricing: new Pricing(config.pricing) };
+  const mcp = new McpStage(config.mcp, { logger, dispatcher });
+  const deps: PipelineDeps = { resolver, passthrough, providers, mcp, pricing: new Pricing(config.pricing) };
   const bodyLimit = config.server.body_limit;
 
   let listening = false;
@@ -170,6 +174,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     providers,
     skipped,
     resolver,
+    prepare: () => mcp.start(),
     listen: async (port, host) => {
       await observers.ready;
       if (metrics && config.metrics.port !== undefined) {
@@ -200,6 +205,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       await Promise.all([
         observers.close(),
         metricsListener?.close(),
+        mcp.close(),
         dispatcher.close(),
         passthrough?.close(),
         ...[...providers.values()].map((provider) => provider.close()),

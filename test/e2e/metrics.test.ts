@@ -96,8 +96,8 @@ describe('Prometheus metrics after known traffic', () => {
     expect(metrics.value('lightport_requests_total', { model: 'slowmock', provider: 'slow', target: 'slow/slow-1', status: '200' })).toBe(
       2,
     );
-    expect(metrics.value('lightport_upstream_errors_total', { provider: 'openai', class: 'server_error' })).toBe(1);
-    expect(metrics.value('lightport_upstream_errors_total', { provider: 'openai', class: 'rate_limited' })).toBe(1);
+    expect(metrics.value('lightport_upstream_errors_total', { provider: 'openai', class: 'server' })).toBe(1);
+    expect(metrics.value('lightport_upstream_errors_total', { provider: 'openai', class: 'rate_limit' })).toBe(1);
     // The scrape itself is the one request in flight.
     expect(metrics.value('lightport_requests_in_flight')).toBe(1);
   });

@@ -138,9 +138,9 @@ export interface StreamedChunk {
   carriesContent: boolean;
 }
 
-const choice = (delta: JsonObject, finish: string | null = null): JsonObject[] => [
-  { index: 0, delta, logprobs: null, finish_reason: finish },
-];
+function choice(delta: JsonObject, finish: string | null = null): JsonObject[] {
+  return [{ index: 0, delta, logprobs: null, finish_reason: finish }];
+}
 
 /** The `chat.completion.chunk` objects of a streamed answer, without the closing `[DONE]`. */
 export function buildChunks(fixtures: OpenAIFixtures, request: ChatRequest, answer: ChatAnswer): StreamedChunk[] {
@@ -153,6 +153,7 @@ export function buildChunks(fixtures: OpenAIFixtures, request: ChatRequest, answ
     else delete out['obfuscation'];
     return out;
   };
+
   const chunks: StreamedChunk[] = [];
   if (answer.kind === 'text') {
     chunks.push({ chunk: chunk(choice({ role: 'assistant', content: '', refusal: null })), carriesContent: false });

@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddingVector } from './openai-embeddings.ts';
@@ -34,6 +38,11 @@ function shapeOf(value: unknown): unknown {
   return value === null ? 'null' : typeof value;
 }
 
+/** Shapes of a stream's first (role), second (content), finish and usage chunks. */
+function roleContentFinishUsageShapes(chunks: unknown[]): unknown[] {
+  return [chunks[0], chunks[1], chunks.at(-2), chunks.at(-1)].map(shapeOf);
+}
+
 function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${upstream.url}${path}`, {
     method: 'POST',
@@ -50,9 +59,6 @@ async function sseChunks(response: Response): Promise<unknown[]> {
     .filter((event) => event.startsWith('data: {'))
     .map((event) => JSON.parse(event.slice('data: '.length)) as unknown);
 }
-
-/** The shapes of the first two and last two items: enough to compare a stream's framing. */
-const pick = (list: unknown[]) => [list[0], list[1], list.at(-2), list.at(-1)].map(shapeOf);
 
 describe('fake OpenAI upstream', () => {
   it('answers a chat completion by echoing the last user message', async () => {
@@ -97,7 +103,7 @@ describe('fake OpenAI upstream', () => {
         stream_options: { include_usage: true },
       }),
     );
-    expect(pick(raw)).toEqual(pick(recorded));
+    expect(roleContentFinishUsageShapes(raw)).toEqual(roleContentFinishUsageShapes(recorded));
   });
 
   it('streams a tool call that the SDK stream helper reassembles', async () => {
@@ -210,5 +216,22 @@ describe('fake OpenAI upstream', () => {
     const notFound = await post('/nope', {});
     expect(notFound.status).toBe(404);
     expect(await notFound.json()).toMatchObject({ error: { message: 'Invalid URL (POST /v1/nope)' } });
+  });
+
+  it('runs as its own process that prints its URL and exits on SIGTERM', async () => {
+    // Running .ts needs Node 24; vitest itself may have been started by an older system node.
+    const repoNode = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+    const script = fileURLToPath(new URL('./openai-upstream-process.ts', import.meta.url));
+    const child = spawn(existsSync(repoNode) ? repoNode : process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+      expect(line).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+\/v1$/);
+      const models = await fetch(`${line.slice('listening on '.length)}/models`, { headers: { authorization: 'Bearer k' } });
+      expect(models.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 });
