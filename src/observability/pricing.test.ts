@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { anthropicUsage } from '../providers/anthropic/response.ts';
 import { costOf, formatUsd, Pricing } from './pricing.ts';
 import { PRICING_CATALOG } from './pricing-catalog.ts';
 
@@ -20,6 +21,16 @@ describe('costOf', () => {
   it('falls back to the input and output rates when a price has no special rates', () => {
     const usage = { prompt_tokens: 1000, completion_tokens: 10, total_tokens: 1010, cached_tokens: 400, reasoning_tokens: 5 };
     expect(costOf(usage, { input_per_mtok: 2, output_per_mtok: 8 })).toBeCloseTo((1000 * 2 + 10 * 8) / 1e6, 15);
+  });
+});
+
+describe('cost of an Anthropic answer with prompt caching', () => {
+  it('prices cache reads and cache writes at their own catalog rates', () => {
+    const usage = anthropicUsage({ input_tokens: 10, cache_read_input_tokens: 2000, cache_creation_input_tokens: 300, output_tokens: 50 });
+    expect(usage).toMatchObject({ prompt_tokens: 2310, cached_tokens: 2000, cache_write_tokens: 300, completion_tokens: 50 });
+    const price = PRICING_CATALOG['anthropic/claude-sonnet-4-0'];
+    if (usage === undefined || price === undefined) throw new Error('missing usage or price');
+    expect(costOf(usage, price)).toBeCloseTo((10 * 3 + 2000 * 0.3 + 300 * 3.75 + 50 * 15) / 1e6, 15);
   });
 });
 
