@@ -25,6 +25,8 @@ export interface MetricDefinitions {
   readonly fallbacks: Counter;
   readonly circuitState: Gauge;
   readonly inFlight: Gauge;
+  readonly mcpToolCalls: BoundCounter;
+  readonly mcpToolCallDuration: BoundHistogram;
 }
 
 /** Figures the metrics read when scraped, rather than being told per request. */
@@ -102,6 +104,16 @@ export function defineMetrics(registry: Registry, sources: MetricSources): Metri
       help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open.',
       labelNames: ['target'],
       registers,
+    }),
+    mcpToolCalls: new BoundCounter(
+      registry,
+      'lightport_mcp_tool_calls_total',
+      'MCP tool calls the tool loop ran, by server, tool and outcome (ok, tool_error, invalid_arguments, timeout, failed, unavailable).',
+    ),
+    mcpToolCallDuration: new BoundHistogram(registry, {
+      name: 'lightport_mcp_tool_call_duration_seconds',
+      help: 'Duration of MCP tool calls, by server and tool.',
+      buckets: DURATION_BUCKETS,
     }),
     inFlight: new Gauge({
       name: 'lightport_requests_in_flight',

@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { MetricsConfig } from '../config/observability-schema.ts';
 import type { CounterCell, HistogramCell } from './bound-metrics.ts';
-import type { CircuitChanged, RequestFinished } from './events.ts';
+import type { CircuitChanged, McpToolCallFinished, RequestFinished } from './events.ts';
 import {
   defineMetrics,
   defineRequestLogMetrics,
@@ -52,6 +52,13 @@ export class GatewayMetrics {
   readonly #people: BoundedValues;
   readonly #errors: BoundedValues;
   readonly #onFinished = (message: unknown): void => this.#record(message as RequestFinished);
+  readonly #tools: BoundedValues;
+  readonly #onToolCall = (message: unknown): void => {
+    const { server, tool, outcome, durationMs } = message as McpToolCallFinished;
+    const labels = { server: this.#tools.bound(server), tool: this.#tools.bound(tool) };
+    this.#metrics.mcpToolCalls.cell({ ...labels, outcome }).value++;
+    this.#metrics.mcpToolCallDuration.cell(labels).observe(durationMs / 1000);
+  };
   readonly #onCircuit = (message: unknown): void => {
     const { target, state } = message as CircuitChanged;
     this.#metrics.circuitState.set({ target: this.#targets.bound(target) }, CIRCUIT_VALUES[state]);
@@ -64,9 +71,11 @@ export class GatewayMetrics {
     this.#targets = new BoundedValues(config.max_label_values);
     this.#people = new BoundedValues(config.max_label_values);
     this.#errors = new BoundedValues(50);
+    this.#tools = new BoundedValues(config.max_label_values);
     if (config.process_metrics) collectDefaultMetrics({ register: this.registry });
     subscribe('lightport:request:finished', this.#onFinished);
     subscribe('lightport:circuit:changed', this.#onCircuit);
+    subscribe('lightport:mcp:tool_call:finished', this.#onToolCall);
   }
 
   /** Adds the request-log writer's counts (read at scrape time). */
@@ -85,6 +94,7 @@ export class GatewayMetrics {
   close(): void {
     unsubscribe('lightport:request:finished', this.#onFinished);
     unsubscribe('lightport:circuit:changed', this.#onCircuit);
+    unsubscribe('lightport:mcp:tool_call:finished', this.#onToolCall);
   }
 
   #record(event: RequestFinished): void {

@@ -15,7 +15,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { TracingConfig } from '../config/observability-schema.ts';
-import type { AttemptFinished, RequestFinished } from './events.ts';
+import type { AttemptFinished, McpToolCallFinished, RequestFinished } from './events.ts';
 
 export interface Tracing {
   /** Exports the spans still buffered, then stops. */
@@ -24,10 +24,20 @@ export interface Tracing {
 
 const propagator = new W3CTraceContextPropagator();
 
+/** Requests whose tool calls are held until the request finishes; beyond it the oldest are forgotten. */
+const MOST_PENDING_REQUESTS = 10_000;
+
+interface ToolCall {
+  readonly event: McpToolCallFinished;
+  /** Epoch ms the call ended. */
+  readonly endedAt: number;
+}
+
 /**
  * OpenTelemetry traces over OTLP/HTTP, built from each finished request: a server span
- * for the request (continuing the caller's W3C traceparent) and a client span per
- * upstream attempt, with GenAI attributes. Only started when tracing is configured.
+ * for the request (continuing the caller's W3C traceparent), a client span per upstream
+ * attempt and a span per MCP tool call, with GenAI attributes. Only started when tracing
+ * is configured.
  */
 export function startTracing(config: TracingConfig): Tracing {
   const provider = new BasicTracerProvider({
@@ -40,13 +50,27 @@ export function startTracing(config: TracingConfig): Tracing {
     ],
   });
   const tracer = provider.getTracer('lightport');
+  const toolCalls = new Map<string, ToolCall[]>();
+  const onToolCall = (message: unknown): void => {
+    const event = message as McpToolCallFinished;
+    let calls = toolCalls.get(event.requestId);
+    if (calls === undefined) {
+      if (toolCalls.size >= MOST_PENDING_REQUESTS) toolCalls.delete(toolCalls.keys().next().value ?? '');
+      toolCalls.set(event.requestId, (calls = []));
+    }
+    calls.push({ event, endedAt: performance.timeOrigin + performance.now() });
+  };
   const onFinished = (message: unknown): void => {
     const event = message as RequestFinished;
-    if (event.operation !== undefined) recordSpans(tracer, event);
+    const calls = toolCalls.get(event.requestId) ?? [];
+    toolCalls.delete(event.requestId);
+    if (event.operation !== undefined) recordSpans(tracer, event, calls);
   };
+  subscribe('lightport:mcp:tool_call:finished', onToolCall);
   subscribe('lightport:request:finished', onFinished);
   return {
     close: async () => {
+      unsubscribe('lightport:mcp:tool_call:finished', onToolCall);
       unsubscribe('lightport:request:finished', onFinished);
       await provider.shutdown();
     },
@@ -60,7 +84,7 @@ function callerContext(event: RequestFinished): Context {
   return propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
 }
 
-function recordSpans(tracer: Tracer, event: RequestFinished): void {
+function recordSpans(tracer: Tracer, event: RequestFinished, toolCalls: readonly ToolCall[]): void {
   const path = event.path.split('?')[0] ?? event.path;
   const span = tracer.startSpan(
     `${event.method} ${path}`,
@@ -71,7 +95,26 @@ function recordSpans(tracer: Tracer, event: RequestFinished): void {
   const parent = trace.setSpan(ROOT_CONTEXT, span);
   const last = event.attempts.length - 1;
   event.attempts.forEach((attempt, index) => recordAttempt(tracer, parent, event, attempt, index === last));
+  for (const call of toolCalls) recordToolCall(tracer, parent, call);
   span.end(event.startedAt + event.durationMs);
+}
+
+/** GenAI's execute_tool span for one MCP tool call the tool loop ran. */
+function recordToolCall(tracer: Tracer, parent: Context, { event, endedAt }: ToolCall): void {
+  const attributes: Attributes = {
+    'gen_ai.operation.name': 'execute_tool',
+    'gen_ai.tool.name': event.tool,
+    'gen_ai.tool.type': 'extension',
+    'lightport.mcp.server': event.server,
+    'lightport.mcp.outcome': event.outcome,
+  };
+  const span = tracer.startSpan(
+    `execute_tool ${event.tool}`,
+    { kind: SpanKind.INTERNAL, startTime: endedAt - event.durationMs, attributes },
+    parent,
+  );
+  if (event.outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: event.outcome });
+  span.end(endedAt);
 }
 
 function recordAttempt(tracer: Tracer, parent: Context, event: RequestFinished, attempt: AttemptFinished, last: boolean): void {
