@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { formatProblem, loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger } from '../observability/logger.ts';
+import { PRICING_DATA_DATE } from '../observability/pricing-catalog.ts';
 import { createGateway, type Gateway } from '../server/gateway.ts';
 import { EXAMPLE_CONFIG, packageVersion } from './package-files.ts';
 
@@ -93,6 +94,8 @@ function banner(config: Config, gateway: Gateway, url: string, file: string): st
   lines.push(`  models:    ${models.join(', ') || 'none'}`);
   const metrics = gateway.metricsAddress();
   if (metrics) lines.push(`  metrics:   http://${metrics.address}:${metrics.port}${config.metrics.path}`);
+  const overrides = Object.keys(config.pricing.models).length;
+  lines.push(`  pricing:   bundled catalog of ${PRICING_DATA_DATE}${overrides > 0 ? `, ${overrides} override(s)` : ''}`);
   lines.push(
     `  also:      <provider>/<model> for any provider above${config.passthrough.enabled ? '; x-lightport-provider passthrough on' : ''}`,
   );

@@ -1,6 +1,6 @@
 import type { LoggingConfig } from '../config/observability-schema.ts';
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** Key-shaped strings redacted in every logged body, whatever the config says. */
 const BUILT_IN_PATTERNS = [/\bsk-[A-Za-z0-9_-]{16,}/, /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/i];

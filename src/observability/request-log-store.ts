@@ -29,7 +29,7 @@ export interface RequestRecord {
   readonly response_body: string | null;
 }
 
-export const RECORD_COLUMNS = [
+const RECORD_COLUMNS = [
   'id',
   'ts',
   'key_name',

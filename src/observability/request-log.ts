@@ -22,7 +22,7 @@ const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
 const CLOSE_GRACE_MS = 5_000;
 
-export function openRequestLogDatabase(config: RequestLogConfig, env: NodeJS.ProcessEnv = process.env): SqlDatabase {
+function openRequestLogDatabase(config: RequestLogConfig, env: NodeJS.ProcessEnv = process.env): SqlDatabase {
   const url = config.postgres_url || env['DATABASE_URL'];
   const backend = config.backend ?? (url ? 'postgres' : 'sqlite');
   if (backend === 'sqlite') return openSqlite(resolve(config.sqlite_path));
