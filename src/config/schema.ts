@@ -1,5 +1,6 @@
 import bytes from 'bytes';
 import { z } from 'zod';
+import { adminSchema, modelSchema, routerSchema } from './routing-schema.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -22,6 +23,7 @@ const serverSchema = z.strictObject({
   request_timeout_ms: milliseconds.default(600_000).describe('Deadline for a whole request, upstream time included.'),
   shutdown_grace_ms: milliseconds.default(10_000).describe('How long SIGTERM waits for in-flight requests.'),
   cors: z.union([z.literal(false), corsSchema]).default(false),
+  watch_config: z.boolean().default(true).describe('Apply valid changes to the config file without a restart.'),
 });
 
 const loggingSchema = z.strictObject({
@@ -32,6 +34,7 @@ const upstreamFields = {
   api_key: z.string().optional().describe('Sent as a bearer token. Use ${ENV_VAR}; never commit keys.'),
   headers: headerMap.default({}).describe('Extra headers sent upstream on every request.'),
   timeout_ms: milliseconds.optional().describe('Upstream timeout; defaults to server.request_timeout_ms.'),
+  connect_timeout_ms: milliseconds.optional().describe('Connect timeout; defaults to router.timeouts.connect_ms.'),
 };
 
 const openaiProviderSchema = z.strictObject({
@@ -83,12 +86,6 @@ export const mockProviderSchema = z.strictObject({
 
 const providerSchema = z.discriminatedUnion('type', [openaiProviderSchema, openaiCompatibleProviderSchema, mockProviderSchema]);
 
-const modelSchema = z.strictObject({
-  provider: z.string().describe('A name under providers.'),
-  model: z.string().describe('The model name the provider knows.'),
-  description: z.string().optional(),
-});
-
 const passthroughSchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Allow x-lightport-provider with the caller's own key."),
   allowed_hosts: z.array(z.string()).default([]).describe('Hosts (host or host:port) that x-lightport-base-url may point at.'),
@@ -102,6 +99,8 @@ export const configSchema = z.strictObject({
   providers: z.record(z.string().regex(NAME, 'provider names use letters, digits, _ . -'), providerSchema).default({}),
   models: z.record(z.string().min(1), modelSchema).default({}),
   passthrough: passthroughSchema.default(passthroughSchema.parse({})),
+  router: routerSchema.default(routerSchema.parse({})),
+  admin: adminSchema.default({}),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -109,3 +108,4 @@ export type ProviderConfig = Config['providers'][string];
 export type MockProviderConfig = z.output<typeof mockProviderSchema>;
 export type ModelConfig = Config['models'][string];
 export type ServerConfig = Config['server'];
+export type RouterConfig = Config['router'];

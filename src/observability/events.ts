@@ -1,5 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
-import type { AttemptOutcome, TokenUsage } from '../providers/types.ts';
+import type { AttemptOutcome, TokenUsage, UpstreamErrorClass } from '../providers/types.ts';
+import type { FailureReason } from '../router/retry-policy.ts';
 
 /**
  * What the pipeline tells the world. Stages publish here; metrics, logs and stores
@@ -8,12 +9,25 @@ import type { AttemptOutcome, TokenUsage } from '../providers/types.ts';
  */
 export interface AttemptFinished {
   readonly requestId: string;
+  /** The model the caller asked for. */
+  readonly model?: string;
   readonly provider: string;
   readonly providerType: string;
   readonly upstreamModel: string;
+  /** `<provider>/<upstream model>`, the key of the target's health record. */
+  readonly target: string;
+  /** 1 for the request's first attempt, counting retries and fallbacks. */
+  readonly attempt: number;
+  /** Another attempt on the same target as the one before. */
+  readonly retry: boolean;
+  /** The first attempt on a target after another target failed or was skipped. */
+  readonly fallback: boolean;
   readonly outcome: AttemptOutcome['kind'];
   /** HTTP status the upstream answered with, when it answered. */
   readonly status?: number;
+  readonly errorClass?: UpstreamErrorClass;
+  /** Set when the router tries again after this attempt (same or next target). */
+  readonly failureReason?: FailureReason;
   readonly durationMs: number;
 }
 

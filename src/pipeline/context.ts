@@ -9,6 +9,8 @@ export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly startedAt: number;
+  /** performance.now() by which the whole request must be done (server.request_timeout_ms). */
+  readonly deadlineAt: number;
   /** Aborted when the client goes away or the request deadline passes; cancels upstream work. */
   readonly abort: AbortController;
   /** Headers every response of this request carries (request id, then the target used). */
@@ -20,6 +22,8 @@ export interface RequestContext {
   providerType?: string;
   upstreamModel?: string;
   usage?: TokenUsage;
+  /** The caller's gateway key name, once authentication has resolved it; routing rules read it as caller.key. */
+  keyName?: string;
 }
 
 export function abortReason(context: RequestContext): AbortReason | undefined {

@@ -1,28 +1,30 @@
 import type { PassthroughProviders } from '../providers/passthrough.ts';
-import type { Provider } from '../providers/types.ts';
-import type { ModelResolver } from '../router/resolve.ts';
+import type { ChatRequest, EmbeddingsRequest } from '../providers/types.ts';
+import type { HealthMap } from '../router/health-map.ts';
+import { makeTarget } from '../router/build-routes.ts';
+import { RoutingInput, type RoutedRequest } from '../router/routing-input.ts';
+import type { RoutingTable } from '../router/routing-table.ts';
 import type { RequestContext } from './context.ts';
-import { deliver } from './deliver.ts';
+import { deliver, type Delivery, type Send } from './deliver.ts';
 import { parseChatRequest, parseEmbeddingsRequest } from './validate.ts';
 
 export interface PipelineDeps {
-  readonly resolver: ModelResolver;
+  /** The routing generation in force; a config reload replaces it, requests keep the one they started with. */
+  readonly routing: { readonly current: RoutingTable };
   readonly passthrough: PassthroughProviders | undefined;
-  readonly providers: ReadonlyMap<string, Provider>;
+  /** Health records for bring-your-own-key upstreams, whose circuits never open. */
+  readonly passthroughHealth: HealthMap;
 }
 
-interface ChosenTarget {
-  readonly provider: Provider;
-  readonly upstreamModel: string;
-  readonly callerApiKey?: string;
-}
-
-/** Route: a configured model, `<provider>/<model>`, or a passthrough named by header. */
-function chooseTarget(context: RequestContext, deps: PipelineDeps, model: string): ChosenTarget {
+/** Route: a configured model, `<provider>/<model>`, or a provider named by header (configured, or passthrough). */
+function plan(context: RequestContext, deps: PipelineDeps, request: RoutedRequest, send: Send): Delivery {
+  const table = deps.routing.current;
+  const model = request.body.model;
+  context.model = model;
   const named = context.req.headers['x-lightport-provider'];
   if (typeof named === 'string' && named !== '') {
-    const configured = deps.providers.get(named);
-    if (configured) return { provider: configured, upstreamModel: model };
+    const configured = table.providers.get(named);
+    if (configured) return { targets: [table.target(configured, model)], send };
     if (deps.passthrough) {
       const baseUrl = context.req.headers['x-lightport-base-url'];
       const { provider, callerApiKey } = deps.passthrough.resolve(
@@ -30,31 +32,26 @@ function chooseTarget(context: RequestContext, deps: PipelineDeps, model: string
         context.req.headers.authorization,
         typeof baseUrl === 'string' ? baseUrl : undefined,
       );
-      return { provider, upstreamModel: model, callerApiKey };
+      return { targets: [makeTarget(provider, model, table.config.router, deps.passthroughHealth)], send, callerApiKey };
     }
   }
-  return deps.resolver.resolve(model);
-}
-
-function markTarget(context: RequestContext, model: string, target: ChosenTarget): void {
-  context.model = model;
-  context.provider = target.provider.name;
-  context.providerType = target.provider.type;
-  context.upstreamModel = target.upstreamModel;
-  context.headers['x-lightport-provider'] = target.provider.name;
-  context.headers['x-lightport-model'] = target.upstreamModel;
+  const route = table.resolve(model);
+  const targets = route.planner.fixed ?? route.planner.plan(new RoutingInput(request, context.req.headers, context.keyName));
+  return route.deadlineMs === undefined ? { targets, send } : { targets, send, deadlineMs: route.deadlineMs };
 }
 
 export async function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
-  const request = parseChatRequest(body);
-  const target = chooseTarget(context, deps, request.model);
-  markTarget(context, request.model, target);
-  await deliver(context, target.upstreamModel, (options) => target.provider.chat(request, options), target.callerApiKey);
+  const request: ChatRequest = parseChatRequest(body);
+  await deliver(
+    context,
+    plan(context, deps, { kind: 'chat', body: request }, (target, options) => target.provider.chat(request, options)),
+  );
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
-  const request = parseEmbeddingsRequest(body);
-  const target = chooseTarget(context, deps, request.model);
-  markTarget(context, request.model, target);
-  await deliver(context, target.upstreamModel, (options) => target.provider.embeddings(request, options), target.callerApiKey);
+  const request: EmbeddingsRequest = parseEmbeddingsRequest(body);
+  await deliver(
+    context,
+    plan(context, deps, { kind: 'embeddings', body: request }, (target, options) => target.provider.embeddings(request, options)),
+  );
 }

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { OpenAIErrorBody } from '../server/errors.ts';
+import { classifyUpstreamError, retryAfterMs } from './error-class.ts';
 import { PRIVATE_ADDRESS_REFUSED } from './ssrf-guard.ts';
 import type { AttemptOutcome, ResponseSink, TokenUsage } from './types.ts';
 
@@ -9,7 +10,10 @@ export interface UpstreamCall {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body: string;
+  /** Until the response headers arrive. */
   readonly timeoutMs: number;
+  /** Longest silence between body chunks; `timeoutMs` when absent. */
+  readonly idleTimeoutMs?: number;
   readonly signal: AbortSignal;
   readonly sink: ResponseSink;
   /** Reads token usage from the last bytes of a successful answer. */
@@ -32,6 +36,7 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
     let started = false;
     let errorStatus = 0;
     let retryAfter: string | undefined;
+    let retryAfterDelay: number | undefined;
     const errorChunks: Buffer[] = [];
     let errorBytes = 0;
     const tail: Buffer[] = [];
@@ -60,6 +65,7 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
           errorStatus = statusCode;
           const header = headers['retry-after'];
           retryAfter = Array.isArray(header) ? header[0] : header;
+          retryAfterDelay = retryAfterMs(headers);
         }
       },
       onResponseData(controller, chunk) {
@@ -86,11 +92,14 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
           return;
         }
         const body = upstreamErrorBody(errorStatus, Buffer.concat(errorChunks).toString('utf8'));
-        settle(
-          retryAfter === undefined
-            ? { kind: 'upstream_error', status: errorStatus, body }
-            : { kind: 'upstream_error', status: errorStatus, body, retryAfter },
-        );
+        settle({
+          kind: 'upstream_error',
+          status: errorStatus,
+          body,
+          errorClass: classifyUpstreamError(errorStatus, body),
+          ...(retryAfter === undefined ? {} : { retryAfter }),
+          ...(retryAfterDelay === undefined ? {} : { retryAfterMs: retryAfterDelay }),
+        });
       },
       onResponseError(_controller, error) {
         settle(failureOutcome(error, started, call.signal.aborted));
@@ -105,7 +114,7 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
         headers: call.headers,
         body: call.body,
         headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
+        bodyTimeout: call.idleTimeoutMs ?? call.timeoutMs,
       },
       handler,
     );

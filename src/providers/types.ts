@@ -54,10 +54,21 @@ export interface TokenUsage {
   readonly reasoning_tokens?: number;
 }
 
+/** What kind of upstream error it was, so the router can decide to retry, fall back or give up. */
+export type UpstreamErrorClass = 'rate_limit' | 'quota' | 'overloaded' | 'context_length' | 'auth' | 'bad_request' | 'not_found' | 'server';
+
 /** How one upstream attempt ended. */
 export type AttemptOutcome =
   | { readonly kind: 'ok'; readonly usage?: TokenUsage }
-  | { readonly kind: 'upstream_error'; readonly status: number; readonly body: OpenAIErrorBody; readonly retryAfter?: string }
+  | {
+      readonly kind: 'upstream_error';
+      readonly status: number;
+      readonly body: OpenAIErrorBody;
+      readonly retryAfter?: string;
+      readonly errorClass?: UpstreamErrorClass;
+      /** The upstream's Retry-After (or retry-after-ms), in milliseconds. */
+      readonly retryAfterMs?: number;
+    }
   | {
       readonly kind: 'failed';
       readonly code: 'upstream_unreachable' | 'upstream_timeout' | 'upstream_not_allowed';
@@ -74,6 +85,9 @@ export interface AttemptOptions {
   /** The caller's own key, in passthrough mode. */
   readonly callerApiKey?: string;
   readonly requestId: string;
+  /** Per-attempt limits from the router; the provider's own timeout when absent. */
+  readonly firstByteTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
 }
 
 export interface Provider {

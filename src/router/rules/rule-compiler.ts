@@ -1,9 +1,22 @@
-import { parseExpressionAt, type Expression, type Node, type SpreadElement, type Super, type PrivateIdentifier } from 'acorn';
+import { parseExpressionAt, type Expression, type Literal, type Node, type SpreadElement, type Super, type PrivateIdentifier } from 'acorn';
 import { arithmetic, compare, HELPERS, METHOD_ALIASES, readField, same, truthy } from './rule-values.ts';
 
 /** The objects a rule reads, and the fields each one has. */
 export const RULE_FIELDS = {
-  request: ['model', 'kind', 'messageCount', 'estimatedTokens', 'maxTokens', 'tools', 'stream', 'images', 'jsonSchema', 'user', 'metadata', 'tags'],
+  request: [
+    'model',
+    'kind',
+    'messageCount',
+    'estimatedTokens',
+    'maxTokens',
+    'tools',
+    'stream',
+    'images',
+    'jsonSchema',
+    'user',
+    'metadata',
+    'tags',
+  ],
   caller: ['key', 'user', 'metadata', 'tags'],
   time: ['hour', 'minute', 'weekday', 'date', 'timestamp'],
 } as const;
@@ -48,7 +61,8 @@ export function compileRule(source: string): CompiledRule {
     throw new RuleError(`not a JavaScript expression: ${(error as Error).message.replace(/\s*\(\d+:\d+\)$/, '')}`, position);
   }
   const rest = source.slice(tree.end);
-  if (rest.trim() !== '') throw new RuleError(`unexpected "${rest.trim().slice(0, 20)}" after the expression`, tree.end + rest.search(/\S/));
+  if (rest.trim() !== '')
+    throw new RuleError(`unexpected "${rest.trim().slice(0, 20)}" after the expression`, tree.end + rest.search(/\S/));
   const evaluate = compileNode(tree, 0);
   return (scope) => truthy(evaluate(scope));
 }
@@ -85,7 +99,8 @@ function compileNode(node: Expression | SpreadElement | Super | PrivateIdentifie
       return compileNode(node.expression, next);
     case 'ArrayExpression': {
       const items = node.elements.map((element) => {
-        if (element === null || element.type === 'SpreadElement') throw new RuleError('array holes and spreads are not allowed', node.start);
+        if (element === null || element.type === 'SpreadElement')
+          throw new RuleError('array holes and spreads are not allowed', node.start);
         return compileNode(element, next);
       });
       return (scope) => items.map((item) => item(scope));
@@ -210,18 +225,23 @@ function compileCall(callee: Expression | Super, args: ReadonlyArray<Expression 
   }
   const pattern = name === 'matches' ? compilePattern(operands[1], operands[2], node) : undefined;
   const compiled = operands.map((operand) => compileNode(operand, depth));
-  return (scope) => helper.call(compiled.map((operand) => operand(scope)), pattern);
+  return (scope) =>
+    helper.call(
+      compiled.map((operand) => operand(scope)),
+      pattern,
+    );
 }
 
 /** `matches(text, "pattern", "flags")`: the pattern is a literal, compiled once here. */
 function compilePattern(source: Node | undefined, flags: Node | undefined, node: Node): RegExp {
-  const text = (candidate: Node | undefined): string | undefined =>
-    candidate?.type === 'Literal' && typeof (candidate as { value?: unknown }).value === 'string'
-      ? ((candidate as { value: string }).value)
-      : undefined;
+  const text = (candidate: Node | undefined): string | undefined => {
+    const value: unknown = candidate?.type === 'Literal' ? (candidate as Literal).value : undefined;
+    return typeof value === 'string' ? value : undefined;
+  };
   const pattern = text(source);
   const flagText = flags === undefined ? '' : text(flags);
-  if (pattern === undefined || flagText === undefined) throw new RuleError('matches() takes its pattern and flags as string literals', node.start);
+  if (pattern === undefined || flagText === undefined)
+    throw new RuleError('matches() takes its pattern and flags as string literals', node.start);
   if (!/^[imsu]*$/.test(flagText)) throw new RuleError('matches() flags may be i, m, s and u', node.start);
   try {
     return new RegExp(pattern, flagText);
