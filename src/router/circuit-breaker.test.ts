@@ -46,7 +46,10 @@ describe('CircuitBreaker', () => {
 
   it('opens on the error rate over the window once it holds enough attempts', () => {
     const { circuit } = breaker({ failures: 100 });
-    for (let i = 0; i < 9; i++) i % 2 === 0 ? circuit.failure(i) : circuit.success(i);
+    for (let i = 0; i < 9; i++) {
+      if (i % 2 === 0) circuit.failure(i);
+      else circuit.success(i);
+    }
     expect(circuit.state).toBe('closed');
     circuit.failure(9);
     expect(circuit.errorRate()).toBeCloseTo(0.6);

@@ -234,10 +234,6 @@ function compileCall(callee: Expression | Super, args: ReadonlyArray<Expression 
 
 /** `matches(text, "pattern", "flags")`: the pattern is a literal, compiled once here. */
 function compilePattern(source: Node | undefined, flags: Node | undefined, node: Node): RegExp {
-  const text = (candidate: Node | undefined): string | undefined => {
-    const value: unknown = candidate?.type === 'Literal' ? (candidate as Literal).value : undefined;
-    return typeof value === 'string' ? value : undefined;
-  };
   const pattern = text(source);
   const flagText = flags === undefined ? '' : text(flags);
   if (pattern === undefined || flagText === undefined)
@@ -248,6 +244,11 @@ function compilePattern(source: Node | undefined, flags: Node | undefined, node:
   } catch (error) {
     throw new RuleError(`invalid pattern: ${(error as Error).message}`, (source as Node).start);
   }
+}
+
+function text(candidate: Node | undefined): string | undefined {
+  const value: unknown = candidate?.type === 'Literal' ? (candidate as Literal).value : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
 function isRoot(name: string): name is RuleRoot {
