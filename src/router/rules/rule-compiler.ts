@@ -234,8 +234,8 @@ function compileCall(callee: Expression | Super, args: ReadonlyArray<Expression 
 
 /** `matches(text, "pattern", "flags")`: the pattern is a literal, compiled once here. */
 function compilePattern(source: Node | undefined, flags: Node | undefined, node: Node): RegExp {
-  const pattern = text(source);
-  const flagText = flags === undefined ? '' : text(flags);
+  const pattern = literalText(source);
+  const flagText = flags === undefined ? '' : literalText(flags);
   if (pattern === undefined || flagText === undefined)
     throw new RuleError('matches() takes its pattern and flags as string literals', node.start);
   if (!/^[imsu]*$/.test(flagText)) throw new RuleError('matches() flags may be i, m, s and u', node.start);
@@ -246,7 +246,7 @@ function compilePattern(source: Node | undefined, flags: Node | undefined, node:
   }
 }
 
-function text(candidate: Node | undefined): string | undefined {
+function literalText(candidate: Node | undefined): string | undefined {
   const value: unknown = candidate?.type === 'Literal' ? (candidate as Literal).value : undefined;
   return typeof value === 'string' ? value : undefined;
 }
