@@ -10,7 +10,7 @@ export interface RequestContext {
   readonly res: ServerResponse;
   readonly startedAt: number;
   /** performance.now() by which the whole request must be done (server.request_timeout_ms). */
-  readonly deadlineAt: number;
+  deadlineAt: number;
   /** Aborted when the client goes away or the request deadline passes; cancels upstream work. */
   readonly abort: AbortController;
   /** Headers every response of this request carries (request id, then the target used). */

@@ -188,7 +188,7 @@ function attemptLimit(context: RequestContext, ms: number): { signal: AbortSigna
 function shortenDeadline(context: RequestContext, deadlineMs: number): NodeJS.Timeout | undefined {
   const remaining = context.startedAt + deadlineMs - performance.now();
   if (context.startedAt + deadlineMs >= context.deadlineAt) return undefined;
-  (context as { deadlineAt: number }).deadlineAt = context.startedAt + deadlineMs;
+  context.deadlineAt = context.startedAt + deadlineMs;
   return setTimeout(() => context.abort.abort('deadline'), Math.max(0, remaining));
 }
 

@@ -25,17 +25,28 @@ const target = (answer: Answer) => answer.headers.get('x-lightport-target');
 /** Sends requests, `workers` at a time, until stopped; returns every answer. */
 function keepAsking(workers: number): { stop(): Promise<Answer[]> } {
   const answers: Answer[] = [];
-  let running = true;
+  const state = { running: true };
   const loops = Array.from({ length: workers }, async () => {
-    while (running) answers.push(await ask(gateway.url, 'live'));
+    while (state.running) answers.push(await ask(gateway.url, 'live'));
   });
   return {
     stop: async () => {
-      running = false;
+      state.running = false;
       await Promise.all(loops);
       return answers;
     },
   };
+}
+
+function admin(path: string, init: RequestInit = {}, key: string | null = ADMIN_KEY): Promise<Response> {
+  return fetch(`${gateway.url}${path}`, {
+    ...init,
+    headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...init.headers },
+  });
+}
+
+function put(body: unknown): Promise<Response> {
+  return admin('/admin/routing', { method: 'PUT', body: JSON.stringify(body) });
 }
 
 async function until(check: () => Promise<boolean>, ms = 3000): Promise<void> {
@@ -93,12 +104,6 @@ describe('config file hot reload', () => {
 });
 
 describe('admin API', () => {
-  const admin = (path: string, init: RequestInit = {}, key: string | null = ADMIN_KEY) =>
-    fetch(`${gateway.url}${path}`, {
-      ...init,
-      headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...init.headers },
-    });
-
   it('refuses callers without the admin key', async () => {
     expect((await admin('/admin/config', {}, null)).status).toBe(401);
     expect((await admin('/admin/config', {}, 'wrong-key')).status).toBe(401);
@@ -116,7 +121,6 @@ describe('admin API', () => {
   });
 
   it('replaces the routing section, with the same validation as the file', async () => {
-    const put = (body: unknown) => admin('/admin/routing', { method: 'PUT', body: JSON.stringify(body) });
     const refused = await put({ models: { live: { strategy: 'fallback', targets: ['nowhere/x', 'live'] } } });
     expect(refused.status).toBe(400);
     const problem = (await refused.json()) as { error: { code: string; message: string } };

@@ -12,11 +12,13 @@ let gateway: GatewayProcess;
 const target = (answer: { headers: Headers }) => answer.headers.get('x-lightport-target');
 const attempts = (answer: { headers: Headers }) => answer.headers.get('x-lightport-attempts');
 
+function on(name: string, upstream: OpenAIUpstream): string {
+  return `  ${name}: { type: openai-compatible, base_url: "${upstream.url}", api_key: sk-test }`;
+}
+
 beforeAll(async () => {
   [primary, backup] = await Promise.all([startOpenAIUpstream(), startOpenAIUpstream()]);
   // Several provider names on the same upstream keep each test's health records apart.
-  const on = (name: string, upstream: OpenAIUpstream) =>
-    `  ${name}: { type: openai-compatible, base_url: "${upstream.url}", api_key: sk-test }`;
   gateway = await startGateway({
     config: `
 server: { request_timeout_ms: 10000 }

@@ -139,6 +139,10 @@ export interface StreamedChunk {
 }
 
 /** The `chat.completion.chunk` objects of a streamed answer, without the closing `[DONE]`. */
+function choice(delta: JsonObject, finish: string | null = null): JsonObject[] {
+  return [{ index: 0, delta, logprobs: null, finish_reason: finish }];
+}
+
 export function buildChunks(fixtures: OpenAIFixtures, request: ChatRequest, answer: ChatAnswer): StreamedChunk[] {
   const identity = newCompletionIdentity(request.model);
   const chunk = (choices: JsonObject[], usageValue: JsonObject | null = null): JsonObject => {
@@ -149,9 +153,6 @@ export function buildChunks(fixtures: OpenAIFixtures, request: ChatRequest, answ
     else delete out['obfuscation'];
     return out;
   };
-  const choice = (delta: JsonObject, finish: string | null = null): JsonObject[] => [
-    { index: 0, delta, logprobs: null, finish_reason: finish },
-  ];
 
   const chunks: StreamedChunk[] = [];
   if (answer.kind === 'text') {

@@ -22,12 +22,17 @@ const weatherTool: OpenAI.ChatCompletionTool = {
 };
 
 /** Keys and value kinds, recursively; arrays by their first element. */
+/** The shapes of a stream's first two and last two chunks. */
+function pick(list: unknown[]): unknown[] {
+  return [list[0], list[1], list.at(-2), list.at(-1)].map(shapeOf);
+}
+
 function shapeOf(value: unknown): unknown {
   if (Array.isArray(value)) return value.length === 0 ? [] : [shapeOf(value[0])];
   if (isJsonObject(value)) {
     return Object.fromEntries(
       Object.keys(value)
-        .sort()
+        .toSorted()
         .map((key) => [key, shapeOf(value[key])]),
     );
   }
@@ -94,7 +99,6 @@ describe('fake OpenAI upstream', () => {
         stream_options: { include_usage: true },
       }),
     );
-    const pick = (list: unknown[]) => [list[0], list[1], list.at(-2), list.at(-1)].map(shapeOf);
     expect(pick(raw)).toEqual(pick(recorded));
   });
 
@@ -119,7 +123,7 @@ describe('fake OpenAI upstream', () => {
     expect(deltas[0]?.tool_calls?.[0]).toMatchObject({ index: 0, id: call?.id, function: { arguments: '' } });
     const fragments = deltas.slice(1, -1).map((delta) => delta.tool_calls?.[0]);
     expect(fragments.length).toBeGreaterThan(2);
-    for (const fragment of fragments) expect(Object.keys(fragment ?? {}).sort()).toEqual(['function', 'index']);
+    for (const fragment of fragments) expect(Object.keys(fragment ?? {}).toSorted()).toEqual(['function', 'index']);
   });
 
   it('answers a tool result with text echoing it', async () => {
