@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatRequest, EmbeddingsRequest } from '../providers/types.ts';
 import { GatewayError } from '../server/errors.ts';
 import type { Capability } from './model-catalog.ts';
-import type { RuleScope } from './rules/rule-compiler.ts';
+import { TimeFacts, type CallerFields, type RequestFields, type RuleScope } from './rules/rule-fields.ts';
 
 export type RoutedRequest =
   { readonly kind: 'chat'; readonly body: ChatRequest } | { readonly kind: 'embeddings'; readonly body: EmbeddingsRequest };
@@ -20,7 +20,7 @@ export class RoutingInput {
   readonly keyName: string | undefined;
   #estimatedTokens: number | undefined;
   #needs: readonly Capability[] | undefined;
-  #metadata: Record<string, unknown> | undefined;
+  #metadata: Readonly<Record<string, unknown>> | undefined;
   #tags: readonly string[] | undefined;
   #scope: RuleScope | undefined;
 
@@ -60,7 +60,7 @@ export class RoutingInput {
   }
 
   /** The `x-lightport-metadata` header: a JSON object. */
-  get metadata(): Record<string, unknown> {
+  get metadata(): Readonly<Record<string, unknown>> {
     return (this.#metadata ??= parseMetadata(this.headers['x-lightport-metadata']));
   }
 
@@ -79,11 +79,11 @@ export class RoutingInput {
 
   /** The objects routing rules read: `request`, `caller` and `time`. */
   get scope(): RuleScope {
-    return (this.#scope ??= { request: new RequestFacts(this), caller: new CallerFacts(this), time: timeFacts(new Date()) });
+    return (this.#scope ??= { request: new RequestFacts(this), caller: new CallerFacts(this), time: new TimeFacts(Date.now()) });
   }
 }
 
-class RequestFacts {
+class RequestFacts implements RequestFields {
   readonly #input: RoutingInput;
   constructor(input: RoutingInput) {
     this.#input = input;
@@ -122,7 +122,7 @@ class RequestFacts {
   get user(): string | undefined {
     return this.#input.user;
   }
-  get metadata(): Record<string, unknown> {
+  get metadata(): Readonly<Record<string, unknown>> {
     return this.#input.metadata;
   }
   get tags(): readonly string[] {
@@ -130,7 +130,7 @@ class RequestFacts {
   }
 }
 
-class CallerFacts {
+class CallerFacts implements CallerFields {
   readonly #input: RoutingInput;
   constructor(input: RoutingInput) {
     this.#input = input;
@@ -141,7 +141,7 @@ class CallerFacts {
   get user(): string | undefined {
     return this.#input.user;
   }
-  get metadata(): Record<string, unknown> {
+  get metadata(): Readonly<Record<string, unknown>> {
     return this.#input.metadata;
   }
   get tags(): readonly string[] {
@@ -149,18 +149,51 @@ class CallerFacts {
   }
 }
 
-function timeFacts(now: Date): object {
-  return {
-    hour: now.getUTCHours(),
-    minute: now.getUTCMinutes(),
-    weekday: now.getUTCDay(),
-    date: now.toISOString().slice(0, 10),
-    timestamp: now.getTime(),
-  };
+/**
+ * Parsed header values by their exact text: callers tend to send the same few (one per
+ * tenant or plan), and a lookup is cheaper than a parse. Values are frozen (rules only
+ * read them); a full cache is emptied.
+ */
+class ParsedHeaders<T> {
+  readonly #parse: (text: string) => T;
+  readonly #entries = new Map<string, T>();
+  constructor(parse: (text: string) => T) {
+    this.#parse = parse;
+  }
+  get(text: string): T {
+    let value = this.#entries.get(text);
+    if (value === undefined) {
+      value = deepFreeze(this.#parse(text));
+      if (this.#entries.size >= 512) this.#entries.clear();
+      this.#entries.set(text, value);
+    }
+    return value;
+  }
 }
 
-function parseMetadata(header: string | string[] | undefined): Record<string, unknown> {
-  if (typeof header !== 'string' || header === '') return {};
+const NO_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
+const NO_TAGS: readonly string[] = Object.freeze([]);
+const metadataHeaders = new ParsedHeaders(parseMetadataText);
+const tagHeaders = new ParsedHeaders((text) =>
+  text
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter(Boolean),
+);
+
+function parseMetadata(header: string | string[] | undefined): Readonly<Record<string, unknown>> {
+  return typeof header === 'string' && header !== '' ? metadataHeaders.get(header) : NO_METADATA;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+function parseMetadataText(header: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(header);

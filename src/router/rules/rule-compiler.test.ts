@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkRule, compileRule, type RuleScope } from './rule-compiler.ts';
 
-const scope = (request: object = {}, caller: object = {}, time: object = {}): RuleScope => ({ request, caller, time });
+const scope = (request: object = {}, caller: object = {}, time: object = {}): RuleScope =>
+  ({ request, caller, time }) as unknown as RuleScope;
 const run = (source: string, at: RuleScope) => compileRule(source)(at);
 
 describe('rule grammar: what is refused', () => {

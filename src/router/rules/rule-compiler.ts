@@ -1,28 +1,9 @@
 import { parseExpressionAt, type Expression, type Literal, type Node, type SpreadElement, type Super, type PrivateIdentifier } from 'acorn';
+import { FIELD_READERS, type RuleScope } from './rule-fields.ts';
 import { arithmetic, compare, HELPERS, METHOD_ALIASES, readField, same, truthy } from './rule-values.ts';
 
-/** The objects a rule reads, and the fields each one has. */
-export const RULE_FIELDS = {
-  request: [
-    'model',
-    'kind',
-    'messageCount',
-    'estimatedTokens',
-    'maxTokens',
-    'tools',
-    'stream',
-    'images',
-    'jsonSchema',
-    'user',
-    'metadata',
-    'tags',
-  ],
-  caller: ['key', 'user', 'metadata', 'tags'],
-  time: ['hour', 'minute', 'weekday', 'date', 'timestamp'],
-} as const;
-
-export type RuleRoot = keyof typeof RULE_FIELDS;
-export type RuleScope = { readonly [root in RuleRoot]: object };
+export type { RuleScope } from './rule-fields.ts';
+type RuleRoot = keyof RuleScope;
 export type CompiledRule = (scope: RuleScope) => boolean;
 
 type Evaluate = (scope: RuleScope) => unknown;
@@ -142,11 +123,13 @@ function compileMember(node: Extract<Expression, { type: 'MemberExpression' }>, 
   if (node.object.type === 'Identifier') {
     const root = node.object.name;
     if (!isRoot(root)) throw rootError(root, node.object);
-    const fields: readonly string[] = RULE_FIELDS[root];
-    if (typeof key !== 'string' || !fields.includes(key)) {
-      throw new RuleError(`${root} has no field ${JSON.stringify(key ?? '(computed)')}; fields: ${fields.join(', ')}`, node.property.start);
+    const readers = FIELD_READERS[root];
+    const reader = typeof key === 'string' && Object.hasOwn(readers, key) ? readers[key] : undefined;
+    if (reader === undefined) {
+      const fields = Object.keys(readers).join(', ');
+      throw new RuleError(`${root} has no field ${JSON.stringify(key ?? '(computed)')}; fields: ${fields}`, node.property.start);
     }
-    return (scope) => (scope[root] as Record<string, unknown>)[key];
+    return reader;
   }
   const object = compileNode(node.object, depth);
   if (key !== undefined) return (scope) => readField(object(scope), key);
@@ -224,12 +207,12 @@ function compileCall(callee: Expression | Super, args: ReadonlyArray<Expression 
     throw new RuleError(`${name}() takes ${fewest === most ? fewest : `${fewest} or ${most}`} argument(s)`, node.start);
   }
   const pattern = name === 'matches' ? compilePattern(operands[1], operands[2], node) : undefined;
-  const compiled = operands.map((operand) => compileNode(operand, depth));
-  return (scope) =>
-    helper.call(
-      compiled.map((operand) => operand(scope)),
-      pattern,
-    );
+  // The pattern and flags of matches() were compiled above; only the text is evaluated.
+  const [first, second] = (name === 'matches' ? operands.slice(0, 1) : operands).map((operand) => compileNode(operand, depth));
+  const call = helper.call;
+  if (first === undefined) throw unknownHelper(name, callee);
+  if (second === undefined) return (scope) => call(first(scope), undefined, pattern);
+  return (scope) => call(first(scope), second(scope), pattern);
 }
 
 /** `matches(text, "pattern", "flags")`: the pattern is a literal, compiled once here. */
@@ -252,11 +235,11 @@ function literalText(candidate: Node | undefined): string | undefined {
 }
 
 function isRoot(name: string): name is RuleRoot {
-  return Object.hasOwn(RULE_FIELDS, name);
+  return Object.hasOwn(FIELD_READERS, name);
 }
 
 function rootError(name: string, node: Node): RuleError {
-  if (isRoot(name)) return new RuleError(`use a field of ${name}, e.g. ${name}.${RULE_FIELDS[name][0]}`, node.start);
+  if (isRoot(name)) return new RuleError(`use a field of ${name}, e.g. ${name}.${Object.keys(FIELD_READERS[name])[0]}`, node.start);
   if (Object.hasOwn(HELPERS, name)) return new RuleError(`${name} is a helper: call it, e.g. ${name}(...)`, node.start);
   return new RuleError(`unknown name "${name}"; a rule reads only request, caller and time`, node.start);
 }

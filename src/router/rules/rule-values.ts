@@ -60,31 +60,32 @@ export function arithmetic(operator: '+' | '-' | '*' | '/' | '%', left: unknown,
   }
 }
 
-export type Helper = (args: readonly unknown[], pattern: RegExp | undefined) => unknown;
+/** A helper's evaluated operands, positionally (no array per call); `pattern` is matches()'s compiled pattern. */
+export type Helper = (first: unknown, second: unknown, pattern: RegExp | undefined) => unknown;
 
 /** The functions a rule may call, as `name(x, ...)` or as a method `x.name(...)`. */
 export const HELPERS: Readonly<Record<string, { readonly arity: readonly [number, number]; readonly call: Helper }>> = {
   includes: {
     arity: [2, 2],
-    call: ([haystack, needle]) =>
+    call: (haystack, needle) =>
       typeof haystack === 'string'
         ? typeof needle === 'string' && haystack.includes(needle)
         : Array.isArray(haystack) && haystack.some((item) => same(item, needle)),
   },
   startsWith: {
     arity: [2, 2],
-    call: ([text, prefix]) => typeof text === 'string' && typeof prefix === 'string' && text.startsWith(prefix),
+    call: (text, prefix) => typeof text === 'string' && typeof prefix === 'string' && text.startsWith(prefix),
   },
   endsWith: {
     arity: [2, 2],
-    call: ([text, suffix]) => typeof text === 'string' && typeof suffix === 'string' && text.endsWith(suffix),
+    call: (text, suffix) => typeof text === 'string' && typeof suffix === 'string' && text.endsWith(suffix),
   },
   matches: {
     arity: [2, 3],
-    call: ([text], pattern) => typeof text === 'string' && pattern !== undefined && pattern.test(text.slice(0, MATCH_SUBJECT_LIMIT)),
+    call: (text, _unused, pattern) => typeof text === 'string' && pattern !== undefined && pattern.test(text.slice(0, MATCH_SUBJECT_LIMIT)),
   },
-  lower: { arity: [1, 1], call: ([text]) => (typeof text === 'string' ? text.toLowerCase() : undefined) },
-  upper: { arity: [1, 1], call: ([text]) => (typeof text === 'string' ? text.toUpperCase() : undefined) },
+  lower: { arity: [1, 1], call: (text) => (typeof text === 'string' ? text.toLowerCase() : undefined) },
+  upper: { arity: [1, 1], call: (text) => (typeof text === 'string' ? text.toUpperCase() : undefined) },
 };
 
 /** JavaScript's own method names, accepted as aliases of the helpers. */
