@@ -83,69 +83,60 @@ export class RoutingInput {
   }
 }
 
-class RequestFacts implements RequestFields {
-  readonly #input: RoutingInput;
+/** What the request and caller objects of a rule share: who asks, with which metadata and tags. */
+class CallerView {
+  protected readonly input: RoutingInput;
   constructor(input: RoutingInput) {
-    this.#input = input;
+    this.input = input;
   }
+  get user(): string | undefined {
+    return this.input.user;
+  }
+  get metadata(): Readonly<Record<string, unknown>> {
+    return this.input.metadata;
+  }
+  get tags(): readonly string[] {
+    return this.input.tags;
+  }
+}
+
+class RequestFacts extends CallerView implements RequestFields {
   get model(): string {
-    return this.#input.model;
+    return this.input.model;
   }
   get kind(): string {
-    return this.#input.request.kind;
+    return this.input.request.kind;
   }
   get messageCount(): number {
-    const { request } = this.#input;
+    const { request } = this.input;
     return request.kind === 'chat' ? request.body.messages.length : 0;
   }
   get estimatedTokens(): number {
-    return this.#input.estimatedTokens;
+    return this.input.estimatedTokens;
   }
   get maxTokens(): number | undefined {
-    return this.#input.maxOutputTokens;
+    return this.input.maxOutputTokens;
   }
   get tools(): string[] {
-    const { request } = this.#input;
+    const { request } = this.input;
     if (request.kind !== 'chat') return [];
     return (request.body.tools ?? []).flatMap((tool) => (tool.function ? [tool.function.name] : [tool.type]));
   }
   get stream(): boolean {
-    const { request } = this.#input;
+    const { request } = this.input;
     return request.kind === 'chat' && request.body.stream === true;
   }
   get images(): boolean {
-    return this.#input.needs.includes('vision');
+    return this.input.needs.includes('vision');
   }
   get jsonSchema(): boolean {
-    return this.#input.needs.includes('json_schema');
-  }
-  get user(): string | undefined {
-    return this.#input.user;
-  }
-  get metadata(): Readonly<Record<string, unknown>> {
-    return this.#input.metadata;
-  }
-  get tags(): readonly string[] {
-    return this.#input.tags;
+    return this.input.needs.includes('json_schema');
   }
 }
 
-class CallerFacts implements CallerFields {
-  readonly #input: RoutingInput;
-  constructor(input: RoutingInput) {
-    this.#input = input;
-  }
+class CallerFacts extends CallerView implements CallerFields {
   get key(): string | undefined {
-    return this.#input.keyName;
-  }
-  get user(): string | undefined {
-    return this.#input.user;
-  }
-  get metadata(): Readonly<Record<string, unknown>> {
-    return this.#input.metadata;
-  }
-  get tags(): readonly string[] {
-    return this.#input.tags;
+    return this.input.keyName;
   }
 }
 
