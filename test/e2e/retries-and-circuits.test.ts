@@ -47,6 +47,11 @@ models:
       - { provider: slow, model: gpt-4o-mini, timeouts: { first_byte_ms: 400 }, retry: { attempts: 3, backoff_ms: 1 } }
       - { provider: backup, model: gpt-4o-mini, timeouts: { first_byte_ms: 400 } }
   guarded: { strategy: fallback, targets: [flaky/gpt-4o-mini, backup/gpt-4o-mini] }
+  bounded:
+    strategy: fallback
+    targets:
+      - { provider: slow, model: gpt-4o-mini, timeouts: { total_ms: 300, idle_ms: 300 } }
+      - backup/gpt-4o-mini
   alone: { provider: lonely, model: gpt-4o-mini }
 `,
   });
@@ -109,6 +114,30 @@ describe('deadline', () => {
     expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'upstream_timeout' } });
     expect(answer.ms).toBeGreaterThanOrEqual(650);
     expect(answer.ms).toBeLessThan(1200);
+  });
+});
+
+describe('timeouts', () => {
+  it('ends an attempt at total_ms and falls back', async () => {
+    primary.setFault({ kind: 'delay', ms: 1500 }, 1);
+    const answer = await ask(gateway.url, 'bounded');
+    expect(answer.status).toBe(200);
+    expect(target(answer)).toBe('backup/gpt-4o-mini');
+    expect(answer.headers.get('x-lightport-fallback-reason')).toBe('timeout');
+    expect(answer.ms).toBeGreaterThanOrEqual(280);
+    expect(answer.ms).toBeLessThan(1200);
+  });
+
+  it('ends a stream that goes silent for idle_ms with an error event, without falling back', async () => {
+    primary.setFault({ kind: 'stall_after_chunks', chunks: 2 }, 1);
+    const before = backup.chatRequests();
+    const answer = await ask(gateway.url, 'bounded', { stream: true });
+    expect(answer.status).toBe(200);
+    expect(target(answer)).toBe('slow/gpt-4o-mini');
+    const last = answer.text.trim().split('\n\n').at(-1) ?? '';
+    expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { type: 'server_error' } });
+    expect(answer.ms).toBeLessThan(1500);
+    expect(backup.chatRequests()).toBe(before);
   });
 });
 

@@ -108,17 +108,23 @@ function handledScenario(model: string, req: IncomingMessage, res: ServerRespons
   }
 }
 
+interface StreamCut {
+  readonly after: number;
+  /** Close the connection, or just stop writing. */
+  readonly close: boolean;
+}
+
 async function writeStream(
   res: ServerResponse,
   chunks: StreamedChunk[],
   delayMs: number,
   closing: AbortSignal,
-  closeAfter?: number,
+  cut?: StreamCut,
 ): Promise<void> {
   res.writeHead(200, { ...openAIHeaders('text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' });
   for (const [index, { chunk, carriesContent }] of chunks.entries()) {
-    if (index === closeAfter) {
-      setTimeout(() => res.socket?.destroy(), 20);
+    if (index === cut?.after) {
+      if (cut.close) setTimeout(() => res.socket?.destroy(), 20);
       return;
     }
     if (delayMs > 0 && carriesContent) await sleep(delayMs, undefined, { signal: closing });
@@ -136,13 +142,16 @@ const handleChat: JsonRouteHandler = async (body, req, res, ctx) => {
   const fault = takeFault(ctx);
   if (fault !== undefined && applyFault(fault, req, res, request.stream === true)) return;
   if (fault?.kind === 'delay') await sleep(fault.ms, undefined, { signal: ctx.closing });
-  const closeAfter = fault?.kind === 'close_after_chunks' ? fault.chunks : undefined;
+  const cut =
+    fault?.kind === 'close_after_chunks' || fault?.kind === 'stall_after_chunks'
+      ? { after: fault.chunks, close: fault.kind === 'close_after_chunks' }
+      : undefined;
 
   const slow = request.model === FAKE_MODELS.slowStream;
   const answer = planAnswer(request);
   if (request.stream) {
     const chunks = buildChunks(ctx.fixtures, request, answer);
-    return writeStream(res, chunks, slow ? SLOW_STREAM_INTERVAL_MS : 0, ctx.closing, closeAfter);
+    return writeStream(res, chunks, slow ? SLOW_STREAM_INTERVAL_MS : 0, ctx.closing, cut);
   }
   if (slow) await sleep(SLOW_COMPLETION_DELAY_MS, undefined, { signal: ctx.closing });
   sendJson(res, 200, buildCompletion(ctx.fixtures, request, answer));

@@ -13,6 +13,8 @@ export type UpstreamFault =
   | { readonly kind: 'headers_then_close' }
   /** Streams this many chunks of a normal answer, then closes the connection. */
   | { readonly kind: 'close_after_chunks'; readonly chunks: number }
+  /** Streams this many chunks of a normal answer, then goes silent with the connection open. */
+  | { readonly kind: 'stall_after_chunks'; readonly chunks: number }
   /** Answers normally after a delay. */
   | { readonly kind: 'delay'; readonly ms: number };
 
@@ -50,8 +52,8 @@ export const FAULTS = {
 } as const;
 
 /**
- * Applies a fault to a chat request; returns false for `delay` and `close_after_chunks`,
- * which the normal answer path carries out.
+ * Applies a fault to a chat request; returns false for `delay` and the `..._after_chunks`
+ * faults, which the normal answer path carries out.
  */
 export function applyFault(fault: UpstreamFault, req: IncomingMessage, res: ServerResponse, stream: boolean): boolean {
   switch (fault.kind) {
@@ -69,6 +71,7 @@ export function applyFault(fault: UpstreamFault, req: IncomingMessage, res: Serv
       setTimeout(() => res.socket?.destroy(), 20);
       return true;
     case 'close_after_chunks':
+    case 'stall_after_chunks':
     case 'delay':
       return false;
   }
