@@ -62,7 +62,11 @@ async function runPlan(context: RequestContext, delivery: Delivery): Promise<voi
       continue;
     }
     const reason = await tryTarget(context, delivery, target, progress);
-    if (reason === undefined || context.abort.signal.aborted) return;
+    if (reason === undefined) return;
+    if (context.abort.signal.aborted) {
+      finish(context, { kind: 'cancelled' });
+      return;
+    }
     progress.fallbackReason = reason;
   }
   answerExhausted(context, progress);
@@ -119,6 +123,9 @@ async function attempt(
   let outcome: AttemptOutcome;
   try {
     outcome = await delivery.send(target, options);
+  } catch (error) {
+    target.health.end('neutral', 0, performance.now());
+    throw error;
   } finally {
     limit?.release();
   }
