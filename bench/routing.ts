@@ -56,7 +56,7 @@ async function ruleCost(gateway: RunningServer, requests: number): Promise<Recor
   const ruled = target(gateway.origin, 'ruled');
   for (const warm of [single, ruled]) check(await runRequests(warm, requests, 32));
   const perRequest: Record<'single' | 'ruled', number[]> = { single: [], ruled: [] };
-  for (let round = 0; round < 6; round++) {
+  for (let round = 0; round < 10; round++) {
     const order =
       round % 2 === 0
         ? ([
@@ -175,7 +175,7 @@ export async function runRoutingBench(): Promise<Record<string, number>> {
       pinning.proxies,
     );
 
-    const figures: Record<string, number> = { ...(await ruleCost(noCircuit, scaled(20_000))) };
+    const figures: Record<string, number> = { ...(await ruleCost(noCircuit, scaled(12_000))) };
     figures['routing.failover_extra_ms.refused'] = await extraLatencyMs(noCircuit, 'after-refused', scaled(4000));
     figures['routing.failover_extra_ms.503'] = await extraLatencyMs(noCircuit, 'after-503', scaled(4000));
     // Five refused attempts open the primary's circuit; from then on it is skipped.
