@@ -67,6 +67,8 @@ function exchange(pool: Pool, target: Target, body: string, keepText: boolean): 
     pool.dispatch(
       { path: target.path, method: 'POST', headers: target.headers, body },
       {
+        // undici tells new-style handlers from legacy ones by this method.
+        onRequestStart() {},
         onResponseStart(_controller, statusCode) {
           result.status = statusCode;
         },
@@ -92,12 +94,7 @@ function countEvents(text: string): number {
 }
 
 /** Sends `requests` requests to a target: closed loop over the connections, or open loop at a fixed rate. */
-export async function runLoad(
-  target: Target,
-  kind: RequestKind,
-  requests: number,
-  shape: LoadShape,
-): Promise<LoadResult> {
+export async function runLoad(target: Target, kind: RequestKind, requests: number, shape: LoadShape): Promise<LoadResult> {
   const pool = poolFor(target, shape.connections);
   const body = target.bodies[kind];
   const latencyUs = new Float64Array(requests);

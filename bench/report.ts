@@ -1,25 +1,17 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { cpus, availableParallelism, release } from 'node:os';
+import { availableParallelism, cpus, release } from 'node:os';
 import path from 'node:path';
-
-export const targetNames = ['direct', 'bare', 'gateway'] as const;
-export type TargetName = (typeof targetNames)[number];
-export type ProxyName = Exclude<TargetName, 'direct'>;
-
-export interface Percentiles {
-  p50: number;
-  p99: number;
-}
+import { targetNames, type CpuFigures, type TargetName } from './phases.ts';
+import type { Percentiles } from './stats.ts';
 
 /** Every figure in microseconds unless its name says otherwise. */
 export interface BenchResults {
-  cpuPerRequestUs: Record<ProxyName, number>;
-  cpuSamplesUs: Record<ProxyName, number[]>;
-  throughputRps: Record<ProxyName, number>;
+  cpu: CpuFigures;
+  cpuAtFixedRate: CpuFigures;
+  streamCpuPerChunk: CpuFigures;
   latency1: Record<TargetName, Percentiles>;
   latency64: Record<TargetName, Percentiles>;
   streamFirstByte: Record<TargetName, Percentiles>;
-  streamCpuPerChunkUs: Record<ProxyName, number>;
   errors: Record<TargetName, number>;
 }
 
@@ -43,13 +35,20 @@ const round = (value: number, digits = 1): number => Number(value.toFixed(digits
 
 export function flattenFigures(r: BenchResults): Record<string, number> {
   const figures: Record<string, number> = {};
-  for (const proxy of ['bare', 'gateway'] as const) {
-    figures[`cpu_us_per_request.${proxy}`] = round(r.cpuPerRequestUs[proxy]);
-    figures[`throughput_rps_32_connections.${proxy}`] = round(r.throughputRps[proxy], 0);
-    figures[`stream_cpu_us_per_chunk.${proxy}`] = round(r.streamCpuPerChunkUs[proxy], 2);
+  const cpuSets = {
+    cpu_us_per_request: r.cpu,
+    cpu_us_per_request_at_fixed_rate: r.cpuAtFixedRate,
+    stream_cpu_us_per_chunk: r.streamCpuPerChunk,
+  };
+  for (const [label, set] of Object.entries(cpuSets)) {
+    figures[`${label}.bare`] = round(set.perUnitUs.bare, 2);
+    figures[`${label}.gateway`] = round(set.perUnitUs.gateway, 2);
+    figures[`${label}.ratio_gateway_to_bare`] = round(set.ratio, 3);
+    figures[`${label}.ratio_p25`] = round(set.ratioQuartiles[0], 3);
+    figures[`${label}.ratio_p75`] = round(set.ratioQuartiles[1], 3);
   }
-  figures['cpu_ratio_gateway_to_bare'] = round(r.cpuPerRequestUs.gateway / r.cpuPerRequestUs.bare, 3);
-  figures['stream_cpu_ratio_gateway_to_bare'] = round(r.streamCpuPerChunkUs.gateway / r.streamCpuPerChunkUs.bare, 3);
+  figures['throughput_rps_32_connections.bare'] = round(r.cpu.requestsPerSecond.bare, 0);
+  figures['throughput_rps_32_connections.gateway'] = round(r.cpu.requestsPerSecond.gateway, 0);
   const latencySets = { latency_1_connection: r.latency1, latency_64_connections: r.latency64, stream_first_byte: r.streamFirstByte };
   for (const [label, set] of Object.entries(latencySets)) {
     for (const target of targetNames) {
@@ -70,7 +69,7 @@ export function checkTargets(figures: Record<string, number>): TargetCheck[] {
     return { name, figure, value, limit, pass: value <= limit };
   };
   return [
-    check('CPU per request, gateway / bare proxy', 'cpu_ratio_gateway_to_bare', 1.25),
+    check('CPU per request, gateway / bare proxy', 'cpu_us_per_request.ratio_gateway_to_bare', 1.25),
     check('p99 added latency at 1 connection (µs)', 'latency_1_connection.added_p99_us.gateway', 1000),
   ];
 }
@@ -94,31 +93,44 @@ function table(title: string, header: string[], rows: string[][]): string {
   return [`\n${title}`, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-export function renderTables(r: BenchResults, targets: TargetCheck[]): string {
-  const latencyRows = (set: Record<TargetName, Percentiles>): string[][] =>
-    targetNames.map((t) => [
-      t,
-      fmt(set[t].p50),
-      fmt(set[t].p99),
-      t === 'direct' ? '' : fmt(set[t].p50 - set.direct.p50),
-      t === 'direct' ? '' : fmt(set[t].p99 - set.direct.p99),
-    ]);
+function cpuRows(label: string, set: CpuFigures, digits: number): string[][] {
+  return (['bare', 'gateway'] as const).map((proxy) => {
+    const samples = set.samplesUs[proxy];
+    return [
+      `${label}, ${proxy}`,
+      fmt(set.perUnitUs[proxy], digits),
+      `${fmt(Math.min(...samples), digits)}–${fmt(Math.max(...samples), digits)}`,
+      proxy === 'gateway' ? fmt(set.ratio, 3) : '',
+      proxy === 'gateway' ? `${fmt(set.ratioQuartiles[0], 2)}–${fmt(set.ratioQuartiles[1], 2)}` : '',
+      fmt(set.requestsPerSecond[proxy]),
+    ];
+  });
+}
+
+function latencyRows(set: Record<TargetName, Percentiles>): string[][] {
+  return targetNames.map((t) => [
+    t,
+    fmt(set[t].p50),
+    fmt(set[t].p99),
+    t === 'direct' ? '' : fmt(set[t].p50 - set.direct.p50),
+    t === 'direct' ? '' : fmt(set[t].p99 - set.direct.p99),
+  ]);
+}
+
+export function renderTables(r: BenchResults, settings: { fixedRate: number }, targets: TargetCheck[]): string {
   const latencyHeader = ['target', 'p50 µs', 'p99 µs', 'added p50', 'added p99'];
-  const proxies = ['bare', 'gateway'] as const;
   return [
     table(
-      'CPU of the proxy process (32 connections)',
-      ['proxy', 'µs/request', 'samples', 'req/s', 'µs/stream chunk'],
-      proxies.map((p) => [
-        p,
-        fmt(r.cpuPerRequestUs[p], 1),
-        r.cpuSamplesUs[p].map((s) => fmt(s, 1)).join(' '),
-        fmt(r.throughputRps[p]),
-        fmt(r.streamCpuPerChunkUs[p], 2),
-      ]),
+      'CPU of the proxy process (all rounds; range and quartiles over rounds)',
+      ['measure', 'µs', 'range', 'ratio', 'ratio p25–p75', 'req/s'],
+      [
+        ...cpuRows('per request, 32 connections', r.cpu, 1),
+        ...cpuRows(`per request, ${settings.fixedRate} req/s`, r.cpuAtFixedRate, 1),
+        ...cpuRows('per stream chunk, 32 connections', r.streamCpuPerChunk, 2),
+      ],
     ),
     table('Latency, 1 connection', latencyHeader, latencyRows(r.latency1)),
-    table('Latency, 64 connections', latencyHeader, latencyRows(r.latency64)),
+    table('Latency, 64 connections (all processes saturated: mostly queueing)', latencyHeader, latencyRows(r.latency64)),
     table('Streaming time to first byte, 1 connection', latencyHeader, latencyRows(r.streamFirstByte)),
     table(
       'Targets',
@@ -138,14 +150,30 @@ export function readPreviousReport(file: string): BenchReport | undefined {
   }
 }
 
+/** Headline figures only; latest.json has the rest. */
+const comparedFigures = [
+  'cpu_us_per_request.ratio_gateway_to_bare',
+  'cpu_us_per_request.gateway',
+  'cpu_us_per_request_at_fixed_rate.ratio_gateway_to_bare',
+  'stream_cpu_us_per_chunk.ratio_gateway_to_bare',
+  'stream_cpu_us_per_chunk.gateway',
+  'throughput_rps_32_connections.gateway',
+  'latency_1_connection.added_p50_us.gateway',
+  'latency_1_connection.added_p99_us.gateway',
+  'latency_64_connections.added_p99_us.gateway',
+  'stream_first_byte.added_p50_us.gateway',
+  'stream_first_byte.added_p99_us.gateway',
+];
+
 export function renderChanges(previous: BenchReport, figures: Record<string, number>): string {
-  const rows = Object.entries(figures).flatMap(([name, value]) => {
+  const rows = comparedFigures.flatMap((name) => {
     const before = previous.figures[name];
-    if (before === undefined) return [];
-    const change = before === 0 ? '' : `${value >= before ? '+' : ''}${(((value - before) / Math.abs(before)) * 100).toFixed(1)}%`;
-    return [[name, String(before), String(value), change]];
+    const now = figures[name];
+    if (before === undefined || now === undefined) return [];
+    const change = before === 0 ? '' : `${now >= before ? '+' : ''}${(((now - before) / Math.abs(before)) * 100).toFixed(1)}%`;
+    return [[name, String(before), String(now), change]];
   });
-  return table(`Change since ${previous.machine.date}`, ['figure', 'before', 'now', 'change'], rows);
+  return table(`Change since the previous run (${previous.machine.date})`, ['figure', 'before', 'now', 'change'], rows);
 }
 
 export function writeReport(file: string, report: BenchReport): void {

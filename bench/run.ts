@@ -1,13 +1,16 @@
 // Compares the gateway with a bare reference proxy in front of the same fake upstream.
-// Usage: npm run bench   (env: BENCH_SCALE=0.1 for a quick run, BENCH_GATEWAY_CMD="bench/bare-proxy.ts" to
-// put another node program in the gateway's slot, BENCH_CLIENT_KEY for the key sent to the gateway)
+// Usage: npm run bench
+// Env: BENCH_SCALE=0.1 for a quick run; BENCH_GATEWAY_CMD="bench/bare-proxy.ts" puts another node
+// program in the gateway's slot; BENCH_CLIENT_KEY is the key sent to the gateway; BENCH_PIN=0 turns
+// CPU pinning off.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { STREAM_EVENTS, UPSTREAM_ANSWER } from './fake-upstream.ts';
-import { closePools, median, mergeResults, percentile, runLoad, type LoadResult, type RequestKind, type Target } from './load.ts';
 import { planPinning, pinThisProcess } from './cpu-pinning.ts';
-import { processTreeCpuSeconds } from './proc-cpu.ts';
+import { STREAM_EVENTS, UPSTREAM_ANSWER } from './fake-upstream.ts';
+import { closePools, type LoadResult, type Target } from './load.ts';
+import { cpuClock } from './proc-cpu.ts';
+import { ErrorTally, interleaved, measureCpu, roundRobin, type ProxyName, type TargetName, type Targets } from './phases.ts';
 import {
   checkTargets,
   flattenFigures,
@@ -18,11 +21,9 @@ import {
   writeReport,
   type BenchReport,
   type BenchResults,
-  type Percentiles,
-  type ProxyName,
-  type TargetName,
 } from './report.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
+import { percentiles, type Percentiles } from './stats.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const resultsFile = path.join(repoRoot, 'bench/results/latest.json');
@@ -31,16 +32,20 @@ const timeCapMs = 175_000;
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
 const scaled = (count: number): number => Math.max(10, Math.round(count * scale));
 const settings = {
-  warmupRequests: scaled(5000),
-  warmupStreams: scaled(500),
-  cpuRequests: scaled(20_000),
-  cpuConnections: 32,
-  cpuRounds: 5,
-  latency1Requests: scaled(5000),
+  warmupRequests: scaled(20_000),
+  warmupStreams: scaled(2000),
+  connections: 32,
+  cpuRequests: scaled(3000),
+  cpuRounds: 40,
+  fixedRate: 5000,
+  fixedRateRequests: scaled(3000),
+  fixedRateRounds: 16,
+  streamCpuRequests: scaled(1000),
+  streamCpuRounds: 12,
+  streamEventsPerRequest: STREAM_EVENTS,
+  latency1Requests: scaled(8000),
   latency64Requests: scaled(10_000),
   streamFirstByteRequests: scaled(2000),
-  streamCpuRequests: scaled(4000),
-  streamEventsPerRequest: STREAM_EVENTS,
 };
 
 const startedAt = Date.now();
@@ -55,7 +60,8 @@ function gatewayArgs(): string[] {
   return args[0] === 'node' ? args.slice(1) : args;
 }
 
-function makeTarget(name: TargetName, origin: string, model: string): Target {
+function makeTarget(name: TargetName, origin: string): Target {
+  const model = 'openai/gpt-4o-mini';
   const messages = [{ role: 'user', content: 'Say hello in one short sentence.' }];
   return {
     name,
@@ -70,59 +76,6 @@ function makeTarget(name: TargetName, origin: string, model: string): Target {
       stream: JSON.stringify({ model, messages, stream: true, stream_options: { include_usage: true } }),
     },
   };
-}
-
-const errorCounts: Record<TargetName, number> = { direct: 0, bare: 0, gateway: 0 };
-function tally(name: TargetName, result: LoadResult): LoadResult {
-  if (result.errors > 0 && errorCounts[name] === 0) progress(`first error: ${result.firstError}`);
-  errorCounts[name] += result.errors;
-  return result;
-}
-
-function percentiles(samples: Float64Array): Percentiles {
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
-}
-
-type Targets = Record<TargetName, Target>;
-
-/** Runs the same load on every target in rotating order, in blocks, so drift in machine noise hits all alike. */
-async function interleaved(
-  targets: Targets,
-  kind: RequestKind,
-  perTarget: number,
-  blocks: number,
-  connections: number,
-): Promise<Record<TargetName, LoadResult>> {
-  const names = Object.keys(targets) as TargetName[];
-  const parts: Record<TargetName, LoadResult[]> = { direct: [], bare: [], gateway: [] };
-  for (let block = 0; block < blocks; block++) {
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(block + i) % names.length] as TargetName;
-      parts[name].push(tally(name, await runLoad(targets[name], kind, Math.ceil(perTarget / blocks), connections)));
-    }
-  }
-  return { direct: mergeResults(parts.direct), bare: mergeResults(parts.bare), gateway: mergeResults(parts.gateway) };
-}
-
-interface CpuMeasurement {
-  perRequestUs: Record<ProxyName, number[]>;
-  requestsPerSecond: Record<ProxyName, number[]>;
-}
-
-/** CPU the proxy process spends over a fixed number of requests, alternating which proxy goes first. */
-async function measureCpu(targets: Targets, pids: Record<ProxyName, number>, kind: RequestKind, requests: number): Promise<CpuMeasurement> {
-  const out: CpuMeasurement = { perRequestUs: { bare: [], gateway: [] }, requestsPerSecond: { bare: [], gateway: [] } };
-  for (let round = 0; round < settings.cpuRounds; round++) {
-    const order: ProxyName[] = round % 2 === 0 ? ['bare', 'gateway'] : ['gateway', 'bare'];
-    for (const proxy of order) {
-      const before = processTreeCpuSeconds(pids[proxy]);
-      const result = tally(proxy, await runLoad(targets[proxy], kind, requests, settings.cpuConnections));
-      const cpuSeconds = processTreeCpuSeconds(pids[proxy]) - before;
-      out.perRequestUs[proxy].push((cpuSeconds * 1e6) / requests);
-      out.requestsPerSecond[proxy].push(requests / (result.elapsedMs / 1000));
-    }
-  }
-  return out;
 }
 
 /** One plain and one streamed request per target, checked for the fake upstream's answer. */
@@ -149,12 +102,12 @@ async function sanityCheck(targets: Targets, gateway: RunningServer): Promise<vo
   }
 }
 
-async function bench(servers: RunningServer[]): Promise<BenchResults> {
+async function startServers(servers: RunningServer[]): Promise<Record<TargetName, RunningServer>> {
   const pinning = planPinning();
   if (pinning.drivers) pinThisProcess(pinning.drivers);
   progress(`CPU pinning: ${pinning.description}`);
-  const start = async (name: string, args: string[], cpus: string | undefined, env?: NodeJS.ProcessEnv): Promise<RunningServer> => {
-    const server = await spawnServer(name, args, { cwd: repoRoot, ...(env ? { env } : {}), ...(cpus ? { cpus } : {}) });
+  const start = async (name: string, args: string[], cpus: string | undefined, env = process.env) => {
+    const server = await spawnServer(name, args, { cwd: repoRoot, env, ...(cpus ? { cpus } : {}) });
     servers.push(server);
     return server;
   };
@@ -169,58 +122,89 @@ async function bench(servers: RunningServer[]): Promise<BenchResults> {
     }),
   ]);
   progress(`upstream ${upstream.origin}, bare proxy ${bare.origin}, gateway ${gateway.origin} (pid ${gateway.pid})`);
+  return { direct: upstream, bare, gateway };
+}
 
-  const targets: Targets = {
-    direct: makeTarget('direct', upstream.origin, 'openai/gpt-4o-mini'),
-    bare: makeTarget('bare', bare.origin, 'openai/gpt-4o-mini'),
-    gateway: makeTarget('gateway', gateway.origin, 'openai/gpt-4o-mini'),
+function percentilesOf(results: Record<TargetName, LoadResult>, which: 'latencyUs' | 'firstByteUs'): Record<TargetName, Percentiles> {
+  return {
+    direct: percentiles(results.direct[which]),
+    bare: percentiles(results.bare[which]),
+    gateway: percentiles(results.gateway[which]),
   };
-  const pids: Record<ProxyName, number> = { bare: bare.pid, gateway: gateway.pid };
-  await sanityCheck(targets, gateway);
+}
 
-  progress('warm-up');
-  await interleaved(targets, 'plain', settings.warmupRequests, 1, settings.cpuConnections);
-  await interleaved(targets, 'stream', settings.warmupStreams, 1, settings.cpuConnections);
-  await interleaved(targets, 'plain', 200, 1, 64);
-  await interleaved(targets, 'plain', 100, 1, 1);
+async function bench(servers: RunningServer[]): Promise<BenchResults> {
+  const running = await startServers(servers);
+  const targets: Targets = {
+    direct: makeTarget('direct', running.direct.origin),
+    bare: makeTarget('bare', running.bare.origin),
+    gateway: makeTarget('gateway', running.gateway.origin),
+  };
+  const pids: Record<ProxyName, number> = { bare: running.bare.pid, gateway: running.gateway.pid };
+  const tally = new ErrorTally(progress);
+  const closed = { connections: settings.connections };
+  await sanityCheck(targets, running.gateway);
 
-  progress(`CPU per request: ${settings.cpuRounds} rounds × ${settings.cpuRequests} requests per proxy`);
-  const cpu = await measureCpu(targets, pids, 'plain', settings.cpuRequests);
+  // V8 keeps getting cheaper per request well past the first few thousand requests.
+  progress(`warm-up: ${settings.warmupRequests} requests and ${settings.warmupStreams} streams per target`);
+  await interleaved(targets, 'plain', settings.warmupRequests, 2, closed, tally);
+  await interleaved(targets, 'stream', settings.warmupStreams, 1, closed, tally);
+  await interleaved(targets, 'plain', 500, 1, { connections: 64 }, tally);
+  await interleaved(targets, 'plain', 200, 1, { connections: 1 }, tally);
+
+  progress(`CPU per request: ${settings.cpuRounds} rounds × ${settings.cpuRequests} requests, ${settings.connections} connections`);
+  const cpu = await measureCpu(
+    targets,
+    pids,
+    { kind: 'plain', requests: settings.cpuRequests, rounds: settings.cpuRounds, shape: closed, unitsPerRequest: 1 },
+    tally,
+  );
+
+  progress(`CPU per request at ${settings.fixedRate} req/s: ${settings.fixedRateRounds} rounds × ${settings.fixedRateRequests}`);
+  const cpuAtFixedRate = await measureCpu(
+    targets,
+    pids,
+    {
+      kind: 'plain',
+      requests: settings.fixedRateRequests,
+      rounds: settings.fixedRateRounds,
+      shape: { ...closed, ratePerSecond: settings.fixedRate },
+      unitsPerRequest: 1,
+    },
+    tally,
+  );
+
+  progress(`streaming CPU: ${settings.streamCpuRounds} rounds × ${settings.streamCpuRequests} streams`);
+  const streamCpuPerChunk = await measureCpu(
+    targets,
+    pids,
+    {
+      kind: 'stream',
+      requests: settings.streamCpuRequests,
+      rounds: settings.streamCpuRounds,
+      shape: closed,
+      unitsPerRequest: STREAM_EVENTS,
+    },
+    tally,
+  );
 
   progress(`latency at 1 connection: ${settings.latency1Requests} requests per target`);
-  const latency1 = await interleaved(targets, 'plain', settings.latency1Requests, 3, 1);
+  const latency1 = await roundRobin(targets, 'plain', settings.latency1Requests, tally);
 
   progress(`latency at 64 connections: ${settings.latency64Requests} requests per target`);
-  const latency64 = await interleaved(targets, 'plain', settings.latency64Requests, 2, 64);
+  const latency64 = await interleaved(targets, 'plain', settings.latency64Requests, 5, { connections: 64 }, tally);
 
   progress(`streaming first byte at 1 connection: ${settings.streamFirstByteRequests} streams per target`);
-  const firstByte = await interleaved(targets, 'stream', settings.streamFirstByteRequests, 2, 1);
+  const firstByte = await roundRobin(targets, 'stream', settings.streamFirstByteRequests, tally);
 
-  progress(`streaming CPU: ${settings.cpuRounds} rounds × ${settings.streamCpuRequests} streams per proxy`);
-  const streamCpu = await measureCpu(targets, pids, 'stream', settings.streamCpuRequests);
-
-  const perChunk = (proxy: ProxyName): number => median(streamCpu.perRequestUs[proxy]) / STREAM_EVENTS;
   return {
-    cpuPerRequestUs: { bare: median(cpu.perRequestUs.bare), gateway: median(cpu.perRequestUs.gateway) },
-    cpuSamplesUs: cpu.perRequestUs,
-    throughputRps: { bare: median(cpu.requestsPerSecond.bare), gateway: median(cpu.requestsPerSecond.gateway) },
-    latency1: {
-      direct: percentiles(latency1.direct.latencyUs),
-      bare: percentiles(latency1.bare.latencyUs),
-      gateway: percentiles(latency1.gateway.latencyUs),
-    },
-    latency64: {
-      direct: percentiles(latency64.direct.latencyUs),
-      bare: percentiles(latency64.bare.latencyUs),
-      gateway: percentiles(latency64.gateway.latencyUs),
-    },
-    streamFirstByte: {
-      direct: percentiles(firstByte.direct.firstByteUs),
-      bare: percentiles(firstByte.bare.firstByteUs),
-      gateway: percentiles(firstByte.gateway.firstByteUs),
-    },
-    streamCpuPerChunkUs: { bare: perChunk('bare'), gateway: perChunk('gateway') },
-    errors: { ...errorCounts },
+    cpu,
+    cpuAtFixedRate,
+    streamCpuPerChunk,
+    latency1: percentilesOf(latency1, 'latencyUs'),
+    latency64: percentilesOf(latency64, 'latencyUs'),
+    streamFirstByte: percentilesOf(firstByte, 'firstByteUs'),
+    errors: { ...tally.counts },
   };
 }
 
@@ -237,16 +221,23 @@ async function main(): Promise<void> {
     const targets = checkTargets(figures);
     const report: BenchReport = {
       machine: machineFacts(),
-      settings: { ...settings, scale, gatewayCommand: gatewayArgs().join(' ') },
+      settings: {
+        ...settings,
+        scale,
+        gatewayCommand: gatewayArgs().join(' '),
+        cpuPinning: planPinning().description,
+        cpuClock,
+      },
       figures,
       targets,
       pass: targets.every((t) => t.pass),
     };
-    console.log(renderTables(results, targets));
+    console.log(renderTables(results, settings, targets));
     const previous = readPreviousReport(resultsFile);
     if (previous) console.log(renderChanges(previous, figures));
     writeReport(resultsFile, report);
-    console.log(`\nwrote ${path.relative(repoRoot, resultsFile)} (${report.pass ? 'all targets met' : 'TARGETS MISSED'})`);
+    const verdict = report.pass ? 'all targets met' : 'TARGETS MISSED';
+    console.log(`\nwrote ${path.relative(repoRoot, resultsFile)} (${verdict}) in ${((Date.now() - startedAt) / 1000).toFixed(0)}s`);
   } finally {
     clearTimeout(cap);
     await closePools();

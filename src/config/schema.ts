@@ -1,6 +1,7 @@
 import bytes from 'bytes';
 import { z } from 'zod';
 import { adminSchema, modelSchema, routerSchema } from './routing-schema.ts';
+import { upstreamProviderSchemas } from './provider-schemas.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -9,7 +10,6 @@ const byteSize = z
   .transform((value) => (typeof value === 'number' ? value : (bytes.parse(value) ?? 0)));
 
 const milliseconds = z.int().positive();
-const headerMap = z.record(z.string(), z.string());
 
 const corsSchema = z.strictObject({
   origins: z.array(z.string()).default(['*']).describe('Allowed origins; "*" allows any.'),
@@ -28,27 +28,6 @@ const serverSchema = z.strictObject({
 
 const loggingSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
-
-const upstreamFields = {
-  api_key: z.string().optional().describe('Sent as a bearer token. Use ${ENV_VAR}; never commit keys.'),
-  headers: headerMap.default({}).describe('Extra headers sent upstream on every request.'),
-  timeout_ms: milliseconds.optional().describe('Upstream timeout; defaults to server.request_timeout_ms.'),
-  connect_timeout_ms: milliseconds.optional().describe('Connect timeout; defaults to router.timeouts.connect_ms.'),
-};
-
-const openaiProviderSchema = z.strictObject({
-  type: z.literal('openai'),
-  base_url: z.url().default('https://api.openai.com/v1'),
-  organization: z.string().optional(),
-  project: z.string().optional(),
-  ...upstreamFields,
-});
-
-const openaiCompatibleProviderSchema = z.strictObject({
-  type: z.literal('openai-compatible'),
-  base_url: z.url(),
-  ...upstreamFields,
 });
 
 const mockErrorSchema = z.strictObject({
@@ -84,7 +63,7 @@ export const mockProviderSchema = z.strictObject({
   embedding_dimensions: z.int().positive().max(4096).default(16),
 });
 
-const providerSchema = z.discriminatedUnion('type', [openaiProviderSchema, openaiCompatibleProviderSchema, mockProviderSchema]);
+const providerSchema = z.discriminatedUnion('type', [...upstreamProviderSchemas, mockProviderSchema]);
 
 const passthroughSchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Allow x-lightport-provider with the caller's own key."),

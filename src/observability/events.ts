@@ -25,6 +25,7 @@ export interface AttemptFinished {
   readonly outcome: AttemptOutcome['kind'];
   /** HTTP status the upstream answered with, when it answered. */
   readonly status?: number;
+  /** Why the upstream refused, when it did. */
   readonly errorClass?: UpstreamErrorClass;
   /** Set when the router tries again after this attempt (same or next target). */
   readonly failureReason?: FailureReason;

@@ -1,8 +1,18 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../config/schema.ts';
+import { createAnthropicProvider } from './anthropic/anthropic.ts';
+import { azureAuth, azurePaths } from './azure/azure-openai.ts';
+import { createBedrockProvider } from './bedrock/bedrock.ts';
+import { createCohereProvider } from './cohere/cohere.ts';
+import { DEEPSEEK_QUIRKS } from './deepseek/deepseek.ts';
+import { createGoogleProvider } from './google/google.ts';
+import { GROQ_QUIRKS } from './groq/groq.ts';
+import { MISTRAL_QUIRKS } from './mistral/mistral.ts';
 import { createMockProvider } from './mock/mock.ts';
 import { createOpenAICompatibleProvider } from './openai/openai-compatible.ts';
+import type { OpenAIQuirks } from './openai/quirks.ts';
 import type { Provider } from './types.ts';
+import { XAI_QUIRKS } from './xai/xai.ts';
 
 /** Provider types a caller may name in `x-lightport-provider`, with their defaults. */
 export const PASSTHROUGH_TYPES: Readonly<Record<string, { readonly defaultBaseUrl?: string }>> = {
@@ -10,9 +20,17 @@ export const PASSTHROUGH_TYPES: Readonly<Record<string, { readonly defaultBaseUr
   'openai-compatible': {},
 };
 
+const OPENAI_LIKE: Readonly<Record<string, OpenAIQuirks>> = {
+  mistral: MISTRAL_QUIRKS,
+  groq: GROQ_QUIRKS,
+  deepseek: DEEPSEEK_QUIRKS,
+  xai: XAI_QUIRKS,
+};
+
 export type ProviderBuild = { readonly provider: Provider } | { readonly skipped: string };
 
 export function buildProvider(name: string, config: ProviderConfig, dispatcher: Dispatcher, defaultTimeoutMs: number): ProviderBuild {
+  const timeoutMs = (config.type === 'mock' ? undefined : config.timeout_ms) ?? defaultTimeoutMs;
   switch (config.type) {
     case 'mock':
       return { provider: createMockProvider(name, config) };
@@ -21,27 +39,90 @@ export function buildProvider(name: string, config: ProviderConfig, dispatcher: 
       const headers: Record<string, string> = { ...config.headers };
       if (config.organization) headers['openai-organization'] = config.organization;
       if (config.project) headers['openai-project'] = config.project;
-      const description = {
-        name,
-        type: config.type,
-        baseUrl: config.base_url,
-        apiKey: config.api_key,
-        headers,
-        timeoutMs: config.timeout_ms ?? defaultTimeoutMs,
-      };
+      const description = { name, type: config.type, baseUrl: config.base_url, apiKey: config.api_key, headers, timeoutMs };
       return { provider: createOpenAICompatibleProvider(description, dispatcher) };
     }
     case 'openai-compatible': {
-      const description = {
-        name,
-        type: config.type,
-        baseUrl: config.base_url,
-        headers: config.headers,
-        timeoutMs: config.timeout_ms ?? defaultTimeoutMs,
-      };
+      const description = { name, type: config.type, baseUrl: config.base_url, headers: config.headers, timeoutMs };
       return {
         provider: createOpenAICompatibleProvider(config.api_key ? { ...description, apiKey: config.api_key } : description, dispatcher),
       };
     }
+    case 'mistral':
+    case 'groq':
+    case 'deepseek':
+    case 'xai': {
+      if (!config.api_key) return { skipped: 'no api_key' };
+      const quirks = OPENAI_LIKE[config.type];
+      const description = { name, type: config.type, baseUrl: config.base_url, apiKey: config.api_key, headers: config.headers, timeoutMs };
+      return { provider: createOpenAICompatibleProvider(quirks ? { ...description, quirks } : description, dispatcher) };
+    }
+    case 'azure-openai': {
+      const secret = config.api_key ?? config.entra_token;
+      if (!secret) return { skipped: 'no api_key or entra_token' };
+      const description = {
+        name,
+        type: config.type,
+        baseUrl: config.endpoint,
+        apiKey: secret,
+        headers: config.headers,
+        timeoutMs,
+        paths: azurePaths(config.api_version),
+        auth: azureAuth(config.api_key ? 'api_key' : 'entra_token'),
+      };
+      return { provider: createOpenAICompatibleProvider(description, dispatcher) };
+    }
+    case 'anthropic': {
+      if (!config.api_key) return { skipped: 'no api_key' };
+      const description = {
+        baseUrl: config.base_url,
+        apiKey: config.api_key,
+        version: config.anthropic_version,
+        headers: config.headers,
+        timeoutMs,
+      };
+      return { provider: createAnthropicProvider(name, description, dispatcher) };
+    }
+    case 'google': {
+      if (!config.api_key) return { skipped: 'no api_key' };
+      return {
+        provider: createGoogleProvider(
+          name,
+          { baseUrl: config.base_url, apiKey: config.api_key, headers: config.headers, timeoutMs },
+          dispatcher,
+        ),
+      };
+    }
+    case 'cohere': {
+      if (!config.api_key) return { skipped: 'no api_key' };
+      return {
+        provider: createCohereProvider(
+          name,
+          { baseUrl: config.base_url, apiKey: config.api_key, headers: config.headers, timeoutMs },
+          dispatcher,
+        ),
+      };
+    }
+    case 'bedrock':
+      return buildBedrock(name, config, dispatcher, timeoutMs);
   }
+}
+
+function buildBedrock(
+  name: string,
+  config: Extract<ProviderConfig, { type: 'bedrock' }>,
+  dispatcher: Dispatcher,
+  timeoutMs: number,
+): ProviderBuild {
+  const region = config.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+  if (!region) return { skipped: 'no region (set region, or AWS_REGION)' };
+  if ((config.access_key_id === undefined) !== (config.secret_access_key === undefined)) {
+    return { skipped: 'access_key_id and secret_access_key go together' };
+  }
+  const keys =
+    config.access_key_id && config.secret_access_key
+      ? { accessKeyId: config.access_key_id, secretAccessKey: config.secret_access_key, sessionToken: config.session_token }
+      : undefined;
+  const baseUrl = config.base_url ?? `https://bedrock-runtime.${region}.amazonaws.com`;
+  return { provider: createBedrockProvider(name, { region, baseUrl, keys, headers: config.headers, timeoutMs }, dispatcher) };
 }

@@ -1,23 +1,40 @@
 import type { Dispatcher } from 'undici';
-import type { OpenAIErrorBody } from '../server/errors.ts';
-import { classifyUpstreamError, retryAfterMs } from './error-class.ts';
 import { PRIVATE_ADDRESS_REFUSED } from './ssrf-guard.ts';
-import type { AttemptOutcome, ResponseSink, TokenUsage } from './types.ts';
+import { mapUpstreamError, type UpstreamErrorOutcome } from './upstream-errors.ts';
+import type { AttemptOutcome, ResponseSink, TokenUsage, UpstreamHeaders } from './types.ts';
+
+/**
+ * Turns a provider's 2xx answer into OpenAI's, incrementally: bytes in, OpenAI bytes out.
+ * A passthrough has none; a translating provider makes one per attempt.
+ */
+export interface AnswerTranslator {
+  /** The content type the client gets. */
+  readonly contentType: string;
+  /** The next bytes of the answer; returns what is ready for the client ('' when nothing is). */
+  push(chunk: Buffer): string;
+  /** The upstream ended; returns the closing text. */
+  end(): string;
+  /** Token usage, once the answer reported it. */
+  readonly usage: TokenUsage | undefined;
+  /** Set when the answer turned out to be an error (an error event, a cut stream, an unreadable body). */
+  readonly failure: UpstreamErrorOutcome | undefined;
+}
 
 export interface UpstreamCall {
   readonly dispatcher: Dispatcher;
   readonly origin: string;
   readonly path: string;
   readonly headers: Record<string, string>;
-  readonly body: string;
+  readonly body: string | Uint8Array;
   /** Until the response headers arrive. */
   readonly timeoutMs: number;
-  /** Longest silence between body chunks; `timeoutMs` when absent. */
-  readonly idleTimeoutMs?: number;
+  /** Longest silence between body chunks (a stream's idle timeout); `timeoutMs` when absent. */
+  readonly idleTimeoutMs?: number | undefined;
   readonly signal: AbortSignal;
   readonly sink: ResponseSink;
-  /** Reads token usage from the last bytes of a successful answer. */
-  readonly readUsage?: (tail: string) => TokenUsage | undefined;
+  /** Reads token usage from the last bytes of a successful (OpenAI-format) answer. */
+  readonly readUsage?: (tail: readonly Buffer[]) => TokenUsage | undefined;
+  readonly translator?: AnswerTranslator;
 }
 
 /** Enough of an answer's end to hold its usage object (or a stream's usage chunk). */
@@ -27,16 +44,16 @@ const ERROR_BODY_LIMIT = 64 * 1024;
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
- * Sends one request upstream and streams a 2xx answer into the sink chunk by chunk,
- * with backpressure; a non-2xx answer is collected (bounded) and returned as an outcome
- * so the caller can still decide what the client sees.
+ * Sends one request upstream and streams a 2xx answer into the sink chunk by chunk (through
+ * the translator, when there is one), with backpressure; a non-2xx answer is collected
+ * (bounded) and returned as an outcome so the caller can still decide what the client sees.
  */
 export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
   return new Promise((resolve) => {
     let started = false;
-    let errorStatus = 0;
-    let retryAfter: string | undefined;
-    let retryAfterDelay: number | undefined;
+    let success = false;
+    let status = 0;
+    let errorHeaders: UpstreamHeaders = {};
     const errorChunks: Buffer[] = [];
     let errorBytes = 0;
     const tail: Buffer[] = [];
@@ -51,6 +68,39 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
     let abortController: Dispatcher.DispatchController | undefined;
     const onAbort = (): void => abortController?.abort(new Error('request cancelled'));
     call.signal.addEventListener('abort', onAbort, { once: true });
+    const { translator } = call;
+
+    const startSink = (contentType: string): void => {
+      if (started) return;
+      started = true;
+      call.sink.start(status, contentType);
+    };
+    const forward = (controller: Dispatcher.DispatchController, bytes: Buffer | string): void => {
+      if (!call.sink.write(bytes)) {
+        controller.pause();
+        call.sink.onDrain(() => controller.resume());
+      }
+    };
+    /** A translated answer that turned out to be an error: an error before the first byte, a broken stream after. */
+    const failTranslation = (controller: Dispatcher.DispatchController | undefined, failure: UpstreamErrorOutcome): void => {
+      settle(started ? { kind: 'broken', message: failure.body.error.message } : failure);
+      controller?.abort(new Error('upstream answer failed'));
+    };
+    const translate = (controller: Dispatcher.DispatchController, step: () => string): string | undefined => {
+      if (translator === undefined) return undefined;
+      let out: string;
+      try {
+        out = step();
+      } catch (error) {
+        failTranslation(controller, unreadableAnswer(error));
+        return undefined;
+      }
+      if (translator.failure) {
+        failTranslation(controller, translator.failure);
+        return undefined;
+      }
+      return out;
+    };
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(controller) {
@@ -58,48 +108,53 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
         if (call.signal.aborted) controller.abort(new Error('request cancelled'));
       },
       onResponseStart(_controller, statusCode, headers) {
-        if (statusCode >= 200 && statusCode < 300) {
-          started = true;
-          call.sink.start(statusCode, String(headers['content-type'] ?? 'application/json'));
-        } else {
-          errorStatus = statusCode;
-          const header = headers['retry-after'];
-          retryAfter = Array.isArray(header) ? header[0] : header;
-          retryAfterDelay = retryAfterMs(headers);
-        }
+        status = statusCode;
+        success = statusCode >= 200 && statusCode < 300;
+        if (!success) errorHeaders = headers;
+        else if (translator === undefined) startSink(String(headers['content-type'] ?? 'application/json'));
       },
       onResponseData(controller, chunk) {
-        if (started) {
-          if (call.readUsage) {
-            tail.push(chunk);
-            tailBytes += chunk.length;
-            while (tail.length > 1 && tailBytes - (tail[0]?.length ?? 0) >= TAIL_BYTES) tailBytes -= tail.shift()?.length ?? 0;
+        if (settled) return;
+        if (!success) {
+          if (errorBytes < ERROR_BODY_LIMIT) {
+            errorChunks.push(chunk);
+            errorBytes += chunk.length;
           }
-          if (!call.sink.write(chunk)) {
-            controller.pause();
-            call.sink.onDrain(() => controller.resume());
-          }
-        } else if (errorBytes < ERROR_BODY_LIMIT) {
-          errorChunks.push(chunk);
-          errorBytes += chunk.length;
-        }
-      },
-      onResponseEnd() {
-        if (started) {
-          call.sink.end();
-          const usage = call.readUsage?.(Buffer.concat(tail, tailBytes).toString('utf8'));
-          settle(usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage });
           return;
         }
-        const body = upstreamErrorBody(errorStatus, Buffer.concat(errorChunks).toString('utf8'));
-        settle({
-          kind: 'upstream_error',
-          status: errorStatus,
-          body,
-          errorClass: classifyUpstreamError(errorStatus, body),
-          ...(retryAfter === undefined ? {} : { retryAfter }),
-          ...(retryAfterDelay === undefined ? {} : { retryAfterMs: retryAfterDelay }),
-        });
+        if (translator !== undefined) {
+          const out = translate(controller, () => translator.push(chunk));
+          if (out) {
+            startSink(translator.contentType);
+            forward(controller, Buffer.from(out));
+          }
+          return;
+        }
+        if (call.readUsage) {
+          tail.push(chunk);
+          tailBytes += chunk.length;
+          while (tail.length > 1 && tailBytes - (tail[0]?.length ?? 0) >= TAIL_BYTES) tailBytes -= tail.shift()?.length ?? 0;
+        }
+        forward(controller, chunk);
+      },
+      onResponseEnd(controller) {
+        if (settled) return;
+        if (!success) {
+          settle(mapUpstreamError(status, Buffer.concat(errorChunks).toString('utf8'), errorHeaders));
+          return;
+        }
+        if (translator !== undefined) {
+          const out = translate(controller, () => translator.end());
+          if (out === undefined) return;
+          startSink(translator.contentType);
+          if (out) call.sink.write(out);
+          call.sink.end();
+          settle(translator.usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage: translator.usage });
+          return;
+        }
+        call.sink.end();
+        const usage = call.readUsage?.(tail);
+        settle(usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage });
       },
       onResponseError(_controller, error) {
         settle(failureOutcome(error, started, call.signal.aborted));
@@ -121,6 +176,18 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
   });
 }
 
+function unreadableAnswer(error: unknown): UpstreamErrorOutcome {
+  const reason = error instanceof Error ? error.message : String(error);
+  return {
+    kind: 'upstream_error',
+    status: 502,
+    body: {
+      error: { message: `The upstream's answer could not be read: ${reason}`, type: 'server_error', param: null, code: 'upstream_error' },
+    },
+    errorClass: 'server',
+  };
+}
+
 function failureOutcome(error: Error, started: boolean, cancelled: boolean): AttemptOutcome {
   if (cancelled) return { kind: 'cancelled' };
   if (started) return { kind: 'broken', message: 'The upstream connection failed while the answer was streaming.' };
@@ -133,27 +200,4 @@ function failureOutcome(error: Error, started: boolean, cancelled: boolean): Att
     };
   if (TIMEOUT_CODES.has(code)) return { kind: 'failed', code: 'upstream_timeout', message: 'The upstream did not answer in time.' };
   return { kind: 'failed', code: 'upstream_unreachable', message: `The upstream could not be reached (${code || error.name}).` };
-}
-
-/** Keeps an upstream's own OpenAI-shaped error; wraps anything else in that shape. */
-export function upstreamErrorBody(status: number, text: string): OpenAIErrorBody {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (isOpenAIErrorBody(parsed)) {
-      const { message, type, param, code } = parsed.error;
-      return { error: { message, type: type ?? 'upstream_error', param: param ?? null, code: code ?? null } };
-    }
-  } catch {
-    // not JSON: fall through to the generic shape
-  }
-  const message = text.trim().slice(0, 500) || `The upstream answered with HTTP ${status}.`;
-  return { error: { message, type: status >= 500 ? 'server_error' : 'upstream_error', param: null, code: null } };
-}
-
-function isOpenAIErrorBody(
-  value: unknown,
-): value is { error: { message: string; type?: string; param?: string | null; code?: string | null } } {
-  if (typeof value !== 'object' || value === null) return false;
-  const error = (value as { error?: unknown }).error;
-  return typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string';
 }

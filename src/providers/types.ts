@@ -54,8 +54,8 @@ export interface TokenUsage {
   readonly reasoning_tokens?: number;
 }
 
-/** What kind of upstream error it was, so the router can decide to retry, fall back or give up. */
-export type UpstreamErrorClass = 'rate_limit' | 'quota' | 'overloaded' | 'context_length' | 'auth' | 'bad_request' | 'not_found' | 'server';
+/** Why an upstream refused, for the router's retry and fallback decisions. */
+export type UpstreamErrorClass = 'rate_limit' | 'overloaded' | 'context_length' | 'auth' | 'bad_request' | 'not_found' | 'server';
 
 /** How one upstream attempt ended. */
 export type AttemptOutcome =
@@ -64,9 +64,10 @@ export type AttemptOutcome =
       readonly kind: 'upstream_error';
       readonly status: number;
       readonly body: OpenAIErrorBody;
+      /** Retry-After as sent to the client (seconds). */
       readonly retryAfter?: string;
       readonly errorClass?: UpstreamErrorClass;
-      /** The upstream's Retry-After (or retry-after-ms), in milliseconds. */
+      /** How long the upstream asked us to wait, from its headers or its error body. */
       readonly retryAfterMs?: number;
     }
   | {

@@ -1,18 +1,10 @@
-import { classifyUpstreamError } from '../providers/error-class.ts';
+import { classifyError } from '../providers/upstream-errors.ts';
 import type { AttemptOutcome, UpstreamErrorClass } from '../providers/types.ts';
 import type { RetryPolicy, Target } from './route.ts';
 
 /** Why an attempt did not answer the request: sent as x-lightport-fallback-reason. */
 export type FailureReason =
-  | 'unreachable'
-  | 'timeout'
-  | 'rate_limit'
-  | 'quota'
-  | 'overloaded'
-  | 'server_error'
-  | 'context_length'
-  | 'circuit_open'
-  | `status_${number}`;
+  'unreachable' | 'timeout' | 'rate_limit' | 'overloaded' | 'server_error' | 'context_length' | 'circuit_open' | `status_${number}`;
 
 export type HealthResult = 'success' | 'failure' | 'neutral';
 
@@ -53,7 +45,16 @@ export function judge(outcome: AttemptOutcome, target: Target, committed: boolea
       if (outcome.code === 'upstream_not_allowed') return { kind: 'final', health: 'neutral' };
       return AGAIN(outcome.code === 'upstream_timeout' ? 'timeout' : 'unreachable');
     case 'upstream_error':
-      return judgeUpstreamError(outcome, outcome.errorClass ?? classifyUpstreamError(outcome.status, outcome.body), target);
+      return judgeUpstreamError(
+        outcome,
+        outcome.errorClass ??
+          classifyError(outcome.status, {
+            message: outcome.body.error.message,
+            kind: outcome.body.error.type,
+            code: outcome.body.error.code ?? undefined,
+          }),
+        target,
+      );
   }
 }
 
@@ -65,8 +66,6 @@ function judgeUpstreamError(
   switch (errorClass) {
     case 'context_length':
       return AGAIN('context_length', false, 'neutral');
-    case 'quota':
-      return AGAIN('quota', false);
     case 'rate_limit':
       return outcome.retryAfterMs === undefined
         ? AGAIN('rate_limit')

@@ -68,13 +68,7 @@ export class RoutingInput {
   get tags(): readonly string[] {
     if (this.#tags !== undefined) return this.#tags;
     const header = this.headers['x-lightport-tags'];
-    return (this.#tags =
-      typeof header === 'string'
-        ? header
-            .split(',')
-            .map((tag) => tag.trim())
-            .filter(Boolean)
-        : []);
+    return (this.#tags = typeof header === 'string' && header !== '' ? tagHeaders.get(header) : NO_TAGS);
   }
 
   /** The objects routing rules read: `request`, `caller` and `time`. */

@@ -15,7 +15,7 @@ export interface AdminDeps {
   readonly apply: (config: Config, source: string) => string[];
 }
 
-const SECRET_NAME = /auth|key|token|secret|password/i;
+const SECRET_NAME = /api[_-]?key|^key$|secret|token|password|authorization|credential|access_key/i;
 
 /** `/admin/...`: read the running config and health, replace the routing section. */
 export function addAdminRoutes(routes: RouteTable, deps: AdminDeps): RouteTable {
@@ -84,30 +84,22 @@ function healthReport(runtime: RoutingRuntime): object[] {
   }));
 }
 
-/** A copy with keys, secret-looking headers and URL passwords replaced. */
-function redact(config: Config): unknown {
-  const providers = Object.fromEntries(
-    Object.entries(config.providers).map(([name, provider]) => {
-      if (provider.type === 'mock') return [name, provider];
-      const headers = Object.fromEntries(
-        Object.entries(provider.headers).map(([key, value]) => [key, SECRET_NAME.test(key) ? '[redacted]' : value]),
-      );
-      return [name, { ...provider, headers, ...(provider.api_key === undefined ? {} : { api_key: '[redacted]' }) }];
-    }),
-  );
-  const redis = config.router.redis;
-  return {
-    ...config,
-    providers,
-    router: redis === undefined ? config.router : { ...config.router, redis: { ...redis, url: redactUrl(redis.url) } },
-    admin: config.admin.key === undefined ? config.admin : { ...config.admin, key: '[redacted]' },
-  };
+/** A copy with every secret-looking field (keys, tokens, auth headers) and URL passwords replaced. */
+function redact(value: unknown, field = ''): unknown {
+  if (typeof value === 'string') {
+    if (SECRET_NAME.test(field)) return '[redacted]';
+    return field === 'url' || field === 'base_url' ? redactUrl(value) : value;
+  }
+  if (Array.isArray(value)) return value.map((item) => redact(item));
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, redact(child, key)]));
 }
 
 function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = 'redacted';
+    if (parsed.password === '') return url;
+    parsed.password = 'redacted';
     return parsed.href;
   } catch {
     return '[redacted]';

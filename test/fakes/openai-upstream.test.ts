@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddingVector } from './openai-embeddings.ts';
@@ -22,11 +26,6 @@ const weatherTool: OpenAI.ChatCompletionTool = {
 };
 
 /** Keys and value kinds, recursively; arrays by their first element. */
-/** The shapes of a stream's first two and last two chunks. */
-function pick(list: unknown[]): unknown[] {
-  return [list[0], list[1], list.at(-2), list.at(-1)].map(shapeOf);
-}
-
 function shapeOf(value: unknown): unknown {
   if (Array.isArray(value)) return value.length === 0 ? [] : [shapeOf(value[0])];
   if (isJsonObject(value)) {
@@ -37,6 +36,11 @@ function shapeOf(value: unknown): unknown {
     );
   }
   return value === null ? 'null' : typeof value;
+}
+
+/** Shapes of a stream's first (role), second (content), finish and usage chunks. */
+function roleContentFinishUsageShapes(chunks: unknown[]): unknown[] {
+  return [chunks[0], chunks[1], chunks.at(-2), chunks.at(-1)].map(shapeOf);
 }
 
 function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -99,7 +103,7 @@ describe('fake OpenAI upstream', () => {
         stream_options: { include_usage: true },
       }),
     );
-    expect(pick(raw)).toEqual(pick(recorded));
+    expect(roleContentFinishUsageShapes(raw)).toEqual(roleContentFinishUsageShapes(recorded));
   });
 
   it('streams a tool call that the SDK stream helper reassembles', async () => {
@@ -212,5 +216,22 @@ describe('fake OpenAI upstream', () => {
     const notFound = await post('/nope', {});
     expect(notFound.status).toBe(404);
     expect(await notFound.json()).toMatchObject({ error: { message: 'Invalid URL (POST /v1/nope)' } });
+  });
+
+  it('runs as its own process that prints its URL and exits on SIGTERM', async () => {
+    // Running .ts needs Node 24; vitest itself may have been started by an older system node.
+    const repoNode = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+    const script = fileURLToPath(new URL('./openai-upstream-process.ts', import.meta.url));
+    const child = spawn(existsSync(repoNode) ? repoNode : process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+      expect(line).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+\/v1$/);
+      const models = await fetch(`${line.slice('listening on '.length)}/models`, { headers: { authorization: 'Bearer k' } });
+      expect(models.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 });

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MockProviderConfig } from '../../config/schema.ts';
-import { classifyUpstreamError } from '../error-class.ts';
 import type { AttemptOutcome } from '../types.ts';
 
 /**
@@ -19,7 +18,6 @@ export function createInjector(errors: MockProviderConfig['errors']): (signal: A
           return {
             kind: 'upstream_error',
             status: error.status,
-            errorClass: classifyUpstreamError(error.status, { error: { message: error.message, type: '', param: null, code: null } }),
             body: {
               error: {
                 message: error.message,

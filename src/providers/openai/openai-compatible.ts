@@ -1,6 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { sendUpstream } from '../http-transport.ts';
 import { usageFromTail } from './usage.ts';
+import { normalizedCompletion, normalizedStream } from './normalize.ts';
+import { quirkedBody, type OpenAIQuirks } from './quirks.ts';
 import type { AttemptOptions, ChatRequest, EmbeddingsRequest, Provider } from '../types.ts';
 
 /** What differs between OpenAI-compatible upstreams: data, not code. */
@@ -11,40 +13,67 @@ export interface OpenAICompatibleDescription {
   readonly apiKey?: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /** Absent for OpenAI itself and plain compatible upstreams: the request and answer pass through untouched. */
+  readonly quirks?: OpenAIQuirks;
+  /** Where chat and embeddings go under the base URL (Azure puts the deployment and api-version there). */
+  readonly paths?: { chat(model: string): string; embeddings(model: string): string };
+  /** How the key is sent; a bearer token by default. */
+  readonly auth?: (apiKey: string) => Record<string, string>;
 }
 
-/** OpenAI and every upstream that speaks its wire format: the request passes through. */
+const DEFAULT_PATHS = { chat: () => '/chat/completions', embeddings: () => '/embeddings' };
+const bearer = (apiKey: string): Record<string, string> => ({ authorization: `Bearer ${apiKey}` });
+
+/** OpenAI and every upstream that speaks its wire format: the request passes through, quirks aside. */
 export function createOpenAICompatibleProvider(description: OpenAICompatibleDescription, dispatcher: Dispatcher): Provider {
   const url = new URL(description.baseUrl);
   const origin = url.origin;
   const prefix = url.pathname.replace(/\/+$/, '');
-  const staticHeaders = upstreamHeaders(description.headers, description.apiKey);
+  const paths = description.paths ?? DEFAULT_PATHS;
+  const auth = description.auth ?? bearer;
+  const staticHeaders = upstreamHeaders(description.headers, description.apiKey === undefined ? {} : auth(description.apiKey));
+  const { quirks } = description;
 
-  const send = (path: string, request: { model: string }, options: AttemptOptions) =>
+  const send = (path: string, body: string, options: AttemptOptions, translate?: 'stream' | 'json' | 'stream-with-usage') =>
     sendUpstream({
       dispatcher,
       origin,
       path: prefix + path,
-      headers: options.callerApiKey === undefined ? staticHeaders : upstreamHeaders(description.headers, options.callerApiKey),
-      body: JSON.stringify(request.model === options.upstreamModel ? request : { ...request, model: options.upstreamModel }),
+      headers: options.callerApiKey === undefined ? staticHeaders : upstreamHeaders(description.headers, auth(options.callerApiKey)),
+      body,
       timeoutMs: options.firstByteTimeoutMs ?? description.timeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs ?? description.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
       signal: options.signal,
       sink: options.sink,
       readUsage: usageFromTail,
+      ...(translate === undefined
+        ? {}
+        : { translator: translate === 'json' ? normalizedCompletion() : normalizedStream(translate === 'stream-with-usage') }),
     });
+
+  const chat = (request: ChatRequest, options: AttemptOptions) => {
+    const path = paths.chat(options.upstreamModel);
+    if (quirks === undefined) return send(path, passthroughBody(request, options.upstreamModel), options);
+    const body = JSON.stringify(quirkedBody(request, options.upstreamModel, quirks));
+    if (!quirks.normalizeAnswers) return send(path, body, options);
+    const mode = request.stream !== true ? 'json' : request.stream_options?.include_usage === true ? 'stream-with-usage' : 'stream';
+    return send(path, body, options, mode);
+  };
 
   return {
     name: description.name,
     type: description.type,
-    chat: (request: ChatRequest, options) => send('/chat/completions', request, options),
-    embeddings: (request: EmbeddingsRequest, options) => send('/embeddings', request, options),
+    chat,
+    embeddings: (request: EmbeddingsRequest, options) =>
+      send(paths.embeddings(options.upstreamModel), passthroughBody(request, options.upstreamModel), options),
     close: async () => {},
   };
 }
 
-function upstreamHeaders(extra: Readonly<Record<string, string>>, apiKey: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...extra };
-  if (apiKey) headers['authorization'] = `Bearer ${apiKey}`;
-  return headers;
+function passthroughBody(request: { model: string }, model: string): string {
+  return JSON.stringify(request.model === model ? request : { ...request, model });
+}
+
+function upstreamHeaders(extra: Readonly<Record<string, string>>, auth: Record<string, string>): Record<string, string> {
+  return { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...extra, ...auth };
 }

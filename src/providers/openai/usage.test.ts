@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { usageFromTail } from './usage.ts';
+import { usageFromTail as usageFromChunks } from './usage.ts';
+
+const usageFromTail = (text: string) => usageFromChunks([Buffer.from(text)]);
 
 describe('usageFromTail', () => {
   it('reads usage from the end of a chat.completion body, with cached and reasoning tokens', () => {
@@ -33,6 +35,19 @@ describe('usageFromTail', () => {
     expect(usageFromTail('data: {"choices":[],"usage":null}\n\n')).toBeUndefined();
     expect(usageFromTail('{"usage":{"prompt_tokens":3,')).toBeUndefined();
     expect(usageFromTail('no usage here')).toBeUndefined();
+  });
+
+  it('finds usage split across the last two chunks', () => {
+    const text = 'data: {"choices":[],"usage":{"prompt_tokens":30,"completion_tokens":7,"total_tokens":37}}\n\ndata: [DONE]\n\n';
+    expect(usageFromChunks([Buffer.from(text.slice(0, 40)), Buffer.from(text.slice(40))])).toEqual({
+      prompt_tokens: 30,
+      completion_tokens: 7,
+      total_tokens: 37,
+    });
+  });
+
+  it('ignores "usage" inside message text and a null usage', () => {
+    expect(usageFromTail('{"choices":[{"message":{"content":"the \\"usage\\": {\\"prompt_tokens\\": 9}"}}],"usage":null}')).toBeUndefined();
   });
 
   it('reads embeddings usage (no completion tokens)', () => {

@@ -1,52 +1,69 @@
 import type { TokenUsage } from '../types.ts';
 
+const USAGE_KEY = '"usage":';
+
 /**
- * Finds the last `"usage":{...}` object in the tail of an OpenAI-format answer (the
- * JSON body's end, or a stream's final usage chunk) without parsing the whole answer.
+ * Token usage from the last bytes of an OpenAI-format answer (the JSON body's end, or a
+ * stream's final usage chunk). It runs on every response, so it searches the bytes
+ * natively, decodes only the usage object and reads its counts by key instead of
+ * parsing the answer.
  */
-export function usageFromTail(tail: string): TokenUsage | undefined {
-  const key = tail.lastIndexOf('"usage":');
-  if (key === -1) return undefined;
-  const start = tail.indexOf('{', key);
-  if (start === -1) return undefined;
-  const end = matchingBrace(tail, start);
-  if (end === -1) return undefined;
-  try {
-    return toTokenUsage(JSON.parse(tail.slice(start, end + 1)));
-  } catch {
-    return undefined;
-  }
+export function usageFromTail(tail: readonly Buffer[]): TokenUsage | undefined {
+  const last = tail.at(-1);
+  if (last === undefined) return undefined;
+  return usageIn(last) ?? (tail.length > 1 ? usageIn(Buffer.concat(tail)) : undefined);
 }
 
-export function toTokenUsage(value: unknown): TokenUsage | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const usage = value as Record<string, unknown>;
-  const prompt = usage['prompt_tokens'];
-  const completion = usage['completion_tokens'] ?? 0;
-  if (typeof prompt !== 'number' || typeof completion !== 'number') return undefined;
-  const total = typeof usage['total_tokens'] === 'number' ? usage['total_tokens'] : prompt + completion;
-  const cached = (usage['prompt_tokens_details'] as { cached_tokens?: unknown } | undefined)?.cached_tokens;
-  const reasoning = (usage['completion_tokens_details'] as { reasoning_tokens?: unknown } | undefined)?.reasoning_tokens;
+function usageIn(bytes: Buffer): TokenUsage | undefined {
+  const key = bytes.lastIndexOf(USAGE_KEY);
+  if (key === -1) return undefined;
+  const start = bytes.indexOf(123 /* { */, key + USAGE_KEY.length);
+  if (start === -1 || start > key + USAGE_KEY.length + 2) return undefined;
+  const end = matchingBrace(bytes, start);
+  return end === -1 ? undefined : usageFromText(bytes.toString('latin1', start, end + 1));
+}
+
+/** Reads an OpenAI usage object's text: counts are unique keys inside it, details included. */
+export function usageFromText(text: string): TokenUsage | undefined {
+  const prompt = count(text, '"prompt_tokens":');
+  if (prompt === undefined) return undefined;
+  const completion = count(text, '"completion_tokens":') ?? 0;
+  const cached = count(text, '"cached_tokens":');
+  const reasoning = count(text, '"reasoning_tokens":');
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
-    total_tokens: total,
-    ...(typeof cached === 'number' ? { cached_tokens: cached } : {}),
-    ...(typeof reasoning === 'number' ? { reasoning_tokens: reasoning } : {}),
+    total_tokens: count(text, '"total_tokens":') ?? prompt + completion,
+    ...(cached === undefined ? {} : { cached_tokens: cached }),
+    ...(reasoning === undefined ? {} : { reasoning_tokens: reasoning }),
   };
 }
 
-function matchingBrace(text: string, start: number): number {
+function count(text: string, key: string): number | undefined {
+  let index = text.indexOf(key);
+  if (index === -1) return undefined;
+  index += key.length;
+  while (text.charCodeAt(index) === 32) index++;
+  let value = 0;
+  let digits = 0;
+  for (let code = text.charCodeAt(index); code >= 48 && code <= 57; code = text.charCodeAt(++index)) {
+    value = value * 10 + (code - 48);
+    digits++;
+  }
+  return digits === 0 ? undefined : value;
+}
+
+function matchingBrace(bytes: Buffer, start: number): number {
   let depth = 0;
   let inString = false;
-  for (let index = start; index < text.length; index++) {
-    const char = text.charCodeAt(index);
+  for (let index = start; index < bytes.length; index++) {
+    const byte = bytes[index];
     if (inString) {
-      if (char === 92 /* \ */) index++;
-      else if (char === 34 /* " */) inString = false;
-    } else if (char === 34) inString = true;
-    else if (char === 123 /* { */) depth++;
-    else if (char === 125 /* } */ && --depth === 0) return index;
+      if (byte === 92 /* \ */) index++;
+      else if (byte === 34 /* " */) inString = false;
+    } else if (byte === 34) inString = true;
+    else if (byte === 123 /* { */) depth++;
+    else if (byte === 125 /* } */ && --depth === 0) return index;
   }
   return -1;
 }

@@ -1,0 +1,184 @@
+// CPU the gateway spends per streamed chunk through the Anthropic and Gemini translators, against
+// the OpenAI passthrough, in one run over the same fake upstream. Target: ratio ≤ 1.5.
+// Usage: node bench/translators.ts   (env: BENCH_SCALE=0.1 for a quick run)
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { processTreeCpuSeconds } from './proc-cpu.ts';
+import { spawnServer, type RunningServer } from './spawn-server.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Content chunks per stream, the same for every format. */
+const CHUNKS = 40;
+const CONNECTIONS = 16;
+const ROUNDS = 5;
+
+type Format = 'openai' | 'anthropic' | 'google';
+
+function sse(data: unknown, event?: string, eol = '\n'): string {
+  return `${event ? `event: ${event}${eol}` : ''}data: ${JSON.stringify(data)}${eol}${eol}`;
+}
+
+function openAIChunk(delta: object, finish: string | null): Record<string, unknown> {
+  return {
+    id: 'chatcmpl-bench',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-bench',
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  };
+}
+
+/** One stream of CHUNKS text pieces in each provider's own framing, as separate writes. */
+function streamEvents(format: Format): Buffer[] {
+  const pieces = Array.from({ length: CHUNKS }, (_value, index) => `word${index} `);
+  const events: string[] = [];
+  if (format === 'openai') {
+    events.push(sse(openAIChunk({ role: 'assistant', content: '' }, null)));
+    for (const piece of pieces) events.push(sse(openAIChunk({ content: piece }, null)));
+    events.push(
+      sse(openAIChunk({}, 'stop')),
+      sse({ ...openAIChunk({}, null), choices: [], usage: { prompt_tokens: 9, completion_tokens: CHUNKS, total_tokens: 9 + CHUNKS } }),
+    );
+    events.push('data: [DONE]\n\n');
+  } else if (format === 'anthropic') {
+    const usage = { input_tokens: 9, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 };
+    events.push(
+      sse(
+        {
+          type: 'message_start',
+          message: { id: 'msg_bench', type: 'message', role: 'assistant', model: 'claude-bench', content: [], usage },
+        },
+        'message_start',
+      ),
+    );
+    events.push(sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'));
+    for (const text of pieces)
+      events.push(sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta'));
+    events.push(sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'));
+    events.push(sse({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: CHUNKS } }, 'message_delta'));
+    events.push(sse({ type: 'message_stop' }, 'message_stop'));
+  } else {
+    const usageMetadata = { promptTokenCount: 9, candidatesTokenCount: CHUNKS, totalTokenCount: 9 + CHUNKS };
+    pieces.forEach((text, index) => {
+      const last = index === pieces.length - 1;
+      const candidate = { content: { parts: [{ text }], role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) };
+      events.push(sse({ candidates: [candidate], usageMetadata, modelVersion: 'gemini-bench', responseId: 'bench' }, undefined, '\r\n'));
+    });
+  }
+  return events.map((event) => Buffer.from(event));
+}
+
+function startUpstream(): Promise<{ server: Server; origin: string }> {
+  const streams: Record<Format, Buffer[]> = {
+    openai: streamEvents('openai'),
+    anthropic: streamEvents('anthropic'),
+    google: streamEvents('google'),
+  };
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const format: Format = req.url?.startsWith('/anthropic') ? 'anthropic' : req.url?.startsWith('/google') ? 'google' : 'openai';
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const event of streams[format]) res.write(event);
+      res.end();
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })),
+  );
+}
+
+function gatewayConfig(upstream: string): string {
+  const directory = mkdtempSync(path.join(tmpdir(), 'lightport-bench-'));
+  const file = path.join(directory, 'lightport.yaml');
+  writeFileSync(
+    file,
+    [
+      'logging: { level: warn }',
+      'providers:',
+      `  openai: { type: openai, base_url: ${upstream}/openai/v1, api_key: sk-bench }`,
+      `  anthropic: { type: anthropic, base_url: ${upstream}/anthropic/v1, api_key: sk-ant-bench }`,
+      `  google: { type: google, base_url: ${upstream}/google/v1beta, api_key: bench-key }`,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+async function drive(pool: Pool, format: Format, streams: number): Promise<void> {
+  const body = JSON.stringify({ model: `${format}/bench-model`, stream: true, messages: [{ role: 'user', content: 'Say hello.' }] });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next++ < streams) {
+      const response = await pool.request({
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      const text = await response.body.text();
+      if (response.statusCode !== 200 || !text.endsWith('data: [DONE]\n\n'))
+        throw new Error(`${format}: HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+}
+
+function median(values: number[]): number {
+  const sorted = values.toSorted((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** Starts its own fake upstream and gateway; returns µs of gateway CPU per streamed chunk and the ratios. */
+export async function runTranslatorBench(): Promise<Record<string, number>> {
+  const scale = Number(process.env['BENCH_SCALE'] ?? '1');
+  const streams = Math.max(50, Math.round(1500 * scale));
+  const upstream = await startUpstream();
+  let gateway: RunningServer | undefined;
+  try {
+    gateway = await spawnServer('gateway', ['bin/lightport.js', 'start', '--config', gatewayConfig(upstream.origin), '--port', '0'], {
+      cwd: repoRoot,
+    });
+    const pool = new Pool(gateway.origin, { connections: CONNECTIONS });
+    const formats: Format[] = ['openai', 'anthropic', 'google'];
+    for (const format of formats) await drive(pool, format, Math.max(20, Math.round(streams / 5)));
+    const samples: Record<Format, number[]> = { openai: [], anthropic: [], google: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      // Rotate the order so drift in machine noise hits every format alike.
+      for (let offset = 0; offset < formats.length; offset++) {
+        const format = formats[(round + offset) % formats.length] as Format;
+        const before = processTreeCpuSeconds(gateway.pid);
+        await drive(pool, format, streams);
+        samples[format].push(((processTreeCpuSeconds(gateway.pid) - before) * 1e6) / (streams * CHUNKS));
+      }
+    }
+    await pool.close();
+    const perChunk = { openai: median(samples.openai), anthropic: median(samples.anthropic), google: median(samples.google) };
+    return {
+      passthroughCpuPerChunkUs: perChunk.openai,
+      anthropicCpuPerChunkUs: perChunk.anthropic,
+      geminiCpuPerChunkUs: perChunk.google,
+      anthropicVsPassthrough: perChunk.anthropic / perChunk.openai,
+      geminiVsPassthrough: perChunk.google / perChunk.openai,
+    };
+  } finally {
+    await gateway?.stop();
+    upstream.server.closeAllConnections();
+    upstream.server.close();
+  }
+}
+
+if (import.meta.main) {
+  const figures = await runTranslatorBench();
+  for (const [name, value] of Object.entries(figures)) console.log(`${name.padEnd(28)} ${value.toFixed(3)}`);
+  const pass = figures['anthropicVsPassthrough']! <= 1.5 && figures['geminiVsPassthrough']! <= 1.5;
+  console.log(
+    pass ? 'target met: translators ≤ 1.5× passthrough CPU per chunk' : 'TARGET MISSED: translators > 1.5× passthrough CPU per chunk',
+  );
+}

@@ -1,0 +1,118 @@
+import { mapUpstreamError } from '../upstream-errors.ts';
+import { makeUsage } from '../translate/openai-output.ts';
+import { isRecord } from '../translate/request-parts.ts';
+import { StreamDialect } from '../translate/translators.ts';
+import { JSON_TOOL } from './request.ts';
+import { anthropicFinishReason, anthropicUsage } from './response.ts';
+
+const ERROR_STATUS: Record<string, number> = {
+  overloaded_error: 529,
+  rate_limit_error: 429,
+  api_error: 500,
+  invalid_request_error: 400,
+  authentication_error: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+};
+
+/** Messages API stream events → OpenAI chunks, one event at a time. */
+export class AnthropicStream extends StreamDialect {
+  #promptUsage = makeUsage(0, 0);
+
+  constructor(model: string, includeUsage: boolean, jsonMode: boolean) {
+    super(model, includeUsage, jsonMode ? JSON_TOOL : undefined);
+  }
+
+  event(name: string | undefined, data: string): string {
+    if (name === 'ping') return '';
+    if (name === 'content_block_delta') {
+      const literal = textDeltaLiteral(data);
+      if (literal !== undefined) return this.writer.textLiteral(literal);
+    }
+    const event: unknown = JSON.parse(data);
+    if (!isRecord(event)) return '';
+    switch (event['type']) {
+      case 'message_start':
+        return this.#start(event['message']);
+      case 'content_block_start':
+        return this.#blockStart(Number(event['index']), event['content_block']);
+      case 'content_block_delta':
+        return this.#blockDelta(Number(event['index']), event['delta']);
+      case 'content_block_stop':
+        return this.endToolCall(Number(event['index']));
+      case 'message_delta':
+        return this.#messageDelta(event);
+      case 'message_stop':
+        return this.finish();
+      case 'error':
+        return this.fail(mapUpstreamError(statusOf(event['error']), data, {}));
+      default:
+        return '';
+    }
+  }
+
+  #start(message: unknown): string {
+    if (!isRecord(message)) return '';
+    this.writer.identify(String(message['id'] ?? ''), typeof message['model'] === 'string' ? message['model'] : undefined);
+    this.#promptUsage = anthropicUsage(message['usage']) ?? this.#promptUsage;
+    this.usage = makeUsage(this.#promptUsage.prompt_tokens, 0, { cached: this.#promptUsage.cached_tokens ?? 0 });
+    return this.writer.begin();
+  }
+
+  #blockStart(index: number, block: unknown): string {
+    if (!isRecord(block)) return '';
+    if (block['type'] === 'text' && typeof block['text'] === 'string') return this.writer.text(block['text']);
+    if (block['type'] !== 'tool_use') return '';
+    return this.openToolBlock(index, String(block['id']), String(block['name']));
+  }
+
+  #blockDelta(index: number, delta: unknown): string {
+    if (!isRecord(delta)) return '';
+    switch (delta['type']) {
+      case 'text_delta':
+        return this.writer.text(String(delta['text'] ?? ''));
+      case 'thinking_delta':
+        return this.writer.reasoning(String(delta['thinking'] ?? ''));
+      case 'input_json_delta':
+        return this.toolBlockInput(index, String(delta['partial_json'] ?? ''));
+      default:
+        return '';
+    }
+  }
+
+  #messageDelta(event: Record<string, unknown>): string {
+    const delta = event['delta'];
+    if (isRecord(delta) && delta['stop_reason']) this.stopWith(anthropicFinishReason(delta['stop_reason']));
+    const usage = event['usage'];
+    if (isRecord(usage)) {
+      // message_delta's usage is cumulative; input counts, when present, replace message_start's.
+      const latest = 'input_tokens' in usage ? (anthropicUsage(usage) ?? this.#promptUsage) : this.#promptUsage;
+      const output = typeof usage['output_tokens'] === 'number' ? usage['output_tokens'] : 0;
+      this.usage = makeUsage(latest.prompt_tokens, output, { cached: latest.cached_tokens ?? 0 });
+    }
+    return '';
+  }
+}
+
+function statusOf(error: unknown): number {
+  const type = isRecord(error) ? error['type'] : undefined;
+  return (typeof type === 'string' ? ERROR_STATUS[type] : undefined) ?? 500;
+}
+
+const TEXT_DELTA = '"delta":{"type":"text_delta","text":';
+
+/**
+ * The hot event, `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"..."}}`,
+ * as Anthropic writes it: its text is already a JSON string literal, so it is cut out and reused
+ * without parsing. Any other spelling (spaces, other key order) returns undefined and is parsed.
+ */
+function textDeltaLiteral(data: string): string | undefined {
+  if (!data.startsWith('{"type":"content_block_delta","index":') || !data.endsWith('"}}')) return undefined;
+  const start = data.indexOf(TEXT_DELTA);
+  if (start === -1) return undefined;
+  const literal = data.slice(start + TEXT_DELTA.length, -2);
+  // The literal must be one whole JSON string: it starts with a quote and no unescaped quote is inside.
+  if (literal.charCodeAt(0) !== 34 || literal.length < 2 || /(^|[^\\])(\\\\)*"/.test(literal.slice(1, -1))) return undefined;
+  return literal;
+}

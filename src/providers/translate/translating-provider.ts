@@ -1,0 +1,67 @@
+import type { Dispatcher } from 'undici';
+import { GatewayError } from '../../server/errors.ts';
+import { sendUpstream, type AnswerTranslator } from '../http-transport.ts';
+import type { AttemptOptions, AttemptOutcome, ChatRequest, EmbeddingsRequest, Provider } from '../types.ts';
+
+/** One request as the provider wants it: where it goes, its headers (auth included) and its body. */
+export interface UpstreamRequest {
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | Uint8Array;
+}
+
+/** A translated exchange: the request to send and the translator for its answer. */
+export interface Exchange {
+  readonly request: UpstreamRequest | Promise<UpstreamRequest>;
+  readonly translator: AnswerTranslator;
+}
+
+/**
+ * A provider that does not speak OpenAI's wire format: pure translation functions plus a
+ * description of where and how to call it. The transport and the outcomes are shared.
+ */
+export interface TranslatingAdapter {
+  readonly type: string;
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  chat(request: ChatRequest, upstreamModel: string): Exchange;
+  /** Absent when the provider has no embeddings API. */
+  embeddings?(request: EmbeddingsRequest, upstreamModel: string): Exchange;
+}
+
+export function createTranslatingProvider(name: string, adapter: TranslatingAdapter, dispatcher: Dispatcher): Provider {
+  const url = new URL(adapter.baseUrl);
+  const origin = url.origin;
+  const prefix = url.pathname.replace(/\/+$/, '');
+
+  const run = async (exchange: Exchange, options: AttemptOptions): Promise<AttemptOutcome> => {
+    const upstream = await exchange.request;
+    return sendUpstream({
+      dispatcher,
+      origin,
+      path: prefix + upstream.path,
+      headers: upstream.headers,
+      body: upstream.body,
+      timeoutMs: options.firstByteTimeoutMs ?? adapter.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      signal: options.signal,
+      sink: options.sink,
+      translator: exchange.translator,
+    });
+  };
+
+  return {
+    name,
+    type: adapter.type,
+    chat: (request, options) => run(adapter.chat(request, options.upstreamModel), options),
+    embeddings: (request, options) => {
+      if (adapter.embeddings === undefined) {
+        return Promise.reject(
+          new GatewayError('invalid_request', `The ${adapter.type} provider '${name}' has no embeddings API.`, { param: 'model' }),
+        );
+      }
+      return run(adapter.embeddings(request, options.upstreamModel), options);
+    },
+    close: async () => {},
+  };
+}

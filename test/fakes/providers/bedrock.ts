@@ -1,0 +1,203 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { EventStreamCodec } from '@smithy/core/event-streams';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import { isObject, randomId, unknownFields, type Dialect, type Plan, type RecordedCall, type Reply, type Turn } from './harness.ts';
+
+export const AWS_KEYS = { accessKeyId: 'AKIDFAKEBEDROCK00001', secretAccessKey: 'fake-secret-access-key-0000000000000000' };
+export const AWS_REGION = 'us-east-1';
+const FIELDS = new Set([
+  'messages',
+  'system',
+  'inferenceConfig',
+  'toolConfig',
+  'guardrailConfig',
+  'additionalModelRequestFields',
+  'promptVariables',
+  'additionalModelResponseFieldPaths',
+  'requestMetadata',
+  'performanceConfig',
+]);
+const INFERENCE_FIELDS = new Set(['maxTokens', 'temperature', 'topP', 'stopSequences']);
+const PATH = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/;
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+const signer = new SignatureV4({ service: 'bedrock', region: AWS_REGION, credentials: AWS_KEYS, sha256: Sha256 });
+
+const exception = (status: number, type: string, message: string): Reply => ({
+  status,
+  headers: { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` },
+  body: { message },
+});
+const validation = (message: string): Reply => exception(400, 'ValidationException', message);
+
+/** Recomputes the SigV4 signature over what arrived; any change to the signed parts fails as AWS fails it. */
+async function checkSignature(call: RecordedCall): Promise<Reply | undefined> {
+  const authorization = String(call.headers['authorization'] ?? '');
+  const credential = /Credential=([^/]+)\//.exec(authorization)?.[1];
+  if (credential !== AWS_KEYS.accessKeyId)
+    return exception(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+  const signedHeaders = /SignedHeaders=([^,]+)/.exec(authorization)?.[1]?.split(';') ?? [];
+  const headers: Record<string, string> = {};
+  for (const name of signedHeaders) headers[name] = String(call.headers[name] ?? '');
+  const amzDate = String(call.headers['x-amz-date'] ?? '');
+  const signingDate = new Date(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
+  const [host, port] = String(call.headers['host']).split(':');
+  const expected = await signer.sign(
+    {
+      method: 'POST',
+      protocol: 'http:',
+      hostname: host ?? '',
+      ...(port ? { port: Number(port) } : {}),
+      path: call.path,
+      query: {},
+      headers,
+      body: call.raw,
+    },
+    { signingDate },
+  );
+  if (expected.headers['authorization'] !== authorization) {
+    return exception(403, 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.');
+  }
+  return undefined;
+}
+
+function readMessages(messages: unknown, issued: ReadonlySet<string>) {
+  if (!Array.isArray(messages) || messages.length === 0)
+    return validation('The model returned the following errors: messages: at least one message is required');
+  let previous = '';
+  let pending = new Set<string>();
+  let last = { toolResults: [] as string[], userText: '', images: [] as string[] };
+  for (const [index, message] of messages.entries()) {
+    if (!isObject(message) || (message['role'] !== 'user' && message['role'] !== 'assistant'))
+      return validation(`messages.${index}.role: must be user or assistant`);
+    if (message['role'] === previous) return validation('A conversation must alternate between user and assistant roles.');
+    previous = String(message['role']);
+    const content = Array.isArray(message['content']) ? message['content'].filter(isObject) : [];
+    last = { toolResults: [], userText: '', images: [] };
+    const uses = new Set<string>();
+    for (const block of content) {
+      if (typeof block['text'] === 'string') last.userText += block['text'];
+      else if (isObject(block['image'])) {
+        const source = isObject(block['image']['source']) ? block['image']['source'] : {};
+        if (typeof source['bytes'] !== 'string') return validation(`messages.${index}: image source must be bytes`);
+        last.images.push(`a ${String(block['image']['format'])} image`);
+      } else if (isObject(block['toolUse'])) uses.add(String(block['toolUse']['toolUseId']));
+      else if (isObject(block['toolResult'])) {
+        const id = String(block['toolResult']['toolUseId']);
+        if (!pending.delete(id) || !issued.has(id))
+          return validation(`The toolUseId ${id} in toolResult does not match a toolUse block in the previous turn.`);
+        const parts = Array.isArray(block['toolResult']['content']) ? block['toolResult']['content'].filter(isObject) : [];
+        last.toolResults.push(parts.map((part) => String(part['text'] ?? JSON.stringify(part['json']))).join(''));
+      } else return validation(`messages.${index}: unknown content block`);
+    }
+    if (message['role'] === 'user' && pending.size > 0)
+      return validation('Expected toolResult blocks for every toolUse of the previous turn.');
+    pending = uses;
+  }
+  return last;
+}
+
+function parse(call: RecordedCall, issued: ReadonlySet<string>): Reply | Turn {
+  const match = PATH.exec(call.path);
+  if (!match?.[1] || match[2] === 'invoke') return exception(404, 'ResourceNotFoundException', 'Unknown operation');
+  const body = call.body;
+  if (!isObject(body)) return exception(400, 'SerializationException', 'Could not parse the request body');
+  const extra = unknownFields(body, FIELDS);
+  if (extra)
+    return validation(
+      `1 validation error detected: Value at '${extra}' failed to satisfy constraint: Member must be one of the known fields`,
+    );
+  const inference = isObject(body['inferenceConfig']) ? body['inferenceConfig'] : {};
+  const badInference = unknownFields(inference, INFERENCE_FIELDS);
+  if (badInference) return validation(`Unknown field inferenceConfig.${badInference}`);
+  const read = readMessages(body['messages'], issued);
+  if ('status' in read) return read;
+  const toolConfig = isObject(body['toolConfig']) ? body['toolConfig'] : {};
+  const specs = Array.isArray(toolConfig['tools'])
+    ? toolConfig['tools'].filter(isObject).map((tool) => (isObject(tool['toolSpec']) ? tool['toolSpec'] : {}))
+    : [];
+  const choice = isObject(toolConfig['toolChoice']) ? toolConfig['toolChoice'] : {};
+  return {
+    model: decodeURIComponent(match[1]),
+    stream: match[2] === 'converse-stream',
+    tools: specs.map((spec) => ({
+      name: String(spec['name']),
+      schema: isObject(spec['inputSchema']) && isObject(spec['inputSchema']['json']) ? spec['inputSchema']['json'] : undefined,
+    })),
+    forcedTool: isObject(choice['tool']) ? String(choice['tool']['name']) : undefined,
+    jsonMode: false,
+    ...read,
+  };
+}
+
+const usage = { inputTokens: 22, outputTokens: 9, totalTokens: 31 };
+const stopOf = (plan: Plan): string => (plan.kind === 'tools' ? 'tool_use' : 'end_turn');
+
+function frame(type: string, payload: unknown): Uint8Array {
+  return codec.encode({
+    headers: {
+      ':event-type': { type: 'string', value: type },
+      ':content-type': { type: 'string', value: 'application/json' },
+      ':message-type': { type: 'string', value: 'event' },
+    },
+    body: fromUtf8(JSON.stringify(payload)),
+  });
+}
+
+export function bedrockDialect(): Dialect {
+  return {
+    authenticate: checkSignature,
+    parse,
+    newToolId: () => `tooluse_${randomId(22)}`,
+    reply(_turn, plan) {
+      const content =
+        plan.kind === 'text'
+          ? [{ text: plan.pieces.join('') }]
+          : plan.calls.map((call) => ({ toolUse: { toolUseId: call.id, name: call.name, input: call.args } }));
+      return {
+        status: 200,
+        body: { output: { message: { role: 'assistant', content } }, stopReason: stopOf(plan), usage, metrics: { latencyMs: 12 } },
+      };
+    },
+    stream(_turn, plan) {
+      const frames: Uint8Array[] = [frame('messageStart', { role: 'assistant' })];
+      if (plan.kind === 'text') {
+        for (const text of plan.pieces) frames.push(frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text } }));
+        frames.push(frame('contentBlockStop', { contentBlockIndex: 0 }));
+      } else {
+        plan.calls.forEach((call, index) => {
+          frames.push(
+            frame('contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: call.id, name: call.name } } }),
+          );
+          const json = JSON.stringify(call.args);
+          for (const input of [json.slice(0, 6), json.slice(6)])
+            frames.push(frame('contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input } } }));
+          frames.push(frame('contentBlockStop', { contentBlockIndex: index }));
+        });
+      }
+      frames.push(frame('messageStop', { stopReason: stopOf(plan) }), frame('metadata', { usage, metrics: { latencyMs: 12 } }));
+      return { contentType: 'application/vnd.amazon.eventstream', frames };
+    },
+    error(scenario) {
+      switch (scenario) {
+        case 'context':
+          return validation('Input is too long for requested model.');
+        case 'rate_limit':
+          return exception(429, 'ThrottlingException', 'Too many requests, please wait before trying again.');
+        case 'overloaded':
+          return exception(503, 'ServiceUnavailableException', 'Bedrock is unable to process your request.');
+        case 'server':
+          return exception(500, 'InternalServerException', 'The server encountered an internal error.');
+      }
+    },
+    embed(call) {
+      const match = PATH.exec(call.path);
+      if (match?.[2] !== 'invoke') return undefined;
+      const body = isObject(call.body) ? call.body : {};
+      if (typeof body['inputText'] !== 'string') return validation('Malformed input request: required key [inputText] not found');
+      return { status: 200, body: { embedding: [0.5, -0.5, 0.25], inputTextTokenCount: 3 } };
+    },
+  };
+}
