@@ -32,7 +32,11 @@ function plan(context: RequestContext, deps: PipelineDeps, request: RoutedReques
         context.req.headers.authorization,
         typeof baseUrl === 'string' ? baseUrl : undefined,
       );
-      return { targets: [makeTarget(provider, model, table.config.router, deps.passthroughHealth)], send, callerApiKey };
+      return {
+        targets: [makeTarget(provider, model, table.config.router, deps.passthroughHealth, { transient: true })],
+        send,
+        callerApiKey,
+      };
     }
   }
   const route = table.resolve(model);

@@ -130,7 +130,7 @@ export function makeTarget(
   upstreamModel: string,
   router: Config['router'],
   health: HealthMap,
-  from: { entry?: LeafEntry; failOn?: ReadonlySet<number> } = {},
+  from: { entry?: LeafEntry; failOn?: ReadonlySet<number>; transient?: boolean } = {},
 ): Target {
   const entry = from.entry;
   const retry = { ...router.retry, ...entry?.retry };
@@ -151,7 +151,7 @@ export function makeTarget(
     ...(timeouts.total_ms === undefined ? {} : { totalTimeoutMs: timeouts.total_ms }),
     failOn: new Set([...router.fallback_on, ...(from.failOn ?? [])]),
     facts: mergeFacts(lookupModel(provider.type, upstreamModel), entry),
-    health: health.record(id),
+    health: from.transient === true ? health.transientRecord(id) : health.record(id),
   };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker, type CircuitChange, type CircuitSettings } from './circuit-breaker.ts';
+import { HealthMap } from './health-map.ts';
 
 const settings: CircuitSettings = { enabled: true, failures: 3, errorRate: 0.5, minRequests: 10, windowMs: 10_000, openMs: 1_000 };
 
@@ -77,5 +78,18 @@ describe('CircuitBreaker', () => {
     const { circuit } = breaker({ enabled: false });
     for (let i = 0; i < 50; i++) circuit.failure(i);
     expect(circuit.admit(60)).toBe(true);
+  });
+});
+
+describe('HealthMap', () => {
+  it('keeps configured records and bounds the ones callers name per request', () => {
+    const map = new HealthMap(settings);
+    const configured = map.record('p/configured');
+    expect(map.transientRecord('p/configured')).toBe(configured);
+    const first = map.transientRecord('p/adhoc-0');
+    for (let i = 1; i <= 1100; i++) map.transientRecord(`p/adhoc-${i}`);
+    expect(map.entries().length).toBeLessThanOrEqual(1025);
+    expect(map.transientRecord('p/adhoc-0')).not.toBe(first);
+    expect(map.find('p/configured')).toBe(configured);
   });
 });

@@ -3,6 +3,7 @@ import { CircuitBreaker, type CircuitListener, type CircuitSettings } from './ci
 const LATENCY_SAMPLES = 128;
 const SMOOTHING = 0.2;
 const P95_REFRESH_EVERY = 16;
+const MOST_TRANSIENT = 1024;
 
 /**
  * What the gateway has seen of one target: a moving average and p95 of its latency (to
@@ -72,6 +73,8 @@ export class HealthRecord {
  */
 export class HealthMap {
   readonly #records = new Map<string, HealthRecord>();
+  /** Records of targets named per request (`<provider>/<model>`), which callers choose: bounded. */
+  readonly #transient = new Map<string, HealthRecord>();
   readonly #listeners = new Set<CircuitListener>();
   #settings: CircuitSettings;
 
@@ -100,12 +103,27 @@ export class HealthMap {
     return record;
   }
 
+  /** A record for a target the caller named rather than the config; the oldest are forgotten past a bound. */
+  transientRecord(id: string): HealthRecord {
+    const kept = this.#records.get(id) ?? this.#transient.get(id);
+    if (kept !== undefined) return kept;
+    if (this.#transient.size >= MOST_TRANSIENT) this.#transient.delete(this.#transient.keys().next().value ?? '');
+    const record = new HealthRecord(
+      id,
+      () => this.#settings,
+      (change, remote) => this.#notify(change, remote),
+    );
+    this.#transient.set(id, record);
+    return record;
+  }
+
   find(id: string): HealthRecord | undefined {
     return this.#records.get(id);
   }
 
-  entries(): IterableIterator<HealthRecord> {
-    return this.#records.values();
+  /** Every record: configured targets first, then the transient ones. */
+  entries(): HealthRecord[] {
+    return [...this.#records.values(), ...this.#transient.values()];
   }
 
   onChange(listener: CircuitListener): () => void {

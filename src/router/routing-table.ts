@@ -60,7 +60,7 @@ export class RoutingTable {
 
   /** A target with the router's defaults, for a provider named directly (`x-lightport-provider`). */
   target(provider: Provider, upstreamModel: string): Target {
-    return makeTarget(provider, upstreamModel, this.config.router, this.#health);
+    return makeTarget(provider, upstreamModel, this.config.router, this.#health, { transient: true });
   }
 
   /** Every configured target, once. */

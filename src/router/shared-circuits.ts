@@ -40,7 +40,8 @@ export class SharedCircuits {
     void this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#warn(error));
     this.#subscriber.on('message', (_channel: string, text: string) => {
       const notice = parseNotice(text);
-      if (notice !== undefined && notice.from !== this.#instance) health.record(notice.id).circuit.applyRemote(notice, performance.now());
+      if (notice !== undefined && notice.from !== this.#instance)
+        health.transientRecord(notice.id).circuit.applyRemote(notice, performance.now());
     });
     this.#stopListening = health.onChange((change, remote) => {
       if (!remote) void this.#share(change);
@@ -70,7 +71,7 @@ export class SharedCircuits {
       const now = Date.now();
       for (const [id, until] of Object.entries(open)) {
         const remainingMs = Number(until) - now;
-        if (remainingMs > 0) health.record(id).circuit.applyRemote({ id, state: 'open', remainingMs }, performance.now());
+        if (remainingMs > 0) health.transientRecord(id).circuit.applyRemote({ id, state: 'open', remainingMs }, performance.now());
       }
     } catch (error) {
       this.#warn(error);
