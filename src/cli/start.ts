@@ -29,6 +29,14 @@ export async function runStart(options: StartOptions): Promise<number> {
   const host = options.host ?? config.server.host;
   const logger = createLogger(process.env['LIGHTPORT_LOG_LEVEL'] ?? config.logging.level);
   const gateway = createGateway(config, logger, { configFile: file });
+  const problems = await gateway.prepare();
+  if (problems.length > 0) {
+    for (const problem of problems) process.stderr.write(`${file}: ${problem}\n`);
+    process.stderr.write(`Lightport did not start: ${problems.length} problem(s) in ${file}\n`);
+    await gateway.shutdown();
+    logger.flush();
+    return 1;
+  }
   // Handlers go in before the banner: a supervisor may signal as soon as it reads "listening".
   const stopped = stopSignal(gateway, logger);
   try {

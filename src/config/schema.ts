@@ -1,6 +1,7 @@
 import bytes from 'bytes';
 import { z } from 'zod';
 import { adminSchema, modelSchema, routerSchema } from './routing-schema.ts';
+import { mcpSchema } from './mcp-schema.ts';
 import { upstreamProviderSchemas } from './provider-schemas.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -40,6 +41,11 @@ const mockErrorSchema = z.strictObject({
 const mockToolCallSchema = z.strictObject({
   name: z.string().describe('Function to call; "*" calls the first tool the request offers.'),
   arguments: z.record(z.string(), z.unknown()).default({}),
+  round: z
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe('Which turn makes this call: 0 answers the user, 1 answers the first tool results, and so on.'),
 });
 
 export const mockProviderSchema = z.strictObject({
@@ -59,7 +65,7 @@ export const mockProviderSchema = z.strictObject({
   tool_calls: z
     .array(mockToolCallSchema)
     .default([])
-    .describe('Called when the request offers tools and the last message is not a tool result.'),
+    .describe('Called when the request offers tools; each call on its round (by default the first turn only).'),
   embedding_dimensions: z.int().positive().max(4096).default(16),
 });
 
@@ -80,6 +86,7 @@ export const configSchema = z.strictObject({
   passthrough: passthroughSchema.default(passthroughSchema.parse({})),
   router: routerSchema.default(routerSchema.parse({})),
   admin: adminSchema.default({}),
+  mcp: mcpSchema.default(mcpSchema.parse({})).describe('MCP servers, context sources, policies and the server-side tool loop.'),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import type { McpRequestSummary } from '../pipeline/context.ts';
 import type { AttemptOutcome, TokenUsage, UpstreamErrorClass } from '../providers/types.ts';
 import type { FailureReason } from '../router/retry-policy.ts';
 
@@ -44,8 +45,25 @@ export interface RequestFinished {
   readonly provider?: string;
   readonly upstreamModel?: string;
   readonly usage?: TokenUsage;
+  /** MCP servers or sources that were unavailable, and the tool loop's rounds and calls. */
+  readonly mcp?: McpRequestSummary;
   readonly durationMs: number;
 }
 
 export const attemptFinished = channel('lightport:attempt:finished');
 export const requestFinished = channel('lightport:request:finished');
+
+export type McpToolCallOutcome = 'ok' | 'tool_error' | 'invalid_arguments' | 'timeout' | 'failed' | 'unavailable';
+
+/** One MCP tool call the gateway ran in a tool loop. Arguments and result are for body-level logging only. */
+export interface McpToolCallFinished {
+  readonly requestId: string;
+  readonly server: string;
+  readonly tool: string;
+  readonly outcome: McpToolCallOutcome;
+  readonly durationMs: number;
+  readonly arguments: string;
+  readonly result: string;
+}
+
+export const mcpToolCallFinished = channel('lightport:mcp:tool_call:finished');

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { McpAllowlist } from '../mcp/policy.ts';
 import type { TokenUsage } from '../providers/types.ts';
 
 export type AbortReason = 'client_closed' | 'deadline' | 'shutdown';
@@ -24,6 +25,17 @@ export interface RequestContext {
   usage?: TokenUsage;
   /** The caller's gateway key name, once authentication has resolved it; routing rules read it as caller.key. */
   keyName?: string;
+  /** Set by the auth stage: the MCP servers and tools this caller may use (narrows the policy). */
+  mcpAllow?: McpAllowlist;
+  /** What the MCP stage did for this request, for the request log. */
+  mcp?: McpRequestSummary;
+}
+
+export interface McpRequestSummary {
+  /** Servers and sources the request would have used but could not reach. */
+  readonly unavailable?: readonly string[];
+  readonly iterations?: number;
+  readonly toolCalls?: number;
 }
 
 export function abortReason(context: RequestContext): AbortReason | undefined {

@@ -1,3 +1,5 @@
+import type { McpStage } from '../mcp/stage.ts';
+import type { McpPlan } from '../mcp/tool-loop.ts';
 import type { PassthroughProviders } from '../providers/passthrough.ts';
 import type { ChatRequest, EmbeddingsRequest } from '../providers/types.ts';
 import type { HealthMap } from '../router/health-map.ts';
@@ -14,6 +16,8 @@ export interface PipelineDeps {
   readonly passthrough: PassthroughProviders | undefined;
   /** Health records for bring-your-own-key upstreams, whose circuits never open. */
   readonly passthroughHealth: HealthMap;
+  /** The enrich stage (MCP context and the tool loop). */
+  readonly mcp?: McpStage;
 }
 
 /** Route: a configured model, `<provider>/<model>`, or a provider named by header (configured, or passthrough). */
@@ -46,10 +50,14 @@ function plan(context: RequestContext, deps: PipelineDeps, request: RoutedReques
 
 export async function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
   const request: ChatRequest = parseChatRequest(body);
-  await deliver(
-    context,
-    plan(context, deps, { kind: 'chat', body: request }, (target, options) => target.provider.chat(request, options)),
+  // Routing comes first, so an unknown model is refused before any MCP work.
+  let enriched: McpPlan | undefined;
+  const delivery = plan(context, deps, { kind: 'chat', body: request }, (target, options) =>
+    enriched === undefined ? target.provider.chat(request, options) : enriched.chat(target.provider, options),
   );
+  // Enriched once; every retry and fallback runs the same enriched plan.
+  enriched = await deps.mcp?.prepare(context, request);
+  await deliver(context, delivery);
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {

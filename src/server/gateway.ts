@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { watchConfigFile } from '../config/watch.ts';
 import type { Config } from '../config/schema.ts';
+import { McpStage } from '../mcp/stage.ts';
 import { subscribeAccessLog } from '../observability/access-log.ts';
+import { subscribeMcpLog } from '../observability/mcp-log.ts';
 import { requestFinished, type RequestFinished } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RequestContext } from '../pipeline/context.ts';
@@ -23,6 +25,8 @@ import { circuitSettings, RoutingRuntime } from './routing-runtime.ts';
 export interface Gateway {
   readonly server: Server;
   readonly runtime: RoutingRuntime;
+  /** Connects MCP servers and checks their tool lists against the config; returns config problems. */
+  prepare(): Promise<readonly string[]>;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes. */
   shutdown(): Promise<{ readonly drained: boolean }>;
@@ -36,7 +40,7 @@ export interface GatewayOptions {
 }
 
 /** Sections a running gateway cannot change; a reload that changes them says a restart is needed. */
-const RESTART_SECTIONS = ['server', 'logging', 'passthrough'] as const;
+const RESTART_SECTIONS = ['server', 'logging', 'passthrough', 'mcp'] as const;
 
 export function createGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Gateway {
   const runtime = new RoutingRuntime(config);
@@ -45,9 +49,11 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     ? new PassthroughProviders(config.passthrough, dispatcher, config.server.request_timeout_ms)
     : undefined;
   const passthroughHealth = new HealthMap({ ...circuitSettings(config), enabled: false });
-  const deps: PipelineDeps = { routing: runtime, passthrough, passthroughHealth };
+  const mcp = new McpStage(config.mcp, { logger, dispatcher });
+  const deps: PipelineDeps = { routing: runtime, passthrough, passthroughHealth, mcp };
   const bodyLimit = config.server.body_limit;
   const unsubscribeAccessLog = subscribeAccessLog(logger);
+  const unsubscribeMcpLog = subscribeMcpLog(logger);
   const redis = config.router.redis;
   const shared =
     redis === undefined ? undefined : new SharedCircuits(runtime.health, { url: redis.url, keyPrefix: redis.key_prefix }, logger);
@@ -178,6 +184,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   return {
     server,
     runtime,
+    prepare: () => mcp.start(),
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -202,7 +209,8 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       server.closeAllConnections();
       await closed;
       unsubscribeAccessLog();
-      await Promise.all([runtime.close(), passthrough?.close(), shared?.close()]);
+      unsubscribeMcpLog();
+      await Promise.all([mcp.close(), runtime.close(), passthrough?.close(), shared?.close()]);
       return { drained };
     },
   };
@@ -222,6 +230,7 @@ function publishFinished(context: RequestContext): void {
     ...(context.provider === undefined ? {} : { provider: context.provider }),
     ...(context.upstreamModel === undefined ? {} : { upstreamModel: context.upstreamModel }),
     ...(context.usage === undefined ? {} : { usage: context.usage }),
+    ...(context.mcp === undefined ? {} : { mcp: context.mcp }),
   };
   requestFinished.publish(event);
 }
