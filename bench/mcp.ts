@@ -125,7 +125,7 @@ export async function runMcpBench(): Promise<Record<string, number>> {
       mcp_tool_loop_iteration_overhead_ms_p50: ms((p50['loop'] ?? Number.NaN) - (p50['noloop'] ?? Number.NaN) - server.call),
     };
   } finally {
-    for (const server of servers.reverse()) await server.stop();
+    for (const server of servers.toReversed()) await server.stop();
   }
 }
 
