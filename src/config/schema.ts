@@ -1,5 +1,6 @@
 import bytes from 'bytes';
 import { z } from 'zod';
+import { cacheSchema } from './cache-schema.ts';
 import { mcpSchema } from './mcp-schema.ts';
 import { upstreamProviderSchemas } from './provider-schemas.ts';
 
@@ -89,6 +90,7 @@ export const configSchema = z.strictObject({
   models: z.record(z.string().min(1), modelSchema).default({}),
   passthrough: passthroughSchema.default(passthroughSchema.parse({})),
   mcp: mcpSchema.default(mcpSchema.parse({})).describe('MCP servers, context sources, policies and the server-side tool loop.'),
+  cache: cacheSchema.default(cacheSchema.parse({})).describe('Exact and semantic response cache.'),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -1,9 +1,10 @@
+import type { CacheStage } from '../cache/stage.ts';
 import type { McpStage } from '../mcp/stage.ts';
 import type { PassthroughProviders } from '../providers/passthrough.ts';
 import type { Provider } from '../providers/types.ts';
 import type { ModelResolver } from '../router/resolve.ts';
 import type { RequestContext } from './context.ts';
-import { deliver } from './deliver.ts';
+import { deliver, type Attempt } from './deliver.ts';
 import { parseChatRequest, parseEmbeddingsRequest } from './validate.ts';
 
 export interface PipelineDeps {
@@ -12,6 +13,8 @@ export interface PipelineDeps {
   readonly providers: ReadonlyMap<string, Provider>;
   /** The enrich stage (MCP context and the tool loop). */
   readonly mcp?: McpStage;
+  /** The cache stage; absent when the cache is off. */
+  readonly cache?: CacheStage;
 }
 
 interface ChosenTarget {
@@ -53,12 +56,14 @@ export async function handleChatCompletions(context: RequestContext, deps: Pipel
   const target = chooseTarget(context, deps, request.model);
   markTarget(context, request.model, target);
   const plan = await deps.mcp?.prepare(context, request);
-  await deliver(
-    context,
-    target.upstreamModel,
-    (options) => (plan === undefined ? target.provider.chat(request, options) : plan.chat(target.provider, options)),
-    target.callerApiKey,
-  );
+  const attempt: Attempt = (options) => (plan === undefined ? target.provider.chat(request, options) : plan.chat(target.provider, options));
+  const cached = await deps.cache?.lookup(context, plan?.request ?? request, {
+    provider: target.provider.name,
+    upstreamModel: target.upstreamModel,
+    runsTools: plan?.runsTools === true,
+  });
+  if (cached === 'answered') return;
+  await deliver(context, target.upstreamModel, cached === undefined ? attempt : cached.wrap(attempt), target.callerApiKey);
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {

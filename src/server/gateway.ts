@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
+import { CacheStage } from '../cache/stage.ts';
 import { McpStage } from '../mcp/stage.ts';
 import { subscribeAccessLog } from '../observability/access-log.ts';
 import { subscribeMcpLog } from '../observability/mcp-log.ts';
@@ -48,7 +49,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     ? new PassthroughProviders(config.passthrough, dispatcher, config.server.request_timeout_ms)
     : undefined;
   const mcp = new McpStage(config.mcp, { logger, dispatcher });
-  const deps: PipelineDeps = { resolver, passthrough, providers, mcp };
+  const cache = config.cache.enabled ? new CacheStage(config.cache, logger) : undefined;
+  const deps: PipelineDeps = { resolver, passthrough, providers, mcp, ...(cache === undefined ? {} : { cache }) };
   const bodyLimit = config.server.body_limit;
   const unsubscribeAccessLog = subscribeAccessLog(logger);
   const unsubscribeMcpLog = subscribeMcpLog(logger);
@@ -154,7 +156,10 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     providers,
     skipped,
     resolver,
-    prepare: () => mcp.start(),
+    prepare: async () => {
+      await cache?.start();
+      return mcp.start();
+    },
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -180,6 +185,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       unsubscribeMcpLog();
       await Promise.all([
         mcp.close(),
+        cache?.close(),
         dispatcher.close(),
         passthrough?.close(),
         ...[...providers.values()].map((provider) => provider.close()),
@@ -204,6 +210,7 @@ function publishFinished(context: RequestContext): void {
     ...(context.upstreamModel === undefined ? {} : { upstreamModel: context.upstreamModel }),
     ...(context.usage === undefined ? {} : { usage: context.usage }),
     ...(context.mcp === undefined ? {} : { mcp: context.mcp }),
+    ...(context.cache === undefined ? {} : { cache: context.cache }),
   };
   requestFinished.publish(event);
 }

@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { SemanticEntry } from './entry.ts';
+
+/**
+ * The semantic index on disk (node:sqlite). Writes are queued and flushed in one
+ * transaction on the next turn of the event loop, never on a request's path; the queue
+ * is bounded and drops (and counts) past its size.
+ */
+export class SemanticPersistence {
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #queue: SemanticEntry[] = [];
+  #scheduled = false;
+  dropped = 0;
+
+  static readonly MAX_QUEUE = 10_000;
+
+  constructor(path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path);
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS semantic_entries (
+      partition TEXT NOT NULL, text TEXT NOT NULL, namespace TEXT NOT NULL, model TEXT NOT NULL,
+      key TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (partition, key))`);
+    this.#insert = this.#db.prepare(
+      'INSERT OR REPLACE INTO semantic_entries (partition, text, namespace, model, key, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+  }
+
+  load(now: number): SemanticEntry[] {
+    this.#db.prepare('DELETE FROM semantic_entries WHERE expires_at <= ?').run(now);
+    const rows = this.#db.prepare('SELECT partition, text, namespace, model, key, expires_at FROM semantic_entries').all();
+    return rows.map((row) => ({
+      partition: String(row['partition']),
+      text: String(row['text']),
+      address: { namespace: String(row['namespace']), model: String(row['model']), key: String(row['key']) },
+      expiresAt: Number(row['expires_at']),
+    }));
+  }
+
+  save(entry: SemanticEntry): void {
+    if (this.#queue.length >= SemanticPersistence.MAX_QUEUE) {
+      this.dropped++;
+      return;
+    }
+    this.#queue.push(entry);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#queue.length === 0) return;
+    const batch = this.#queue.splice(0);
+    this.#db.exec('BEGIN');
+    for (const entry of batch) {
+      const { address } = entry;
+      this.#insert.run(entry.partition, entry.text, address.namespace, address.model, address.key, entry.expiresAt);
+    }
+    this.#db.exec('COMMIT');
+  }
+
+  purge(namespace: string | undefined, model: string | undefined): void {
+    this.flush();
+    this.#db
+      .prepare(
+        "DELETE FROM semantic_entries WHERE (?1 IS NULL OR namespace = ?1 OR namespace LIKE ?1 || '.%') AND (?2 IS NULL OR model = ?2)",
+      )
+      .run(namespace ?? null, model ?? null);
+  }
+
+  close(): void {
+    this.flush();
+    this.#db.close();
+  }
+}
