@@ -56,7 +56,7 @@ export class CacheStage {
 
   /** Loads the persisted semantic index and joins the replicas' announcements. */
   start(): Promise<void> {
-    return this.#semantic.start();
+    return this.#semantic.start((address, answer) => void this.#memory.set(address, answer));
   }
 
   /**
@@ -167,7 +167,7 @@ export class CacheStage {
     this.#shared?.set(address, answer).catch((error: unknown) => {
       this.#logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'cache: redis write failed');
     });
-    if (semantic !== undefined) this.#semantic.add(semantic, address, answer.expiresAt);
+    if (semantic !== undefined) this.#semantic.add(semantic, address, answer);
     if (cacheStored.hasSubscribers) {
       const { entries, bytes } = this.#memory.stats;
       cacheStored.publish({ model: address.model, bytes: answer.body.length, entries, totalBytes: bytes });

@@ -29,7 +29,7 @@ const policySchema = z.strictObject({
   enabled: policyFields.enabled.default(true),
   mode: policyFields.mode.default('exact'),
   ttl_s: policyFields.ttl_s.default(3600),
-  threshold: policyFields.threshold.default(0.9),
+  threshold: policyFields.threshold.default(0.8),
   namespace: policyFields.namespace.default('default'),
   per_key: policyFields.per_key.default(true),
   sampled: policyFields.sampled.default(false),

@@ -23,7 +23,7 @@ function negations(text: string): string {
 }
 
 /** Capitalised words that do not start a sentence: names of places, people, products. */
-function entities(text: string): string {
+function entities(text: string): string[] {
   const found: string[] = [];
   for (const sentence of text.split(/[.!?\n]+/)) {
     const tokens = sentence.trim().split(/\s+/).slice(1);
@@ -32,17 +32,33 @@ function entities(text: string): string {
       if (/^\p{Lu}/u.test(word) && word !== 'I') found.push(word.toLowerCase());
     }
   }
-  return found.toSorted().join(' ');
+  return found;
+}
+
+/** Each side's names appear, in any case, among the other side's words ("France" matches "france"). */
+function sameEntities(query: string, cached: string): boolean {
+  const queryWords = new Set(words(query));
+  const cachedWords = new Set(words(cached));
+  return entities(query).every((name) => cachedWords.has(name)) && entities(cached).every((name) => queryWords.has(name));
 }
 
 function contentWords(text: string): string[] {
   return words(text).filter((word) => word.length >= 3 && !STOPWORDS.has(word) && !/^\d/.test(word));
 }
 
-/** Typos and inflections only: a word of 5–7 letters may differ by one edit, longer ones by two. */
+/** Two words with the same letters in another order ("captial", "capital"): a swap counts as one typo. */
+function isAnagram(left: string, right: string): boolean {
+  return left.length === right.length && [...left].toSorted().join('') === [...right].toSorted().join('');
+}
+
+/** Typos and inflections only: a word of 5–7 letters may differ by one edit (a swap is one), longer ones by two. */
 function closeWord(word: string, candidates: readonly string[]): boolean {
   const allowed = word.length >= 8 ? 2 : word.length >= 5 ? 1 : 0;
-  return candidates.some((candidate) => candidate === word || (allowed > 0 && distance(word, candidate) <= allowed));
+  if (allowed === 0) return candidates.includes(word);
+  return candidates.some((candidate) => {
+    const edits = distance(word, candidate);
+    return edits <= allowed || (edits === 2 && isAnagram(word, candidate));
+  });
 }
 
 function sameContentWords(query: string, cached: string): boolean {
@@ -65,7 +81,7 @@ export function guardsPass(guards: readonly CacheGuard[], query: string, cached:
         if (negations(query) !== negations(cached)) return false;
         break;
       case 'entities':
-        if (entities(query) !== entities(cached)) return false;
+        if (!sameEntities(query, cached)) return false;
         break;
       case 'content_words':
         if (!sameContentWords(query, cached)) return false;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CachePolicyConfig } from '../../config/cache-schema.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { RedisBackend } from '../../state/redis.ts';
-import { matchesFilter, type AnswerAddress, type PurgeFilter } from '../answer-store.ts';
+import { matchesFilter, type AnswerAddress, type CachedAnswer, type PurgeFilter } from '../answer-store.ts';
 import type { SemanticQuery } from '../key.ts';
 import type { SemanticEntry } from './entry.ts';
 import { LOCAL_DIMENSIONS, localEmbedding } from './embed.ts';
@@ -44,8 +44,12 @@ export class SemanticCache {
     this.#logger = options.logger;
   }
 
-  async start(): Promise<void> {
-    for (const entry of this.#persistence?.load(Date.now()) ?? []) this.#index(entry);
+  /** Loads the persisted index; `restore` receives each persisted answer (for the in-process tier). */
+  async start(restore: (address: AnswerAddress, answer: CachedAnswer) => void): Promise<void> {
+    for (const { entry, answer } of this.#persistence?.load(Date.now()) ?? []) {
+      this.#index(entry);
+      restore(entry.address, answer);
+    }
     await this.#redis
       ?.subscribe(CHANNEL, (message) => this.#onAnnouncement(message))
       .catch((error: unknown) => {
@@ -76,10 +80,10 @@ export class SemanticCache {
     return Promise.resolve(undefined);
   }
 
-  add(query: SemanticQuery, address: AnswerAddress, expiresAt: number): void {
-    const entry: SemanticEntry = { partition: query.partition, text: query.text, address, expiresAt };
+  add(query: SemanticQuery, address: AnswerAddress, answer: CachedAnswer): void {
+    const entry: SemanticEntry = { partition: query.partition, text: query.text, address, expiresAt: answer.expiresAt };
     this.#index(entry);
-    this.#persistence?.save(entry);
+    this.#persistence?.save({ entry, answer });
     const announcement: Announcement = { origin: this.#origin, entry };
     this.#redis?.publish(CHANNEL, JSON.stringify(announcement)).catch(() => undefined);
   }
@@ -114,8 +118,8 @@ export class SemanticCache {
     try {
       const announcement = JSON.parse(message) as Announcement;
       if (announcement.origin === this.#origin) return;
+      // The answer itself is in Redis (L2); only this replica's index learns the question.
       this.#index(announcement.entry);
-      this.#persistence?.save(announcement.entry);
     } catch (error) {
       this.#logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'cache: bad semantic announcement');
     }
