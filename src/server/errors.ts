@@ -26,6 +26,7 @@ export const ERROR_CATALOGUE = {
   model_not_found: { status: 404, type: 'not_found_error' },
   provider_unavailable: { status: 503, type: 'server_error' },
   missing_api_key: { status: 401, type: 'authentication_error' },
+  admin_unauthorized: { status: 401, type: 'authentication_error' },
   upstream_not_allowed: { status: 403, type: 'permission_error' },
   upstream_unreachable: { status: 502, type: 'server_error' },
   upstream_timeout: { status: 504, type: 'timeout_error' },

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import type { Config } from '../config/schema.ts';
+import { cachePurgeHandler } from '../cache/admin.ts';
 import { CacheStage } from '../cache/stage.ts';
 import { McpStage } from '../mcp/stage.ts';
 import { subscribeAccessLog } from '../observability/access-log.ts';
@@ -63,7 +64,12 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     (handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>) => async (context: RequestContext) =>
       handler(context, deps, await readJsonBody(context.req, bodyLimit));
 
-  const routes = new RouteTable()
+  const routes = new RouteTable();
+  if (cache !== undefined && config.cache.admin_key !== undefined) {
+    const purge = cachePurgeHandler(cache, config.cache.admin_key);
+    routes.add('POST', '/admin/cache/purge', async (context) => purge(context, await readJsonBody(context.req, bodyLimit)));
+  }
+  routes
     .add('POST', '/v1/chat/completions', withBody(handleChatCompletions))
     .add('POST', '/v1/embeddings', withBody(handleEmbeddings))
     .add('GET', '/v1/models', (context) =>

@@ -22,6 +22,7 @@ models:
 cache:
   enabled: true
   memory_max_bytes: ${memory}
+  admin_key: admin-secret
   redis: { url: "\${REDIS_URL}", key_prefix: "${PREFIX}" }
   models:
     sampled: { sampled: true }
@@ -180,6 +181,34 @@ describe('exact cache', () => {
     const again = await chat(gateway, { ...question('cut'), model: 'slow', stream: true });
     expect(again.cache).toBe('miss');
     expect(again.body).toContain('[DONE]');
+  });
+});
+
+describe('admin purge', () => {
+  const purge = (body: unknown, key: string) =>
+    fetch(`${gateway.url}/admin/cache/purge`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify(body),
+    });
+
+  it('purges by model from memory and Redis, and only with the admin key', async () => {
+    await chat(gateway, question('purge me'));
+    expect((await chat(gateway, question('purge me'))).cache).toBe('hit-exact');
+    const refused = await purge({ model: 'fast' }, 'tenant-a');
+    expect(refused.status).toBe(401);
+    expect((await chat(gateway, question('purge me'))).cache).toBe('hit-exact');
+    const done = await purge({ model: 'fast', namespace: 'default' }, 'admin-secret');
+    expect(done.status).toBe(200);
+    const { purged } = (await done.json()) as { purged: { memory: number; shared: number } };
+    expect(purged.memory).toBeGreaterThan(0);
+    expect(purged.shared).toBeGreaterThan(0);
+    expect((await chat(gateway, question('purge me'))).cache).toBe('miss');
+  });
+
+  it('refuses an unknown purge field with a 400', async () => {
+    const bad = await purge({ tenant: 'x' }, 'admin-secret');
+    expect(bad.status).toBe(400);
   });
 });
 
