@@ -44,17 +44,27 @@ export class FlatIndex<T> {
     return removed;
   }
 
-  /** Items with cosine similarity ≥ `threshold` (vectors are unit length), best first. */
+  /** The `limit` items with the highest cosine similarity ≥ `threshold` (vectors are unit length), best first. */
   search(query: Float32Array, threshold: number, limit: number): { readonly item: T; readonly similarity: number }[] {
     const dimensions = this.#dimensions;
     const vectors = this.#vectors;
-    const found: { item: T; similarity: number }[] = [];
+    // Kept sorted, best first, never longer than `limit`: no sort of every match.
+    const best: { item: T; similarity: number }[] = [];
+    let floor = threshold;
     for (let index = 0; index < this.#items.length; index++) {
       const offset = index * dimensions;
       let dot = 0;
-      for (let dimension = 0; dimension < dimensions; dimension++) dot += (query[dimension] ?? 0) * (vectors[offset + dimension] ?? 0);
-      if (dot >= threshold) found.push({ item: this.#items[index] as T, similarity: dot });
+      for (let dimension = 0; dimension < dimensions; dimension++)
+        dot += (query[dimension] as number) * (vectors[offset + dimension] as number);
+      if (dot < floor) continue;
+      let at = best.length;
+      while (at > 0 && (best[at - 1]?.similarity ?? 0) < dot) at--;
+      best.splice(at, 0, { item: this.#items[index] as T, similarity: dot });
+      if (best.length > limit) {
+        best.pop();
+        floor = best.at(-1)?.similarity ?? threshold;
+      }
     }
-    return found.toSorted((left, right) => right.similarity - left.similarity).slice(0, limit);
+    return best;
   }
 }
