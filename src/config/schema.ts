@@ -1,5 +1,6 @@
 import bytes from 'bytes';
 import { z } from 'zod';
+import { cacheSchema } from './cache-schema.ts';
 import { adminSchema, modelSchema, routerSchema } from './routing-schema.ts';
 import { mcpSchema } from './mcp-schema.ts';
 import { upstreamProviderSchemas } from './provider-schemas.ts';
@@ -87,6 +88,7 @@ export const configSchema = z.strictObject({
   router: routerSchema.default(routerSchema.parse({})),
   admin: adminSchema.default({}),
   mcp: mcpSchema.default(mcpSchema.parse({})).describe('MCP servers, context sources, policies and the server-side tool loop.'),
+  cache: cacheSchema.default(cacheSchema.parse({})).describe('Exact and semantic response cache.'),
 });
 
 export type Config = z.output<typeof configSchema>;

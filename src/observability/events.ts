@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
-import type { McpRequestSummary } from '../pipeline/context.ts';
+import type { CacheSummary, McpRequestSummary } from '../pipeline/context.ts';
 import type { AttemptOutcome, TokenUsage, UpstreamErrorClass } from '../providers/types.ts';
 import type { FailureReason } from '../router/retry-policy.ts';
 
@@ -47,6 +47,8 @@ export interface RequestFinished {
   readonly usage?: TokenUsage;
   /** MCP servers or sources that were unavailable, and the tool loop's rounds and calls. */
   readonly mcp?: McpRequestSummary;
+  /** How the cache answered; on a hit `usage` is what the cached answer reported and no upstream was called. */
+  readonly cache?: CacheSummary;
   readonly durationMs: number;
 }
 
@@ -67,3 +69,21 @@ export interface McpToolCallFinished {
 }
 
 export const mcpToolCallFinished = channel('lightport:mcp:tool_call:finished');
+
+/** One cache lookup: hit (exact or semantic, with the similarity), miss or bypass. */
+export interface CacheLookedUp extends CacheSummary {
+  readonly requestId: string;
+  readonly model: string;
+  readonly namespace: string;
+}
+
+/** An answer stored in the cache; `entries` and `bytes` are the in-process tier's totals after it. */
+export interface CacheStored {
+  readonly model: string;
+  readonly bytes: number;
+  readonly entries: number;
+  readonly totalBytes: number;
+}
+
+export const cacheLookedUp = channel('lightport:cache:lookup');
+export const cacheStored = channel('lightport:cache:stored');

@@ -29,6 +29,13 @@ export interface RequestContext {
   mcpAllow?: McpAllowlist;
   /** What the MCP stage did for this request, for the request log. */
   mcp?: McpRequestSummary;
+  /** How the cache stage answered; a hit had no upstream cost. */
+  cache?: CacheSummary;
+}
+
+export interface CacheSummary {
+  readonly status: 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
+  readonly similarity?: number;
 }
 
 export interface McpRequestSummary {

@@ -1,3 +1,4 @@
+import type { CacheStage } from '../cache/stage.ts';
 import type { McpStage } from '../mcp/stage.ts';
 import type { McpPlan } from '../mcp/tool-loop.ts';
 import type { PassthroughProviders } from '../providers/passthrough.ts';
@@ -18,6 +19,8 @@ export interface PipelineDeps {
   readonly passthroughHealth: HealthMap;
   /** The enrich stage (MCP context and the tool loop). */
   readonly mcp?: McpStage;
+  /** The cache stage; absent when the cache is off. */
+  readonly cache?: CacheStage;
 }
 
 /** Route: a configured model, `<provider>/<model>`, or a provider named by header (configured, or passthrough). */
@@ -48,16 +51,31 @@ function plan(context: RequestContext, deps: PipelineDeps, request: RoutedReques
   return route.deadlineMs === undefined ? { targets, send } : { targets, send, deadlineMs: route.deadlineMs };
 }
 
+/**
+ * What a cached answer is keyed on: the one upstream when the route has one target; the
+ * public model when a strategy may answer from any of its targets.
+ */
+function cacheTarget(delivery: Delivery, model: string): { provider: string; upstreamModel: string } {
+  const [only, ...others] = delivery.targets;
+  if (only !== undefined && others.length === 0) return { provider: only.provider.name, upstreamModel: only.upstreamModel };
+  return { provider: 'route', upstreamModel: model };
+}
+
 export async function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
   const request: ChatRequest = parseChatRequest(body);
   // Routing comes first, so an unknown model is refused before any MCP work.
   let enriched: McpPlan | undefined;
-  const delivery = plan(context, deps, { kind: 'chat', body: request }, (target, options) =>
-    enriched === undefined ? target.provider.chat(request, options) : enriched.chat(target.provider, options),
-  );
+  const send: Send = (target, options) =>
+    enriched === undefined ? target.provider.chat(request, options) : enriched.chat(target.provider, options);
+  const delivery = plan(context, deps, { kind: 'chat', body: request }, send);
   // Enriched once; every retry and fallback runs the same enriched plan.
   enriched = await deps.mcp?.prepare(context, request);
-  await deliver(context, delivery);
+  const cached = await deps.cache?.lookup(context, enriched?.request ?? request, {
+    ...cacheTarget(delivery, request.model),
+    runsTools: enriched?.runsTools === true,
+  });
+  if (cached === 'answered') return;
+  await deliver(context, cached === undefined ? delivery : { ...delivery, send: (target, options) => cached.wrap((attempt) => send(target, attempt))(options) });
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {

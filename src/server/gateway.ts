@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { watchConfigFile } from '../config/watch.ts';
 import type { Config } from '../config/schema.ts';
+import { cachePurgeHandler } from '../cache/admin.ts';
+import { CacheStage } from '../cache/stage.ts';
 import { McpStage } from '../mcp/stage.ts';
 import { subscribeAccessLog } from '../observability/access-log.ts';
 import { subscribeMcpLog } from '../observability/mcp-log.ts';
@@ -50,7 +52,8 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     : undefined;
   const passthroughHealth = new HealthMap({ ...circuitSettings(config), enabled: false });
   const mcp = new McpStage(config.mcp, { logger, dispatcher });
-  const deps: PipelineDeps = { routing: runtime, passthrough, passthroughHealth, mcp };
+  const cache = config.cache.enabled ? new CacheStage(config.cache, logger) : undefined;
+  const deps: PipelineDeps = { routing: runtime, passthrough, passthroughHealth, mcp, ...(cache === undefined ? {} : { cache }) };
   const bodyLimit = config.server.body_limit;
   const unsubscribeAccessLog = subscribeAccessLog(logger);
   const unsubscribeMcpLog = subscribeMcpLog(logger);
@@ -85,7 +88,12 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     (handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>) => async (context: RequestContext) =>
       handler(context, deps, await readJsonBody(context.req, bodyLimit));
 
-  const routes = new RouteTable()
+  const routes = new RouteTable();
+  if (cache !== undefined) {
+    const purge = cachePurgeHandler(cache, config.admin.key);
+    routes.add('POST', '/admin/cache/purge', async (context) => purge(context, await readJsonBody(context.req, bodyLimit)));
+  }
+  routes
     .add('POST', '/v1/chat/completions', withBody(handleChatCompletions))
     .add('POST', '/v1/embeddings', withBody(handleEmbeddings))
     .add('GET', '/v1/models', (context) =>
@@ -184,7 +192,10 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   return {
     server,
     runtime,
-    prepare: () => mcp.start(),
+    prepare: async () => {
+      await cache?.start();
+      return mcp.start();
+    },
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -210,7 +221,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       await closed;
       unsubscribeAccessLog();
       unsubscribeMcpLog();
-      await Promise.all([mcp.close(), runtime.close(), passthrough?.close(), shared?.close()]);
+      await Promise.all([mcp.close(), cache?.close(), runtime.close(), passthrough?.close(), shared?.close()]);
       return { drained };
     },
   };
@@ -231,6 +242,7 @@ function publishFinished(context: RequestContext): void {
     ...(context.upstreamModel === undefined ? {} : { upstreamModel: context.upstreamModel }),
     ...(context.usage === undefined ? {} : { usage: context.usage }),
     ...(context.mcp === undefined ? {} : { mcp: context.mcp }),
+    ...(context.cache === undefined ? {} : { cache: context.cache }),
   };
   requestFinished.publish(event);
 }
