@@ -75,7 +75,10 @@ export async function handleChatCompletions(context: RequestContext, deps: Pipel
     runsTools: enriched?.runsTools === true,
   });
   if (cached === 'answered') return;
-  await deliver(context, cached === undefined ? delivery : { ...delivery, send: (target, options) => cached.wrap((attempt) => send(target, attempt))(options) });
+  await deliver(
+    context,
+    cached === undefined ? delivery : { ...delivery, send: (target, options) => cached.wrap((attempt) => send(target, attempt))(options) },
+  );
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
