@@ -29,7 +29,7 @@ export async function runStart(options: StartOptions): Promise<number> {
   }
   const host = options.host ?? config.server.host;
   const logger = createLogger(process.env['LIGHTPORT_LOG_LEVEL'] ?? config.logging.level);
-  const gateway = createGateway(config, logger);
+  const gateway = createGateway(config, logger, { configFile: file });
   const problems = await gateway.prepare();
   if (problems.length > 0) {
     for (const problem of problems) process.stderr.write(`${file}: ${problem}\n`);
@@ -83,14 +83,18 @@ function stopSignal(gateway: Gateway, logger: ReturnType<typeof createLogger>): 
 
 function banner(config: Config, gateway: Gateway, url: string, file: string): string {
   const lines = [`Lightport ${packageVersion()} listening on ${url}`, `  config:    ${file}`];
-  const providers = [...gateway.providers.values()].map((provider) => `${provider.name} (${provider.type})`);
+  const routing = gateway.runtime.current;
+  const providers = [...routing.providers.values()].map((provider) => `${provider.name} (${provider.type})`);
   lines.push(`  providers: ${providers.join(', ') || 'none'}`);
-  for (const [name, reason] of gateway.skipped) {
+  for (const [name, reason] of routing.skipped) {
     lines.push(`  skipped:   ${name} (${config.providers[name]?.type ?? 'unknown'}): ${reason}`);
   }
-  const models = Object.entries(config.models)
-    .filter(([, model]) => gateway.providers.has(model.provider))
-    .map(([name, model]) => `${name} -> ${model.provider}/${model.model}`);
+  const models = routing.modelNames.map((name) => {
+    const entry = config.models[name];
+    const targets = routing.resolve(name).planner.targets.map((target) => target.id);
+    const strategy = entry?.strategy ?? 'single';
+    return strategy === 'single' ? `${name} -> ${targets.join('')}` : `${name} -> ${strategy}(${targets.join(', ')})`;
+  });
   lines.push(`  models:    ${models.join(', ') || 'none'}`);
   const metrics = gateway.metricsAddress();
   if (metrics) lines.push(`  metrics:   http://${metrics.address}:${metrics.port}${config.metrics.path}`);

@@ -95,10 +95,6 @@ export const tracingSchema = z.strictObject({
   export_delay_ms: z.int().positive().default(2000),
 });
 
-export const adminSchema = z.strictObject({
-  key: z.string().optional().describe('Bearer key for admin APIs (/v1/usage). Use ${LIGHTPORT_ADMIN_KEY}; empty disables them.'),
-});
-
 export type LoggingConfig = z.output<typeof loggingSchema>;
 export type MetricsConfig = z.output<typeof metricsSchema>;
 export type RequestLogConfig = z.output<typeof requestLogSchema>;

@@ -1,7 +1,9 @@
 import bytes from 'bytes';
 import { z } from 'zod';
+import { cacheSchema } from './cache-schema.ts';
+import { adminSchema, modelSchema, routerSchema } from './routing-schema.ts';
 import { mcpSchema } from './mcp-schema.ts';
-import { adminSchema, loggingSchema, metricsSchema, pricingSchema, requestLogSchema, tracingSchema } from './observability-schema.ts';
+import { loggingSchema, metricsSchema, pricingSchema, requestLogSchema, tracingSchema } from './observability-schema.ts';
 import { upstreamProviderSchemas } from './provider-schemas.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -24,6 +26,7 @@ const serverSchema = z.strictObject({
   request_timeout_ms: milliseconds.default(600_000).describe('Deadline for a whole request, upstream time included.'),
   shutdown_grace_ms: milliseconds.default(10_000).describe('How long SIGTERM waits for in-flight requests.'),
   cors: z.union([z.literal(false), corsSchema]).default(false),
+  watch_config: z.boolean().default(true).describe('Apply valid changes to the config file without a restart.'),
 });
 
 const mockErrorSchema = z.strictObject({
@@ -66,12 +69,6 @@ export const mockProviderSchema = z.strictObject({
 
 const providerSchema = z.discriminatedUnion('type', [...upstreamProviderSchemas, mockProviderSchema]);
 
-const modelSchema = z.strictObject({
-  provider: z.string().describe('A name under providers.'),
-  model: z.string().describe('The model name the provider knows.'),
-  description: z.string().optional(),
-});
-
 const passthroughSchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Allow x-lightport-provider with the caller's own key."),
   allowed_hosts: z.array(z.string()).default([]).describe('Hosts (host or host:port) that x-lightport-base-url may point at.'),
@@ -85,12 +82,14 @@ export const configSchema = z.strictObject({
   providers: z.record(z.string().regex(NAME, 'provider names use letters, digits, _ . -'), providerSchema).default({}),
   models: z.record(z.string().min(1), modelSchema).default({}),
   passthrough: passthroughSchema.default(passthroughSchema.parse({})),
+  router: routerSchema.default(routerSchema.parse({})),
   metrics: metricsSchema.default(metricsSchema.parse({})),
   request_log: requestLogSchema.optional().describe('The request-log store; absent: off.'),
   pricing: pricingSchema.default(pricingSchema.parse({})),
   tracing: tracingSchema.optional().describe('OpenTelemetry traces over OTLP/HTTP; absent: no spans at all.'),
   admin: adminSchema.default({}),
   mcp: mcpSchema.default(mcpSchema.parse({})).describe('MCP servers, context sources, policies and the server-side tool loop.'),
+  cache: cacheSchema.default(cacheSchema.parse({})).describe('Exact and semantic response cache.'),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -98,3 +97,4 @@ export type ProviderConfig = Config['providers'][string];
 export type MockProviderConfig = z.output<typeof mockProviderSchema>;
 export type ModelConfig = Config['models'][string];
 export type ServerConfig = Config['server'];
+export type RouterConfig = Config['router'];

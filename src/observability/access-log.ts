@@ -46,7 +46,7 @@ export function subscribeAccessLog(logger: Logger, bodies: BodyRenderer): () => 
       cache_write_tokens: usage?.cache_write_tokens,
       reasoning_tokens: usage?.reasoning_tokens,
       cost_usd: event.costUsd,
-      cache: event.cacheStatus,
+      cache: event.cache?.status,
       error: event.errorCode,
       mcp: event.mcp,
       completed: event.completed,

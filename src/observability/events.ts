@@ -1,6 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
-import type { McpRequestSummary } from '../pipeline/context.ts';
+import type { CacheSummary, McpRequestSummary } from '../pipeline/context.ts';
 import type { AttemptOutcome, TokenUsage, UpstreamErrorClass } from '../providers/types.ts';
+import type { FailureReason } from '../router/retry-policy.ts';
 import type { OpenAIErrorBody } from '../server/errors.ts';
 
 /**
@@ -15,19 +16,28 @@ import type { OpenAIErrorBody } from '../server/errors.ts';
  */
 export type AttemptErrorClass = UpstreamErrorClass | 'timeout' | 'unreachable' | 'not_allowed' | 'broken' | 'cancelled';
 
-/** First try at a request, the same target again, or another target. */
-export type AttemptRole = 'first' | 'retry' | 'fallback';
-
 export interface AttemptFinished {
   readonly requestId: string;
+  /** The model the caller asked for. */
+  readonly model?: string;
   readonly provider: string;
   readonly providerType: string;
   readonly upstreamModel: string;
+  /** `<provider>/<upstream model>`, the key of the target's health record. */
+  readonly target: string;
+  /** 1 for the request's first attempt, counting retries and fallbacks. */
+  readonly attempt: number;
+  /** Another attempt on the same target as the one before. */
+  readonly retry: boolean;
+  /** The first attempt on a target after another target failed or was skipped. */
+  readonly fallback: boolean;
   readonly outcome: AttemptOutcome['kind'];
   /** HTTP status the upstream answered with, when it answered. */
   readonly status?: number;
+  /** Why the attempt failed: the upstream's error class, or what happened when there was no answer. */
   readonly errorClass?: AttemptErrorClass;
-  readonly role: AttemptRole;
+  /** Set when the router tries again after this attempt (same or next target). */
+  readonly failureReason?: FailureReason;
   /** When the attempt started, in ms after the request arrived. */
   readonly startMs: number;
   readonly durationMs: number;
@@ -67,7 +77,8 @@ export interface RequestFinished {
   readonly keyName?: string;
   /** The caller's end user: the request body's `user` field. */
   readonly user?: string;
-  readonly cacheStatus?: string;
+  /** How the cache answered; on a hit `usage` is what the cached answer reported and no upstream was called. */
+  readonly cache?: CacheSummary;
   /** MCP servers or sources that were unavailable, and the tool loop's rounds and calls. */
   readonly mcp?: McpRequestSummary;
   /** W3C trace context sent by the caller. */
@@ -107,3 +118,21 @@ export interface McpToolCallFinished {
 }
 
 export const mcpToolCallFinished = channel('lightport:mcp:tool_call:finished');
+
+/** One cache lookup: hit (exact or semantic, with the similarity), miss or bypass. */
+export interface CacheLookedUp extends CacheSummary {
+  readonly requestId: string;
+  readonly model: string;
+  readonly namespace: string;
+}
+
+/** An answer stored in the cache; `entries` and `bytes` are the in-process tier's totals after it. */
+export interface CacheStored {
+  readonly model: string;
+  readonly bytes: number;
+  readonly entries: number;
+  readonly totalBytes: number;
+}
+
+export const cacheLookedUp = channel('lightport:cache:lookup');
+export const cacheStored = channel('lightport:cache:stored');

@@ -18,6 +18,7 @@ describe('GatewayMetrics', () => {
 
   it('counts retries and fallbacks from the attempts of a request', async () => {
     const attempt = { requestId: 'r', providerType: 'openai', outcome: 'upstream_error', status: 503, startMs: 0, durationMs: 1 } as const;
+    const a = { ...attempt, provider: 'a', upstreamModel: 'm1', target: 'a/m1', errorClass: 'overloaded' } as const;
     const event: RequestFinished = {
       requestId: 'r',
       method: 'POST',
@@ -35,9 +36,19 @@ describe('GatewayMetrics', () => {
       providerType: 'openai',
       upstreamModel: 'm2',
       attempts: [
-        { ...attempt, provider: 'a', upstreamModel: 'm1', role: 'first', errorClass: 'overloaded' },
-        { ...attempt, provider: 'a', upstreamModel: 'm1', role: 'retry', errorClass: 'overloaded' },
-        { ...attempt, provider: 'b', upstreamModel: 'm2', role: 'fallback', outcome: 'ok', status: 200 },
+        { ...a, attempt: 1, retry: false, fallback: false },
+        { ...a, attempt: 2, retry: true, fallback: false },
+        {
+          ...attempt,
+          provider: 'b',
+          upstreamModel: 'm2',
+          target: 'b/m2',
+          attempt: 3,
+          retry: false,
+          fallback: true,
+          outcome: 'ok',
+          status: 200,
+        },
       ],
     };
     requestFinished.publish(event);

@@ -116,12 +116,12 @@ export class GatewayMetrics {
     }
     if (event.costUsd !== undefined) set.cost.value += event.costUsd;
     for (const attempt of event.attempts) {
-      if (attempt.errorClass === undefined && attempt.role === 'first') continue;
+      if (attempt.errorClass === undefined && !attempt.retry && !attempt.fallback) continue;
       const labels = { provider: attempt.provider, target: this.#targets.bound(`${attempt.provider}/${attempt.upstreamModel}`) };
       if (attempt.errorClass !== undefined && attempt.errorClass !== 'cancelled')
         this.#metrics.upstreamErrors.inc({ ...labels, class: attempt.errorClass });
-      if (attempt.role === 'retry') this.#metrics.retries.inc(labels);
-      else if (attempt.role === 'fallback') this.#metrics.fallbacks.inc(labels);
+      if (attempt.retry) this.#metrics.retries.inc(labels);
+      else if (attempt.fallback) this.#metrics.fallbacks.inc(labels);
     }
   }
 

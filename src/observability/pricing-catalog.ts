@@ -50,11 +50,11 @@ export const PRICING_CATALOG: Readonly<Record<string, ModelPrice>> = {
   'anthropic/claude-3-7-sonnet-latest': price(3, 15, 0.3, 3.75),
   'anthropic/claude-3-5-haiku-latest': price(0.8, 4, 0.08, 1),
   'anthropic/claude-3-haiku-20240307': price(0.25, 1.25, 0.03, 0.3),
-  // Google Gemini API (prompts up to 200k tokens for 2.5 Pro).
-  'gemini/gemini-2.5-pro': price(1.25, 10, 0.31),
-  'gemini/gemini-2.5-flash': price(0.3, 2.5, 0.075),
-  'gemini/gemini-2.5-flash-lite': price(0.1, 0.4, 0.025),
-  'gemini/gemini-2.0-flash': price(0.1, 0.4, 0.025),
+  // Google Gemini API (provider type google) (prompts up to 200k tokens for 2.5 Pro).
+  'google/gemini-2.5-pro': price(1.25, 10, 0.31),
+  'google/gemini-2.5-flash': price(0.3, 2.5, 0.075),
+  'google/gemini-2.5-flash-lite': price(0.1, 0.4, 0.025),
+  'google/gemini-2.0-flash': price(0.1, 0.4, 0.025),
   // Mistral
   'mistral/mistral-large-latest': price(2, 6),
   'mistral/mistral-medium-latest': price(0.4, 2),

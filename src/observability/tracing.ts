@@ -124,7 +124,10 @@ function recordAttempt(tracer: Tracer, parent: Context, event: RequestFinished, 
     'gen_ai.provider.name': attempt.providerType,
     'gen_ai.request.model': attempt.upstreamModel,
     'lightport.provider': attempt.provider,
-    'lightport.attempt.role': attempt.role,
+    'lightport.target': attempt.target,
+    'lightport.attempt': attempt.attempt,
+    'lightport.attempt.retry': attempt.retry,
+    'lightport.attempt.fallback': attempt.fallback,
   };
   if (attempt.status !== undefined) attributes['http.response.status_code'] = attempt.status;
   if (attempt.errorClass !== undefined) attributes['error.type'] = attempt.errorClass;

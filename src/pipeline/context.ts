@@ -14,6 +14,8 @@ export interface RequestContext {
   readonly res: ServerResponse;
   /** performance.now() when the request arrived. */
   readonly startedAt: number;
+  /** performance.now() by which the whole request must be done (server.request_timeout_ms). */
+  deadlineAt: number;
   /** Aborted when the client goes away or the request deadline passes; cancels upstream work. */
   readonly abort: AbortController;
   /** Headers every response of this request carries (request id, then the target used). */
@@ -37,7 +39,9 @@ export interface RequestContext {
   upstreamMs: number;
   /** One record per upstream attempt, kept only while someone observes requests. */
   attempts?: AttemptFinished[];
+  /** The caller's gateway key name, once authentication has resolved it; routing rules read it as caller.key. */
   keyName?: string;
+  /** The caller's end user: the request body's `user` field. */
   user?: string;
   errorCode?: string;
   errorBody?: OpenAIErrorBody;
@@ -47,6 +51,13 @@ export interface RequestContext {
   mcpAllow?: McpAllowlist;
   /** What the MCP stage did for this request, for the request log. */
   mcp?: McpRequestSummary;
+  /** How the cache stage answered; a hit had no upstream cost. */
+  cache?: CacheSummary;
+}
+
+export interface CacheSummary {
+  readonly status: 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
+  readonly similarity?: number;
 }
 
 export interface McpRequestSummary {

@@ -36,6 +36,7 @@ export function publishFinished(context: RequestContext): void {
     responseChunks: context.responseChunks,
     errorBody: context.errorBody,
     mcp: context.mcp,
+    cache: context.cache,
   };
   requestFinished.publish(event);
 }

@@ -1,7 +1,7 @@
 import type { RequestLog } from '../observability/request-log.ts';
 import { USAGE_GROUPS, type UsageGroup, type UsageRow } from '../observability/request-log-store.ts';
 import type { RequestContext } from '../pipeline/context.ts';
-import { requireAdmin, type AdminConfig } from './admin-auth.ts';
+import { requireAdmin } from './admin-auth.ts';
 import { GatewayError } from './errors.ts';
 import { sendJson } from './respond.ts';
 
@@ -11,8 +11,12 @@ const DAY_MS = 86_400_000;
  * `GET /v1/usage?from=&to=&group_by=model|provider|key|user|day`: requests, tokens, cost,
  * error rate and latency percentiles from the request-log store. Admin key required.
  */
-export async function handleUsage(context: RequestContext, admin: AdminConfig, requestLog: RequestLog | undefined): Promise<void> {
-  requireAdmin(context.req, admin);
+export async function handleUsage(
+  context: RequestContext,
+  adminKey: string | undefined,
+  requestLog: RequestLog | undefined,
+): Promise<void> {
+  requireAdmin(context.req.headers, adminKey);
   if (requestLog === undefined) {
     throw new GatewayError('request_log_disabled', 'The usage API reads the request-log store, which is off: add a request_log section.');
   }

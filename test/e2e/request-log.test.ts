@@ -125,7 +125,7 @@ ${PROVIDERS}`,
   it('refuses callers without the admin key, and bad parameters, in OpenAI error shape', async () => {
     const none = await fetch(`${gateway.url}/v1/usage`);
     expect(none.status).toBe(401);
-    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('invalid_admin_key');
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('admin_unauthorized');
     expect((await usage(gateway, 'group_by=model', 'wrong-key')).status).toBe(401);
     const badGroup = await usage(gateway, 'group_by=color');
     expect(badGroup.status).toBe(400);

@@ -96,7 +96,7 @@ describe('upstream failures', () => {
   it('answers a clean 502 when the upstream dies mid-JSON (a JSON answer is held until complete), never half a body', async () => {
     const response = await ask('bad/dies-mid-json');
     expect(response.status).toBe(502);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_error');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_unreachable');
   });
 
   it('answers 504 when the upstream does not answer within the provider timeout', async () => {

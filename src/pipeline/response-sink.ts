@@ -11,17 +11,22 @@ const HOLD_LIMIT = 1024 * 1024;
 const CAPTURE_LIMIT = 1024 * 1024;
 
 /**
- * Where a provider writes a successful answer for the client. A JSON answer is held until
- * it is complete (a client cannot use half of one), so it goes out with its length and
- * its cost in `x-lightport-cost-usd`; a stream goes out chunk by chunk with backpressure
- * and, when the caller accepts trailers (`TE: trailers`), carries its cost in a trailer of
- * the same name, known only at its end. (A trailer costs one more write per stream, so it is
- * sent only to callers who ask.)
+ * The client side of one attempt. Headers are committed with the first body byte of a
+ * stream, not when the upstream answers 2xx: an upstream that says 200 and dies before
+ * sending anything can still be retried or replaced, since the client has seen nothing.
+ * A JSON answer is held until it is complete (a client cannot use half of one; one that
+ * breaks can still be retried), then sent with its length and its cost in
+ * `x-lightport-cost-usd`. A stream carries its cost, known only at its end, in a trailer
+ * of the same name when the caller accepts trailers (`TE: trailers`; a trailer costs one
+ * more write per stream, so only callers who ask get one).
  */
-export class ClientResponse implements ResponseSink {
+export class DeferredResponse implements ResponseSink {
   readonly #context: RequestContext;
-  #status = 0;
-  #contentType = '';
+  #status = 200;
+  #contentType = 'application/json';
+  committed = false;
+  /** When the upstream started answering (performance.now()); 0 until then. */
+  startedAt = 0;
   #held: (Buffer | string)[] | undefined;
   #heldBytes = 0;
   #capturedBytes = 0;
@@ -33,23 +38,11 @@ export class ClientResponse implements ResponseSink {
   }
 
   start(status: number, contentType: string): void {
-    const context = this.#context;
+    this.startedAt = performance.now();
     this.#status = status;
     this.#contentType = contentType;
-    context.streaming = contentType.startsWith('text/event-stream');
-    if (context.bodyCapture === 'full') context.responseChunks = [];
-    if (context.streaming) {
-      const headers: Record<string, string> = {
-        ...context.headers,
-        'content-type': SSE_CONTENT_TYPE,
-        'cache-control': 'no-cache',
-        'x-accel-buffering': 'no',
-      };
-      if (this.#acceptsTrailer()) headers['trailer'] = COST_HEADER;
-      context.res.writeHead(status, headers);
-    } else {
-      this.#held = [];
-    }
+    if (this.#context.bodyCapture === 'full') this.#context.responseChunks = [];
+    if (!contentType.startsWith('text/event-stream')) this.#held = [];
   }
 
   write(chunk: Buffer | string): boolean {
@@ -60,6 +53,7 @@ export class ClientResponse implements ResponseSink {
       if (this.#heldBytes > HOLD_LIMIT) this.#release();
       return true;
     }
+    if (!this.committed) this.#commit();
     const context = this.#context;
     context.firstByteAt ??= performance.now();
     if (context.responseChunks !== undefined && this.#capturedBytes < CAPTURE_LIMIT) {
@@ -73,7 +67,7 @@ export class ClientResponse implements ResponseSink {
     this.#context.res.once('drain', resume);
   }
 
-  /** The provider is done writing: with the usage known, the answer ends now; else when the attempt's outcome says. */
+  /** The provider is done writing: with the usage known, the answer ends now (same tick, same write); else when the outcome says. */
   end(usage?: TokenUsage): void {
     if (usage !== undefined) this.complete(usage);
   }
@@ -87,11 +81,11 @@ export class ClientResponse implements ResponseSink {
       context.usage = usage;
       if (context.price) context.costUsd = costOf(usage, context.price);
     }
-    const { res, costUsd } = context;
     const held = this.#held;
     if (held === undefined) {
-      if (costUsd !== undefined && this.#trailer) res.addTrailers({ [COST_HEADER]: formatUsd(costUsd) });
-      res.end();
+      if (!this.committed) this.#commit();
+      if (context.costUsd !== undefined && this.#trailer) context.res.addTrailers({ [COST_HEADER]: formatUsd(context.costUsd) });
+      context.res.end();
       return;
     }
     this.#held = undefined;
@@ -101,21 +95,31 @@ export class ClientResponse implements ResponseSink {
       'content-type': this.#contentType,
       'content-length': this.#heldBytes,
     };
-    if (costUsd !== undefined) headers[COST_HEADER] = formatUsd(costUsd);
-    res.writeHead(this.#status, headers);
+    if (context.costUsd !== undefined) headers[COST_HEADER] = formatUsd(context.costUsd);
+    this.committed = true;
+    context.streaming = false;
+    context.res.writeHead(this.#status, headers);
     context.firstByteAt = performance.now();
-    if (context.responseChunks) context.responseChunks.push(body);
-    res.end(body);
+    if (context.responseChunks !== undefined) context.responseChunks.push(body);
+    context.res.end(body);
+  }
+
+  #commit(): void {
+    this.committed = true;
+    const context = this.#context;
+    const streaming = this.#contentType.startsWith('text/event-stream');
+    context.streaming = streaming;
+    const headers: Record<string, string> = streaming
+      ? { ...context.headers, 'content-type': SSE_CONTENT_TYPE, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
+      : { ...context.headers, 'content-type': this.#contentType };
+    if (this.#acceptsTrailer()) headers['trailer'] = COST_HEADER;
+    context.res.writeHead(this.#status, headers);
   }
 
   /** Too large to hold: from here on the answer streams, and its cost goes in a trailer. */
   #release(): void {
     const held = this.#held ?? [];
     this.#held = undefined;
-    const context = this.#context;
-    const headers: Record<string, string> = { ...context.headers, 'content-type': this.#contentType };
-    if (this.#acceptsTrailer()) headers['trailer'] = COST_HEADER;
-    context.res.writeHead(this.#status, headers);
     for (const chunk of held) this.write(chunk);
   }
 

@@ -1,0 +1,52 @@
+import { Redis } from 'ioredis';
+
+/**
+ * One Redis connection for commands and, lazily, one for subscriptions (a subscribed
+ * connection can run nothing else). Commands fail fast instead of queueing while Redis is down.
+ */
+export class RedisBackend {
+  readonly client: Redis;
+  readonly prefix: string;
+  readonly #url: string;
+  #subscriber: Redis | undefined;
+
+  constructor(url: string, prefix: string) {
+    this.#url = url;
+    this.prefix = prefix;
+    this.client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2000 });
+    this.client.on('error', () => undefined);
+  }
+
+  /** Calls `listener` with each message on `channel` (the prefix is added). */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    const subscriber = (this.#subscriber ??= new Redis(this.#url, { maxRetriesPerRequest: null, connectTimeout: 2000 }));
+    subscriber.on('error', () => undefined);
+    const full = this.prefix + channel;
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === full) listener(message);
+    });
+    await subscriber.subscribe(full);
+  }
+
+  publish(channel: string, message: string): Promise<number> {
+    return this.client.publish(this.prefix + channel, message);
+  }
+
+  /** Every key matching `pattern` (prefix added), scanning without blocking Redis. */
+  async scan(pattern: string): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.client.scan(cursor, 'MATCH', this.prefix + pattern, 'COUNT', 500);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+    return keys;
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+    this.#subscriber?.disconnect();
+    await Promise.resolve();
+  }
+}
