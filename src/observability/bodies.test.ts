@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { finishedRequest } from '../../test/support/request-events.ts';
 import { BodyRenderer } from './bodies.ts';
-import type { RequestFinished } from './events.ts';
 import { Redactor } from './redaction.ts';
 
-const base: RequestFinished = {
-  requestId: 'r',
-  method: 'POST',
-  path: '/v1/chat/completions',
-  status: 200,
-  completed: true,
-  streaming: false,
-  startedAt: 0,
-  durationMs: 1,
-  upstreamMs: 1,
-  attempts: [],
-  bodyCapture: 'full',
-};
+const base = finishedRequest({ bodyCapture: 'full' });
 
 const renderer = new BodyRenderer(new Redactor({ fields: ['password'], patterns: ['ACME-\\d+'] }, ['configured-secret-123']), 200);
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { metricsSchema } from '../config/observability-schema.ts';
-import { circuitChanged, requestFinished, type RequestFinished } from './events.ts';
+import { finishedRequest } from '../../test/support/request-events.ts';
+import { circuitChanged, requestFinished } from './events.ts';
 import { GatewayMetrics } from './metrics.ts';
 
 describe('GatewayMetrics', () => {
@@ -19,17 +20,7 @@ describe('GatewayMetrics', () => {
   it('counts retries and fallbacks from the attempts of a request', async () => {
     const attempt = { requestId: 'r', providerType: 'openai', outcome: 'upstream_error', status: 503, startMs: 0, durationMs: 1 } as const;
     const a = { ...attempt, provider: 'a', upstreamModel: 'm1', target: 'a/m1', errorClass: 'overloaded' } as const;
-    const event: RequestFinished = {
-      requestId: 'r',
-      method: 'POST',
-      path: '/v1/chat/completions',
-      status: 200,
-      completed: true,
-      streaming: false,
-      startedAt: Date.now(),
-      durationMs: 5,
-      upstreamMs: 3,
-      bodyCapture: 'off',
+    const event = finishedRequest({
       operation: 'chat',
       model: 'fast',
       provider: 'b',
@@ -50,7 +41,7 @@ describe('GatewayMetrics', () => {
           status: 200,
         },
       ],
-    };
+    });
     requestFinished.publish(event);
     const text = await metrics.render();
     expect(text).toContain('lightport_upstream_errors_total{provider="a",target="a/m1",class="overloaded"} 2');
