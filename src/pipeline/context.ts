@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenUsage } from '../providers/types.ts';
+import type { WireFormat } from './wire-format.ts';
 
 export type AbortReason = 'client_closed' | 'deadline' | 'shutdown';
 
@@ -20,6 +21,8 @@ export interface RequestContext {
   providerType?: string;
   upstreamModel?: string;
   usage?: TokenUsage;
+  /** The caller's API, when not OpenAI's: errors are written in its shape. */
+  format?: WireFormat;
 }
 
 export function abortReason(context: RequestContext): AbortReason | undefined {

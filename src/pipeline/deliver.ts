@@ -1,7 +1,7 @@
 import type { AttemptOptions, AttemptOutcome, ResponseSink } from '../providers/types.ts';
 import { attemptFinished, type AttemptFinished } from '../observability/events.ts';
 import { GatewayError, type GatewayErrorCode } from '../server/errors.ts';
-import { sendError, sendErrorBody } from '../server/respond.ts';
+import { sendErrorAnswer } from '../server/respond.ts';
 import { SSE_CONTENT_TYPE, sseError } from '../server/sse.ts';
 import { abortReason, type RequestContext } from './context.ts';
 
@@ -50,11 +50,11 @@ function finish(context: RequestContext, outcome: AttemptOutcome): void {
       return;
     case 'upstream_error': {
       const headers = outcome.retryAfter === undefined ? context.headers : { ...context.headers, 'retry-after': outcome.retryAfter };
-      sendErrorBody(res, outcome.status, outcome.body, headers);
+      sendErrorAnswer({ res, headers, format: context.format }, outcome);
       return;
     }
     case 'failed':
-      sendError(res, new GatewayError(outcome.code, outcome.message), context.headers);
+      sendGatewayError(context, new GatewayError(outcome.code, outcome.message));
       return;
     case 'broken':
       endBroken(context, outcome.message);
@@ -74,12 +74,16 @@ function finish(context: RequestContext, outcome: AttemptOutcome): void {
 function endBroken(context: RequestContext, message: string, code: GatewayErrorCode = 'upstream_error'): void {
   const { res } = context;
   if (!res.headersSent) {
-    sendError(res, new GatewayError(code, message), context.headers);
+    sendGatewayError(context, new GatewayError(code, message));
   } else if (context.streaming) {
-    res.end(sseError(message, code));
+    res.end(context.format === undefined ? sseError(message, code) : context.format.streamError(message, code));
   } else {
     res.destroy();
   }
+}
+
+export function sendGatewayError(context: RequestContext, error: GatewayError): void {
+  sendErrorAnswer(context, { status: error.status, body: error.toBody() });
 }
 
 function responseSink(context: RequestContext): ResponseSink {

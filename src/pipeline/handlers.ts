@@ -2,7 +2,7 @@ import type { PassthroughProviders } from '../providers/passthrough.ts';
 import type { Provider } from '../providers/types.ts';
 import type { ModelResolver } from '../router/resolve.ts';
 import type { RequestContext } from './context.ts';
-import { deliver } from './deliver.ts';
+import { deliver, type Attempt } from './deliver.ts';
 import { parseChatRequest, parseEmbeddingsRequest } from './validate.ts';
 
 export interface PipelineDeps {
@@ -11,7 +11,7 @@ export interface PipelineDeps {
   readonly providers: ReadonlyMap<string, Provider>;
 }
 
-interface ChosenTarget {
+export interface ChosenTarget {
   readonly provider: Provider;
   readonly upstreamModel: string;
   readonly callerApiKey?: string;
@@ -45,16 +45,33 @@ function markTarget(context: RequestContext, model: string, target: ChosenTarget
   context.headers['x-lightport-model'] = target.upstreamModel;
 }
 
+/**
+ * The stages every model request goes through, whatever its wire format: route the model to a
+ * target, then deliver the attempt built for that target. Ingress adapters call this with their
+ * own attempt (a native relay, or the internal chat request with a translating sink).
+ */
+export async function routeAndDeliver(
+  context: RequestContext,
+  deps: PipelineDeps,
+  route: { readonly model: string; readonly attemptFor: (target: ChosenTarget) => Attempt },
+): Promise<void> {
+  const target = chooseTarget(context, deps, route.model);
+  markTarget(context, route.model, target);
+  await deliver(context, target.upstreamModel, route.attemptFor(target), target.callerApiKey);
+}
+
 export async function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
   const request = parseChatRequest(body);
-  const target = chooseTarget(context, deps, request.model);
-  markTarget(context, request.model, target);
-  await deliver(context, target.upstreamModel, (options) => target.provider.chat(request, options), target.callerApiKey);
+  await routeAndDeliver(context, deps, {
+    model: request.model,
+    attemptFor: (target) => (options) => target.provider.chat(request, options),
+  });
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
   const request = parseEmbeddingsRequest(body);
-  const target = chooseTarget(context, deps, request.model);
-  markTarget(context, request.model, target);
-  await deliver(context, target.upstreamModel, (options) => target.provider.embeddings(request, options), target.callerApiKey);
+  await routeAndDeliver(context, deps, {
+    model: request.model,
+    attemptFor: (target) => (options) => target.provider.embeddings(request, options),
+  });
 }

@@ -7,6 +7,10 @@ import { subscribeAccessLog } from '../observability/access-log.ts';
 import { requestFinished, type RequestFinished } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RequestContext } from '../pipeline/context.ts';
+import { handleCountTokens, handleMessages } from '../ingress/anthropic/handler.ts';
+import { ANTHROPIC_FORMAT } from '../ingress/anthropic/format.ts';
+import { sendGatewayError } from '../pipeline/deliver.ts';
+import type { WireFormat } from '../pipeline/wire-format.ts';
 import { handleChatCompletions, handleEmbeddings, type PipelineDeps } from '../pipeline/handlers.ts';
 import { buildProvider } from '../providers/catalog.ts';
 import { PassthroughProviders } from '../providers/passthrough.ts';
@@ -15,7 +19,7 @@ import { ModelResolver } from '../router/resolve.ts';
 import { readJsonBody } from './body.ts';
 import { applyCors } from './cors.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
-import { sendError, sendJson } from './respond.ts';
+import { sendJson } from './respond.ts';
 import { RouteTable } from './routes.ts';
 
 export interface Gateway {
@@ -52,12 +56,18 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const inFlight = new Set<RequestContext>();
 
   const withBody =
-    (handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>) => async (context: RequestContext) =>
-      handler(context, deps, await readJsonBody(context.req, bodyLimit));
+    (handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>, format?: WireFormat) =>
+    async (context: RequestContext) => {
+      // Set before the body is read, so even unreadable JSON is refused in the caller's API's error shape.
+      if (format !== undefined) context.format = format;
+      await handler(context, deps, await readJsonBody(context.req, bodyLimit));
+    };
 
   const routes = new RouteTable()
     .add('POST', '/v1/chat/completions', withBody(handleChatCompletions))
     .add('POST', '/v1/embeddings', withBody(handleEmbeddings))
+    .add('POST', '/v1/messages', withBody(handleMessages, ANTHROPIC_FORMAT))
+    .add('POST', '/v1/messages/count_tokens', withBody(handleCountTokens, ANTHROPIC_FORMAT))
     .add('GET', '/v1/models', (context) =>
       sendJson(
         context.res,
@@ -133,7 +143,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
         const gatewayError = toGatewayError(error);
         if (gatewayError.code === 'internal_error') logger.error({ err: error, request_id: id }, 'request failed');
         if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
-        sendError(res, gatewayError, context.headers);
+        sendGatewayError(context, gatewayError);
       })
       .finally(settleOne);
   };

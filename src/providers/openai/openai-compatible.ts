@@ -3,7 +3,8 @@ import { sendUpstream } from '../http-transport.ts';
 import { usageFromTail } from './usage.ts';
 import { normalizedCompletion, normalizedStream } from './normalize.ts';
 import { quirkedBody, type OpenAIQuirks } from './quirks.ts';
-import type { AttemptOptions, ChatRequest, EmbeddingsRequest, Provider } from '../types.ts';
+import type { AttemptOptions, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
+import { relayUsageReader } from '../relay-usage.ts';
 
 /** What differs between OpenAI-compatible upstreams: data, not code. */
 export interface OpenAICompatibleDescription {
@@ -19,6 +20,8 @@ export interface OpenAICompatibleDescription {
   readonly paths?: { chat(model: string): string; embeddings(model: string): string };
   /** How the key is sent; a bearer token by default. */
   readonly auth?: (apiKey: string) => Record<string, string>;
+  /** The OpenAI APIs besides chat the upstream serves itself, relayed unchanged; where they live when not under the base URL as at OpenAI. */
+  readonly native?: { readonly apis: ReadonlySet<NativeApi>; path?(request: RelayRequest, model: string): string };
 }
 
 const DEFAULT_PATHS = { chat: () => '/chat/completions', embeddings: () => '/embeddings' };
@@ -59,9 +62,25 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
     return send(path, body, options, mode);
   };
 
+  const native = description.native;
+  const relay = (request: RelayRequest, options: AttemptOptions) =>
+    sendUpstream({
+      dispatcher,
+      origin,
+      method: request.method,
+      path: prefix + (native?.path?.(request, options.upstreamModel) ?? request.path),
+      headers: options.callerApiKey === undefined ? staticHeaders : upstreamHeaders(description.headers, auth(options.callerApiKey)),
+      ...(request.body === undefined ? {} : { body: request.body }),
+      timeoutMs: description.timeoutMs,
+      signal: options.signal,
+      sink: options.sink,
+      ...relayUsageReader(request),
+    });
+
   return {
     name: description.name,
     type: description.type,
+    ...(native === undefined ? {} : { native: { apis: native.apis, relay } }),
     chat,
     embeddings: (request: EmbeddingsRequest, options) =>
       send(paths.embeddings(options.upstreamModel), passthroughBody(request, options.upstreamModel), options),
