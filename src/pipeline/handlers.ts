@@ -56,8 +56,17 @@ export async function routeAndDeliver(
   route: { readonly model: string; readonly attemptFor: (target: ChosenTarget) => Attempt },
 ): Promise<void> {
   const target = chooseTarget(context, deps, route.model);
-  markTarget(context, route.model, target);
-  await deliver(context, target.upstreamModel, route.attemptFor(target), target.callerApiKey);
+  await deliverTo(context, target, { model: route.model, attempt: route.attemptFor(target) });
+}
+
+/** Delivers an attempt to a target already known (a stored response's provider), through the same stages. */
+export async function deliverTo(
+  context: RequestContext,
+  target: ChosenTarget,
+  request: { readonly model: string; readonly attempt: Attempt },
+): Promise<void> {
+  markTarget(context, request.model, target);
+  await deliver(context, target.upstreamModel, request.attempt, target.callerApiKey);
 }
 
 export async function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {

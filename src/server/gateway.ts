@@ -9,6 +9,10 @@ import type { Logger } from '../observability/logger.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import { handleCountTokens, handleMessages } from '../ingress/anthropic/handler.ts';
 import { ANTHROPIC_FORMAT } from '../ingress/anthropic/format.ts';
+import { handleCompletions } from '../ingress/completions/handler.ts';
+import { OPENAI_FORMAT } from '../ingress/openai-format.ts';
+import { responsesIngress } from '../ingress/responses/handler.ts';
+import { openResponsesStore } from '../state/open-responses-store.ts';
 import { sendGatewayError } from '../pipeline/deliver.ts';
 import type { WireFormat } from '../pipeline/wire-format.ts';
 import { handleChatCompletions, handleEmbeddings, type PipelineDeps } from '../pipeline/handlers.ts';
@@ -50,6 +54,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const deps: PipelineDeps = { resolver, passthrough, providers };
   const bodyLimit = config.server.body_limit;
   const unsubscribeAccessLog = subscribeAccessLog(logger);
+  const responsesStore = openResponsesStore(config.responses);
+  const responses = responsesIngress(responsesStore);
 
   let listening = false;
   let draining = false;
@@ -68,6 +74,10 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     .add('POST', '/v1/embeddings', withBody(handleEmbeddings))
     .add('POST', '/v1/messages', withBody(handleMessages, ANTHROPIC_FORMAT))
     .add('POST', '/v1/messages/count_tokens', withBody(handleCountTokens, ANTHROPIC_FORMAT))
+    .add('POST', '/v1/responses', withBody(responses.create))
+    .addPrefix('GET', '/v1/responses/', (context) => responses.retrieve(context, deps))
+    .addPrefix('DELETE', '/v1/responses/', (context) => responses.remove(context, deps))
+    .add('POST', '/v1/completions', withBody(handleCompletions, OPENAI_FORMAT))
     .add('GET', '/v1/models', (context) =>
       sendJson(
         context.res,
@@ -180,7 +190,12 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       server.closeAllConnections();
       await closed;
       unsubscribeAccessLog();
-      await Promise.all([dispatcher.close(), passthrough?.close(), ...[...providers.values()].map((provider) => provider.close())]);
+      await Promise.all([
+        dispatcher.close(),
+        passthrough?.close(),
+        responsesStore.close(),
+        ...[...providers.values()].map((provider) => provider.close()),
+      ]);
       return { drained };
     },
   };

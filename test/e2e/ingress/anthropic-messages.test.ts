@@ -119,7 +119,7 @@ describe.each(upstreams)('the Messages API to $name', ({ model, toolResult }) =>
 describe('the Messages API through the gateway', () => {
   it('relays the request to Anthropic as the caller sent it, with the configured key and the caller’s version', async () => {
     await client.messages.create(
-      { model: 'sonnet', max_tokens: 64, temperature: 0.5, messages: [{ role: 'user', content: 'relay me' }] },
+      { model: 'sonnet', max_tokens: 64, stop_sequences: ['END'], messages: [{ role: 'user', content: 'relay me' }] },
       { headers: { 'anthropic-version': '2023-06-01', 'anthropic-beta': 'fine-grained-tool-streaming-2025-05-14' } },
     );
     const sent = anthropicFake.requests.at(-1);
@@ -127,7 +127,7 @@ describe('the Messages API through the gateway', () => {
     expect(sent?.body).toEqual({
       model: 'claude-sonnet-4-5',
       max_tokens: 64,
-      temperature: 0.5,
+      stop_sequences: ['END'],
       messages: [{ role: 'user', content: 'relay me' }],
     });
     expect(sent?.headers['x-api-key']).toBe(ANTHROPIC_KEY);
