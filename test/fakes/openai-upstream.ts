@@ -16,6 +16,8 @@ import {
 } from './openai-errors.ts';
 import { loadOpenAIFixtures, type OpenAIFixtures } from './openai-fixtures.ts';
 import { openAIHeaders, sendError, sendJson } from './openai-http.ts';
+import { createCompletion } from './openai-completions.ts';
+import { createResponse, storedResponseRoute, type ResponsesStore } from './openai-responses.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -55,6 +57,8 @@ interface UpstreamContext {
   requests: RecordedRequest[];
   /** Aborted on close, so slow streams stop waiting. */
   closing: AbortSignal;
+  /** Responses the fake Responses API keeps (store: true). */
+  responses: ResponsesStore;
 }
 
 type JsonRouteHandler = (body: unknown, req: IncomingMessage, res: ServerResponse, ctx: UpstreamContext) => void | Promise<void>;
@@ -149,6 +153,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: UpstreamCo
 
   if (method === 'POST' && pathname === '/v1/chat/completions') return postJson(handleChat);
   if (method === 'POST' && pathname === '/v1/embeddings') return postJson(handleEmbeddings);
+  if (method === 'POST' && pathname === '/v1/responses') {
+    return postJson((body, request, response) => {
+      if (!handledScenario(String((body as { model?: unknown }).model), request, response)) createResponse(body, response, ctx.responses);
+    });
+  }
+  if (method === 'POST' && pathname === '/v1/completions') return postJson((body, _request, response) => createCompletion(body, response));
+  if (storedResponseRoute(method, pathname, new URL(path, 'http://fake').searchParams, res, ctx.responses)) return;
   if (method === 'GET' && pathname === '/v1/models') {
     return sendJson(res, 200, { object: 'list', data: listedModels.map(modelObject) });
   }
@@ -162,7 +173,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: UpstreamCo
 
 export async function startOpenAIUpstream(options: OpenAIUpstreamOptions = {}): Promise<OpenAIUpstream> {
   const closing = new AbortController();
-  const ctx: UpstreamContext = { fixtures: await loadOpenAIFixtures(), requests: [], closing: closing.signal };
+  const ctx: UpstreamContext = { fixtures: await loadOpenAIFixtures(), requests: [], closing: closing.signal, responses: new Map() };
 
   const server = createServer((req, res) => {
     handle(req, res, ctx).catch(() => {

@@ -7,7 +7,7 @@ const MOST = 100;
 export function listInputItems(items: readonly Readonly<Item>[], query: URLSearchParams): Record<string, unknown> {
   const asked = Number(query.get('limit') ?? DEFAULT_LIMIT);
   const limit = Number.isInteger(asked) && asked > 0 ? Math.min(asked, MOST) : DEFAULT_LIMIT;
-  const ordered = query.get('order') === 'asc' ? [...items] : [...items].reverse();
+  const ordered = query.get('order') === 'asc' ? [...items] : items.toReversed();
   const after = query.get('after');
   const start = after === null ? 0 : ordered.findIndex((item) => item['id'] === after) + 1;
   const data = ordered.slice(start, start + limit);
