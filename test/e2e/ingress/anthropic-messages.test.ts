@@ -188,6 +188,17 @@ describe('the Messages API through the gateway', () => {
     }
   });
 
+  it('ends a stream the upstream cuts with an Anthropic error event, relayed or translated', async () => {
+    for (const model of ['claude/fake-cut', 'gemini/fake-cut']) {
+      const stream = client.messages.stream({
+        model,
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'a long answer that will be cut off half way through please' }],
+      });
+      await expect(stream.finalMessage()).rejects.toMatchObject({ error: { type: 'error', error: { type: 'api_error' } } });
+    }
+  });
+
   it('refuses unreadable JSON in Anthropic’s error shape', async () => {
     const response = await fetch(`${gateway.url}/v1/messages`, { method: 'POST', body: '{nope' });
     expect(response.status).toBe(400);

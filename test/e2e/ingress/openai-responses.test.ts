@@ -191,6 +191,20 @@ describe('the Responses API through the gateway', () => {
     await expect(refused).rejects.toMatchObject({ status: 400, param: 'tools[0].type', code: 'unsupported_parameter' });
   });
 
+  it('ends a stream the upstream cuts with a numbered error event, which the SDK raises', async () => {
+    const stream = await client.responses.create({
+      model: 'claude/fake-cut',
+      input: 'a long answer that will be cut off half way through please',
+      stream: true,
+    });
+    const numbers: number[] = [];
+    const read = async (): Promise<void> => {
+      for await (const event of stream) numbers.push(event.sequence_number);
+    };
+    await expect(read()).rejects.toMatchObject({ code: 'upstream_error' });
+    expect(numbers).toEqual(numbers.map((_number, index) => index));
+  });
+
   it('answers an unknown response id with a 404', async () => {
     await expect(client.responses.retrieve('resp_nowhere')).rejects.toMatchObject({ status: 404, code: 'response_not_found' });
   });
