@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { RouteTable } from './routes.ts';
 
+const exact = (): void => {};
+const byId = (): void => {};
+
 describe('RouteTable', () => {
-  const exact = (): void => {};
-  const byId = (): void => {};
   const routes = new RouteTable()
     .add('POST', '/v1/responses', exact)
     .addPrefix('GET', '/v1/responses/', byId)

@@ -154,11 +154,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: UpstreamCo
   if (method === 'POST' && pathname === '/v1/chat/completions') return postJson(handleChat);
   if (method === 'POST' && pathname === '/v1/embeddings') return postJson(handleEmbeddings);
   if (method === 'POST' && pathname === '/v1/responses') {
-    return postJson((body, request, response) => {
-      if (!handledScenario(String((body as { model?: unknown }).model), request, response)) createResponse(body, response, ctx.responses);
+    return postJson((json, request, response) => {
+      if (!handledScenario(String((json as { model?: unknown }).model), request, response)) createResponse(json, response, ctx.responses);
     });
   }
-  if (method === 'POST' && pathname === '/v1/completions') return postJson((body, _request, response) => createCompletion(body, response));
+  if (method === 'POST' && pathname === '/v1/completions') return postJson((json, _request, response) => createCompletion(json, response));
   if (storedResponseRoute(method, pathname, new URL(path, 'http://fake').searchParams, res, ctx.responses)) return;
   if (method === 'GET' && pathname === '/v1/models') {
     return sendJson(res, 200, { object: 'list', data: listedModels.map(modelObject) });
