@@ -35,33 +35,26 @@ function usageIn(bytes: Buffer, last: boolean): string | undefined {
   return end === -1 ? undefined : bytes.toString('utf8', start, end + 1);
 }
 
-/** The Responses API's usage object (`input_tokens`, `output_tokens` and their details) in OpenAI chat terms. */
+/** Reads an OpenAI usage object's text: counts are unique keys inside it, details included. */
+export function usageFromText(text: string): TokenUsage | undefined {
+  return usageByKeys(text, '"prompt_tokens":', '"completion_tokens":');
+}
+
+/** The Responses API's usage object (`input_tokens`, `output_tokens` and the same details) in chat terms. */
 export function responsesUsageFromText(text: string): TokenUsage | undefined {
-  const input = count(text, '"input_tokens":');
+  return usageByKeys(text, '"input_tokens":', '"output_tokens":');
+}
+
+function usageByKeys(text: string, inputKey: string, outputKey: string): TokenUsage | undefined {
+  const input = count(text, inputKey);
   if (input === undefined) return undefined;
-  const output = count(text, '"output_tokens":') ?? 0;
+  const output = count(text, outputKey) ?? 0;
   const cached = count(text, '"cached_tokens":');
   const reasoning = count(text, '"reasoning_tokens":');
   return {
     prompt_tokens: input,
     completion_tokens: output,
     total_tokens: count(text, '"total_tokens":') ?? input + output,
-    ...(cached === undefined ? {} : { cached_tokens: cached }),
-    ...(reasoning === undefined ? {} : { reasoning_tokens: reasoning }),
-  };
-}
-
-/** Reads an OpenAI usage object's text: counts are unique keys inside it, details included. */
-export function usageFromText(text: string): TokenUsage | undefined {
-  const prompt = count(text, '"prompt_tokens":');
-  if (prompt === undefined) return undefined;
-  const completion = count(text, '"completion_tokens":') ?? 0;
-  const cached = count(text, '"cached_tokens":');
-  const reasoning = count(text, '"reasoning_tokens":');
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: count(text, '"total_tokens":') ?? prompt + completion,
     ...(cached === undefined ? {} : { cached_tokens: cached }),
     ...(reasoning === undefined ? {} : { reasoning_tokens: reasoning }),
   };

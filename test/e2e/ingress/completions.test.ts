@@ -1,31 +1,16 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOpenAIUpstream, type OpenAIUpstream } from '../../fakes/openai-upstream.ts';
-import { ANTHROPIC_KEY, anthropicDialect } from '../../fakes/providers/anthropic.ts';
-import { startFakeProvider, type FakeProvider } from '../../fakes/providers/harness.ts';
-import { startGateway, type GatewayProcess } from '../../support/gateway-process.ts';
+import { startIngressSetup, type IngressSetup } from './upstreams.ts';
 
-let anthropicFake: FakeProvider;
-let openaiFake: OpenAIUpstream;
-let gateway: GatewayProcess;
+let setup: IngressSetup;
 let client: OpenAI;
 
 beforeAll(async () => {
-  [anthropicFake, openaiFake] = await Promise.all([startFakeProvider(anthropicDialect, '/v1'), startOpenAIUpstream()]);
-  gateway = await startGateway({
-    config: `
-providers:
-  claude: { type: anthropic, base_url: ${anthropicFake.url}, api_key: ${ANTHROPIC_KEY} }
-  openai: { type: openai, base_url: ${openaiFake.url}, api_key: sk-upstream-completions }
-`,
-  });
-  client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'caller-key', maxRetries: 0 });
+  setup = await startIngressSetup();
+  client = new OpenAI({ baseURL: `${setup.gateway.url}/v1`, apiKey: 'caller-key', maxRetries: 0 });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await Promise.all([anthropicFake?.close(), openaiFake?.close()]);
-});
+afterAll(() => setup?.stop());
 
 /** Relayed where the provider has the completions API, adapted over chat where it has not. */
 describe.each([
@@ -59,7 +44,7 @@ describe.each([
 describe('legacy completions through the gateway', () => {
   it('relays the request to OpenAI as sent, but for the model', async () => {
     await client.completions.create({ model: 'openai/gpt-3.5-turbo-instruct', prompt: 'as is', max_tokens: 7, temperature: 0 });
-    expect(openaiFake.requests.at(-1)).toMatchObject({
+    expect(setup.openaiFake.requests.at(-1)).toMatchObject({
       path: '/v1/completions',
       body: { model: 'gpt-3.5-turbo-instruct', prompt: 'as is', max_tokens: 7, temperature: 0 },
     });
@@ -75,7 +60,7 @@ describe('legacy completions through the gateway', () => {
   it('echoes the prompt over chat, and sends the chat upstream one user message', async () => {
     const completion = await client.completions.create({ model: 'claude/m-text', prompt: 'echo me', echo: true, max_tokens: 20 });
     expect(completion.choices[0]?.text).toBe('echo meYou said: echo me');
-    expect(anthropicFake.requests.at(-1)?.body).toMatchObject({
+    expect(setup.anthropicFake.requests.at(-1)?.body).toMatchObject({
       max_tokens: 20,
       messages: [{ role: 'user', content: [{ type: 'text', text: 'echo me' }] }],
     });

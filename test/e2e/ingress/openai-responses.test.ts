@@ -1,34 +1,17 @@
 import OpenAI, { APIError } from 'openai';
 import type { FunctionTool, ResponseFunctionToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOpenAIUpstream, type OpenAIUpstream } from '../../fakes/openai-upstream.ts';
-import { ANTHROPIC_KEY, anthropicDialect } from '../../fakes/providers/anthropic.ts';
-import { startFakeProvider, type FakeProvider } from '../../fakes/providers/harness.ts';
-import { startGateway, type GatewayProcess } from '../../support/gateway-process.ts';
+import { startIngressSetup, type IngressSetup } from './upstreams.ts';
 
-let anthropicFake: FakeProvider;
-let openaiFake: OpenAIUpstream;
-let gateway: GatewayProcess;
+let setup: IngressSetup;
 let client: OpenAI;
 
 beforeAll(async () => {
-  [anthropicFake, openaiFake] = await Promise.all([startFakeProvider(anthropicDialect, '/v1'), startOpenAIUpstream()]);
-  gateway = await startGateway({
-    config: `
-providers:
-  claude: { type: anthropic, base_url: ${anthropicFake.url}, api_key: ${ANTHROPIC_KEY} }
-  openai: { type: openai, base_url: ${openaiFake.url}, api_key: sk-upstream-responses }
-models:
-  gpt: { provider: openai, model: gpt-4.1 }
-`,
-  });
-  client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'caller-key', maxRetries: 0 });
+  setup = await startIngressSetup('models:\n  gpt: { provider: openai, model: gpt-4.1 }\n');
+  client = new OpenAI({ baseURL: `${setup.gateway.url}/v1`, apiKey: 'caller-key', maxRetries: 0 });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await Promise.all([anthropicFake?.close(), openaiFake?.close()]);
-});
+afterAll(() => setup?.stop());
 
 const weather: FunctionTool = {
   type: 'function',
@@ -141,10 +124,15 @@ describe('the Responses API through the gateway', () => {
     const requestId = response.headers.get('x-request-id') ?? '';
     let completed: ResponseStreamEvent | undefined;
     for await (const event of stream) if (event.type === 'response.completed') completed = event;
-    expect(openaiFake.requests.at(-1)?.body).toEqual({ model: 'gpt-4.1', input: 'count my usage', stream: true, metadata: { team: 'a' } });
+    expect(setup.openaiFake.requests.at(-1)?.body).toEqual({
+      model: 'gpt-4.1',
+      input: 'count my usage',
+      stream: true,
+      metadata: { team: 'a' },
+    });
     const usage = completed?.type === 'response.completed' ? completed.response.usage : undefined;
     const logLine = (): string =>
-      gateway
+      setup.gateway
         .output()
         .stdout.split('\n')
         .find((entry) => entry.includes(`"request_id":"${requestId}"`)) ?? '';
