@@ -135,6 +135,30 @@ describe('the Messages API through the gateway', () => {
     expect(sent?.headers['anthropic-beta']).toBe('fine-grained-tool-streaming-2025-05-14');
   });
 
+  it('reads the usage of relayed answers, streamed (message_start + message_delta) or whole, for the access log', async () => {
+    const logged = async (requestId: string): Promise<Record<string, unknown>> => {
+      const line = (): string =>
+        gateway
+          .output()
+          .stdout.split('\n')
+          .find((entry) => entry.includes(`"request_id":"${requestId}"`)) ?? '';
+      await expect.poll(line).not.toBe('');
+      return JSON.parse(line()) as Record<string, unknown>;
+    };
+    const params = { model: 'sonnet', max_tokens: 50, messages: [{ role: 'user' as const, content: 'count me' }] };
+    const whole = await client.messages.create(params).withResponse();
+    const streamed = await client.messages.create({ ...params, stream: true }).withResponse();
+    for await (const _event of streamed.data) {
+      /* drain */
+    }
+    // The fake counts 21 input tokens, 4 cache reads and 9 output tokens; OpenAI's prompt_tokens include cache reads.
+    const usage = { prompt_tokens: 25, completion_tokens: 9, total_tokens: 34, cached_tokens: 4 };
+    expect(await logged(whole.response.headers.get('x-request-id') ?? '')).toMatchObject({ provider: 'claude', streaming: false, usage });
+    expect(await logged(streamed.response.headers.get('x-request-id') ?? '')).toMatchObject({ provider: 'claude', streaming: true, usage });
+    expect(gateway.output().stdout).not.toContain(ANTHROPIC_KEY);
+    expect(gateway.output().stdout).not.toContain(OPENAI_KEY);
+  });
+
   it('sends the events in Anthropic’s order, with a ping after message_start', async () => {
     for (const model of ['sonnet', 'openai/gpt-4o-mini']) {
       const response = await fetch(`${gateway.url}/v1/messages`, {

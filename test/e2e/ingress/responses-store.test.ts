@@ -1,9 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { startGateway } from '../../support/gateway-process.ts';
+
+const CALLER_KEY = 'sk-caller-secret-never-stored';
 
 describe('responses kept in SQLite', () => {
   it('survive a gateway restart: GET, input_items and previous_response_id still work', async () => {
@@ -18,11 +20,15 @@ responses:
     const first = await startGateway({ config });
     let id = '';
     try {
-      const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: 'x', maxRetries: 0 });
+      const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: CALLER_KEY, maxRetries: 0 });
       id = (await client.responses.create({ model: 'mock/echo', input: 'remember me' })).id;
     } finally {
       await first.stop();
     }
+
+    // What is stored is the conversation, never the caller's credentials.
+    expect(readFileSync(file).includes(CALLER_KEY)).toBe(false);
+    expect(readFileSync(file).includes('remember me')).toBe(true);
 
     const second = await startGateway({ config });
     try {
