@@ -62,8 +62,12 @@ function run(writer: AnswerWriter, bytes: Buffer, size: number): { status: numbe
   return { status, text: text.replace(/"(msg|resp|fc|rs)_[0-9a-f]+"/g, '"$1_x"').replace(/"created_at":\d+/g, '"created_at":0') };
 }
 
+/** SSE data lines (split on LF only: U+2028 inside a JSON string is not a line end). */
 const events = (text: string): Record<string, unknown>[] =>
-  [...text.matchAll(/^data: (.*)$/gm)].map((match) => JSON.parse(match[1] ?? '') as Record<string, unknown>);
+  text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice(6)) as Record<string, unknown>);
 
 const anthropic = (): AnthropicAnswer => new AnthropicAnswer('m');
 const responses = (): ResponsesAnswer =>
@@ -87,6 +91,33 @@ describe('answers translated from the internal chat stream', () => {
     const numbers = events(whole).map((event) => event['sequence_number']);
     expect(numbers).toEqual(numbers.map((_number, index) => index));
     expect(events(whole).at(-1)).toMatchObject({ type: 'response.completed', response: { status: 'completed' } });
+  });
+
+  it('paste hot text deltas as they are, with the same result as parsing them (quotes, escapes, unicode)', () => {
+    const tricky = ['He said "hi"', ' \\ back\\slash', ' ✓ \u2028 line', ' {"not":"json"}'];
+    const stream = Buffer.from(
+      [{ role: 'assistant', content: '' }, ...tricky.map((content) => ({ content }))]
+        .map(
+          (delta) =>
+            `data: ${JSON.stringify({ id: 'c', model: 'm', choices: [{ index: 0, delta, logprobs: null, finish_reason: null }], usage: null })}\n\n`,
+        )
+        .join('') +
+        `data: ${JSON.stringify({ id: 'c', model: 'm', choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`,
+    );
+    /** The same writer without its fast path: every chunk parsed. */
+    const parsedOnly = (writer: AnswerWriter): AnswerWriter => ({
+      completion: (answer) => writer.completion(answer),
+      chunk: (chunk) => writer.chunk(chunk),
+      end: () => writer.end(),
+      streamError: (message, code) => writer.streamError(message, code),
+    });
+    for (const make of [anthropic, responses]) {
+      const fast = run(make(), stream, 7).text;
+      expect(fast).toBe(run(parsedOnly(make()), stream, 7).text);
+      expect(fast).toContain(JSON.stringify(tricky[0]));
+    }
+    const done = events(run(responses(), stream, 7).text).find((event) => event['type'] === 'response.output_text.done');
+    expect(done?.['text']).toBe(tricky.join(''));
   });
 
   it('turn streamed tool-call arguments into input_json_delta and function_call_arguments events', () => {

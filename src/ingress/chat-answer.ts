@@ -1,5 +1,6 @@
 import type { WireFormat } from '../pipeline/wire-format.ts';
 import { SSE_CONTENT_TYPE } from '../server/sse.ts';
+import { stringLiteralBetween } from '../providers/translate/string-literal.ts';
 import { sseReader } from '../providers/translate/translators.ts';
 import type { ResponseSink } from '../providers/types.ts';
 
@@ -59,6 +60,11 @@ export interface AnswerWriter {
   completion(answer: ChatCompletion): unknown;
   /** One `chat.completion.chunk` → this API's stream events ('' when none yet). */
   chunk(chunk: ChatChunk): string;
+  /**
+   * The hot chunk, a text delta and nothing else, given as its text's JSON string literal (not
+   * parsed); undefined when the writer needs the parsed chunk instead (e.g. before it started).
+   */
+  textLiteral?(literal: string): string | undefined;
   /** The internal stream ended: this API's closing events, or an error event when the answer never finished. */
   end(): string;
   /** An error inside the stream: this API's error event, which ends it. */
@@ -82,6 +88,9 @@ export function translatingSink(client: ResponseSink, writer: AnswerWriter, form
       ended = true;
       return writer.end();
     }
+    const literal = writer.textLiteral === undefined ? undefined : contentLiteral(data);
+    const fast = literal === undefined ? undefined : writer.textLiteral?.(literal);
+    if (fast !== undefined) return fast;
     const chunk = JSON.parse(data) as ChatChunk;
     if (chunk.error !== undefined) {
       ended = true;
@@ -138,4 +147,20 @@ export function translatingSink(client: ResponseSink, writer: AnswerWriter, form
       return writer.streamError(`The upstream's stream could not be read: ${(error as Error).message}`, 'upstream_error');
     }
   }
+}
+
+const CONTENT_PREFIX = '"choices":[{"index":0,"delta":{"content":';
+const CONTENT_SUFFIX = '},"logprobs":null,"finish_reason":null}]';
+
+/**
+ * The text of a chunk that is only a text delta, as OpenAI and the gateway's own translators write
+ * it (`..."choices":[{"index":0,"delta":{"content":"..."},"logprobs":null,"finish_reason":null}]}`,
+ * maybe with `"usage":null` after), as its JSON string literal; undefined for any other chunk.
+ */
+function contentLiteral(data: string): string | undefined {
+  const end = data.indexOf(CONTENT_SUFFIX);
+  if (end === -1) return undefined;
+  const rest = data.slice(end + CONTENT_SUFFIX.length);
+  if (rest !== '}' && !rest.startsWith(',"usage":null')) return undefined;
+  return stringLiteralBetween(data.slice(0, end), CONTENT_PREFIX, '');
 }

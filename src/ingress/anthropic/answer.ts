@@ -104,6 +104,11 @@ export class AnthropicAnswer implements AnswerWriter {
     return out;
   }
 
+  textLiteral(literal: string): string | undefined {
+    if (this.#open?.kind !== 'text') return undefined;
+    return `event: content_block_delta\ndata: {"type":"content_block_delta","index":${this.#open.index},"delta":{"type":"text_delta","text":${literal}}}\n\n`;
+  }
+
   end(): string {
     if (this.#finished) return '';
     this.#finished = true;

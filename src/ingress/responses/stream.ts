@@ -17,7 +17,8 @@ interface OpenText {
   readonly kind: 'text' | 'reasoning';
   readonly id: string;
   readonly outputIndex: number;
-  text: string;
+  /** The deltas as JSON string literals (the hot ones arrive so, unparsed), read once when the item is done. */
+  readonly pieces: string[];
 }
 
 interface OpenCall {
@@ -103,7 +104,7 @@ export class ResponsesAnswer implements AnswerWriter {
     let open = this.#open;
     if (open?.kind !== kind) {
       out += this.#closeText();
-      open = { kind, id: newId(kind === 'text' ? 'msg' : 'rs'), outputIndex: this.#state.output.length, text: '' };
+      open = { kind, id: newId(kind === 'text' ? 'msg' : 'rs'), outputIndex: this.#state.output.length, pieces: [] };
       this.#open = open;
       const item = kind === 'text' ? messageItem(open.id, '', 'in_progress') : { id: open.id, type: 'reasoning', summary: [], content: [] };
       this.#state.output.push(item);
@@ -111,7 +112,7 @@ export class ResponsesAnswer implements AnswerWriter {
       out += this.#event('response.output_item.added', { output_index: open.outputIndex, item });
       out += this.#event('response.content_part.added', { item_id: open.id, output_index: open.outputIndex, content_index: 0, part });
     }
-    open.text += text;
+    open.pieces.push(JSON.stringify(text));
     const where = { item_id: open.id, output_index: open.outputIndex, content_index: 0 };
     return (
       out +
@@ -123,18 +124,26 @@ export class ResponsesAnswer implements AnswerWriter {
     );
   }
 
+  textLiteral(literal: string): string | undefined {
+    const open = this.#open;
+    if (open?.kind !== 'text') return undefined;
+    open.pieces.push(literal);
+    return `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":${this.#sequence++},"item_id":"${open.id}","output_index":${open.outputIndex},"content_index":0,"delta":${literal},"logprobs":[]}\n\n`;
+  }
+
   #closeText(): string {
     const open = this.#open;
     if (open === undefined) return '';
     this.#open = undefined;
+    const text = (JSON.parse(`[${open.pieces.join(',')}]`) as string[]).join('');
     const where = { item_id: open.id, output_index: open.outputIndex, content_index: 0 };
-    const item = open.kind === 'text' ? messageItem(open.id, open.text, 'completed') : reasoningItem(open.id, open.text);
+    const item = open.kind === 'text' ? messageItem(open.id, text, 'completed') : reasoningItem(open.id, text);
     this.#state.output[open.outputIndex] = item;
-    const part = open.kind === 'text' ? outputText(open.text) : { type: 'reasoning_text', text: open.text };
+    const part = open.kind === 'text' ? outputText(text) : { type: 'reasoning_text', text };
     return (
       (open.kind === 'text'
-        ? this.#event('response.output_text.done', { ...where, text: open.text, logprobs: [] })
-        : this.#event('response.reasoning_text.done', { ...where, text: open.text })) +
+        ? this.#event('response.output_text.done', { ...where, text, logprobs: [] })
+        : this.#event('response.reasoning_text.done', { ...where, text })) +
       this.#event('response.content_part.done', { ...where, part }) +
       this.#event('response.output_item.done', { output_index: open.outputIndex, item })
     );
