@@ -73,6 +73,14 @@ const anthropic = (): AnthropicAnswer => new AnthropicAnswer('m');
 const responses = (): ResponsesAnswer =>
   new ResponsesAnswer({ model: 'm', input: 'hi' }, { ...newResponseState('m'), id: 'resp_1', createdAt: 0 }, () => {});
 
+/** The same writer without its fast path: every chunk parsed. */
+const parsedOnly = (writer: AnswerWriter): AnswerWriter => ({
+  completion: (answer) => writer.completion(answer),
+  chunk: (chunk) => writer.chunk(chunk),
+  end: () => writer.end(),
+  streamError: (message, code) => writer.streamError(message, code),
+});
+
 describe('answers translated from the internal chat stream', () => {
   it('are the same whether the bytes come whole or one at a time (Anthropic events)', () => {
     const whole = run(anthropic(), recorded, recorded.length).text;
@@ -104,13 +112,6 @@ describe('answers translated from the internal chat stream', () => {
         .join('') +
         `data: ${JSON.stringify({ id: 'c', model: 'm', choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`,
     );
-    /** The same writer without its fast path: every chunk parsed. */
-    const parsedOnly = (writer: AnswerWriter): AnswerWriter => ({
-      completion: (answer) => writer.completion(answer),
-      chunk: (chunk) => writer.chunk(chunk),
-      end: () => writer.end(),
-      streamError: (message, code) => writer.streamError(message, code),
-    });
     for (const make of [anthropic, responses]) {
       const fast = run(make(), stream, 7).text;
       expect(fast).toBe(run(parsedOnly(make()), stream, 7).text);
