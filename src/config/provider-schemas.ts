@@ -7,6 +7,7 @@ const headerMap = z.record(z.string(), z.string());
 const commonFields = {
   headers: headerMap.default({}).describe('Extra headers sent upstream on every request.'),
   timeout_ms: milliseconds.optional().describe('Upstream timeout; defaults to server.request_timeout_ms.'),
+  connect_timeout_ms: milliseconds.optional().describe('Connect timeout; defaults to router.timeouts.connect_ms.'),
 };
 
 const keyed = (how: string) => ({

@@ -1,5 +1,7 @@
 import bytes from 'bytes';
 import { z } from 'zod';
+import { adminSchema, modelSchema, routerSchema } from './routing-schema.ts';
+import { mcpSchema } from './mcp-schema.ts';
 import { upstreamProviderSchemas } from './provider-schemas.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -22,6 +24,7 @@ const serverSchema = z.strictObject({
   request_timeout_ms: milliseconds.default(600_000).describe('Deadline for a whole request, upstream time included.'),
   shutdown_grace_ms: milliseconds.default(10_000).describe('How long SIGTERM waits for in-flight requests.'),
   cors: z.union([z.literal(false), corsSchema]).default(false),
+  watch_config: z.boolean().default(true).describe('Apply valid changes to the config file without a restart.'),
 });
 
 const loggingSchema = z.strictObject({
@@ -38,6 +41,11 @@ const mockErrorSchema = z.strictObject({
 const mockToolCallSchema = z.strictObject({
   name: z.string().describe('Function to call; "*" calls the first tool the request offers.'),
   arguments: z.record(z.string(), z.unknown()).default({}),
+  round: z
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe('Which turn makes this call: 0 answers the user, 1 answers the first tool results, and so on.'),
 });
 
 export const mockProviderSchema = z.strictObject({
@@ -57,17 +65,11 @@ export const mockProviderSchema = z.strictObject({
   tool_calls: z
     .array(mockToolCallSchema)
     .default([])
-    .describe('Called when the request offers tools and the last message is not a tool result.'),
+    .describe('Called when the request offers tools; each call on its round (by default the first turn only).'),
   embedding_dimensions: z.int().positive().max(4096).default(16),
 });
 
 const providerSchema = z.discriminatedUnion('type', [...upstreamProviderSchemas, mockProviderSchema]);
-
-const modelSchema = z.strictObject({
-  provider: z.string().describe('A name under providers.'),
-  model: z.string().describe('The model name the provider knows.'),
-  description: z.string().optional(),
-});
 
 const passthroughSchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Allow x-lightport-provider with the caller's own key."),
@@ -92,6 +94,9 @@ export const configSchema = z.strictObject({
   models: z.record(z.string().min(1), modelSchema).default({}),
   passthrough: passthroughSchema.default(passthroughSchema.parse({})),
   responses: responsesSchema.default(responsesSchema.parse({})),
+  router: routerSchema.default(routerSchema.parse({})),
+  admin: adminSchema.default({}),
+  mcp: mcpSchema.default(mcpSchema.parse({})).describe('MCP servers, context sources, policies and the server-side tool loop.'),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -100,3 +105,4 @@ export type MockProviderConfig = z.output<typeof mockProviderSchema>;
 export type ModelConfig = Config['models'][string];
 export type ServerConfig = Config['server'];
 export type ResponsesConfig = Config['responses'];
+export type RouterConfig = Config['router'];

@@ -18,6 +18,7 @@ export function subscribeAccessLog(logger: Logger): () => void {
         upstream_model: event.upstreamModel,
         streaming: event.streaming,
         usage: event.usage,
+        mcp: event.mcp,
         duration_ms: event.durationMs,
         completed: event.completed,
       },

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { McpAllowlist } from '../mcp/policy.ts';
 import type { TokenUsage } from '../providers/types.ts';
 import type { WireFormat } from './wire-format.ts';
 
@@ -10,6 +11,8 @@ export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly startedAt: number;
+  /** performance.now() by which the whole request must be done (server.request_timeout_ms). */
+  deadlineAt: number;
   /** Aborted when the client goes away or the request deadline passes; cancels upstream work. */
   readonly abort: AbortController;
   /** Headers every response of this request carries (request id, then the target used). */
@@ -23,6 +26,19 @@ export interface RequestContext {
   usage?: TokenUsage;
   /** The caller's API, when not OpenAI's: errors are written in its shape. */
   format?: WireFormat;
+  /** The caller's gateway key name, once authentication has resolved it; routing rules read it as caller.key. */
+  keyName?: string;
+  /** Set by the auth stage: the MCP servers and tools this caller may use (narrows the policy). */
+  mcpAllow?: McpAllowlist;
+  /** What the MCP stage did for this request, for the request log. */
+  mcp?: McpRequestSummary;
+}
+
+export interface McpRequestSummary {
+  /** Servers and sources the request would have used but could not reach. */
+  readonly unavailable?: readonly string[];
+  readonly iterations?: number;
+  readonly toolCalls?: number;
 }
 
 export function abortReason(context: RequestContext): AbortReason | undefined {

@@ -1,28 +1,36 @@
+import type { McpStage } from '../mcp/stage.ts';
+import type { McpPlan } from '../mcp/tool-loop.ts';
 import type { PassthroughProviders } from '../providers/passthrough.ts';
-import type { Provider } from '../providers/types.ts';
-import type { ModelResolver } from '../router/resolve.ts';
+import type { ChatRequest, EmbeddingsRequest, ResponseSink } from '../providers/types.ts';
+import type { Target } from '../router/route.ts';
+import { GatewayError } from '../server/errors.ts';
+import type { HealthMap } from '../router/health-map.ts';
+import { makeTarget } from '../router/build-routes.ts';
+import { RoutingInput, type RoutedRequest } from '../router/routing-input.ts';
+import type { RoutingTable } from '../router/routing-table.ts';
 import type { RequestContext } from './context.ts';
-import { deliver, type Attempt } from './deliver.ts';
+import { deliver, type Delivery, type Send } from './deliver.ts';
 import { parseChatRequest, parseEmbeddingsRequest } from './validate.ts';
 
 export interface PipelineDeps {
-  readonly resolver: ModelResolver;
+  /** The routing generation in force; a config reload replaces it, requests keep the one they started with. */
+  readonly routing: { readonly current: RoutingTable };
   readonly passthrough: PassthroughProviders | undefined;
-  readonly providers: ReadonlyMap<string, Provider>;
+  /** Health records for bring-your-own-key upstreams, whose circuits never open. */
+  readonly passthroughHealth: HealthMap;
+  /** The enrich stage (MCP context and the tool loop). */
+  readonly mcp?: McpStage;
 }
 
-export interface ChosenTarget {
-  readonly provider: Provider;
-  readonly upstreamModel: string;
-  readonly callerApiKey?: string;
-}
-
-/** Route: a configured model, `<provider>/<model>`, or a passthrough named by header. */
-function chooseTarget(context: RequestContext, deps: PipelineDeps, model: string): ChosenTarget {
+/** Route: a configured model, `<provider>/<model>`, or a provider named by header (configured, or passthrough). */
+function plan(context: RequestContext, deps: PipelineDeps, request: RoutedRequest, send: Send): Delivery {
+  const table = deps.routing.current;
+  const model = request.body.model;
+  context.model = model;
   const named = context.req.headers['x-lightport-provider'];
   if (typeof named === 'string' && named !== '') {
-    const configured = deps.providers.get(named);
-    if (configured) return { provider: configured, upstreamModel: model };
+    const configured = table.providers.get(named);
+    if (configured) return { targets: [table.target(configured, model)], send };
     if (deps.passthrough) {
       const baseUrl = context.req.headers['x-lightport-base-url'];
       const { provider, callerApiKey } = deps.passthrough.resolve(
@@ -30,57 +38,92 @@ function chooseTarget(context: RequestContext, deps: PipelineDeps, model: string
         context.req.headers.authorization,
         typeof baseUrl === 'string' ? baseUrl : undefined,
       );
-      return { provider, upstreamModel: model, callerApiKey };
+      return {
+        targets: [makeTarget(provider, model, table.config.router, deps.passthroughHealth, { transient: true })],
+        send,
+        callerApiKey,
+      };
     }
   }
-  return deps.resolver.resolve(model);
-}
-
-function markTarget(context: RequestContext, model: string, target: ChosenTarget): void {
-  context.model = model;
-  context.provider = target.provider.name;
-  context.providerType = target.provider.type;
-  context.upstreamModel = target.upstreamModel;
-  context.headers['x-lightport-provider'] = target.provider.name;
-  context.headers['x-lightport-model'] = target.upstreamModel;
-}
-
-/**
- * The stages every model request goes through, whatever its wire format: route the model to a
- * target, then deliver the attempt built for that target. Ingress adapters call this with their
- * own attempt (a native relay, or the internal chat request with a translating sink).
- */
-export async function routeAndDeliver(
-  context: RequestContext,
-  deps: PipelineDeps,
-  route: { readonly model: string; readonly attemptFor: (target: ChosenTarget) => Attempt },
-): Promise<void> {
-  const target = chooseTarget(context, deps, route.model);
-  await deliverTo(context, target, { model: route.model, attempt: route.attemptFor(target) });
-}
-
-/** Delivers an attempt to a target already known (a stored response's provider), through the same stages. */
-export async function deliverTo(
-  context: RequestContext,
-  target: ChosenTarget,
-  request: { readonly model: string; readonly attempt: Attempt },
-): Promise<void> {
-  markTarget(context, request.model, target);
-  await deliver(context, target.upstreamModel, request.attempt, target.callerApiKey);
+  const route = table.resolve(model);
+  const targets = route.planner.fixed ?? route.planner.plan(new RoutingInput(request, context.req.headers, context.keyName));
+  return route.deadlineMs === undefined ? { targets, send } : { targets, send, deadlineMs: route.deadlineMs };
 }
 
 export async function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
-  const request = parseChatRequest(body);
-  await routeAndDeliver(context, deps, {
-    model: request.model,
-    attemptFor: (target) => (options) => target.provider.chat(request, options),
-  });
+  const request: ChatRequest = parseChatRequest(body);
+  // Routing comes first, so an unknown model is refused before any MCP work.
+  let enriched: McpPlan | undefined;
+  const delivery = plan(context, deps, { kind: 'chat', body: request }, (target, options) =>
+    enriched === undefined ? target.provider.chat(request, options) : enriched.chat(target.provider, options),
+  );
+  // Enriched once; every retry and fallback runs the same enriched plan.
+  enriched = await deps.mcp?.prepare(context, request);
+  await deliver(context, delivery);
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
-  const request = parseEmbeddingsRequest(body);
-  await routeAndDeliver(context, deps, {
-    model: request.model,
-    attemptFor: (target) => (options) => target.provider.embeddings(request, options),
-  });
+  const request: EmbeddingsRequest = parseEmbeddingsRequest(body);
+  await deliver(
+    context,
+    plan(context, deps, { kind: 'embeddings', body: request }, (target, options) => target.provider.embeddings(request, options)),
+  );
+}
+
+/**
+ * A request in another API's wire format (Anthropic Messages, OpenAI Responses, legacy
+ * completions), as its ingress adapter hands it to the pipeline.
+ */
+export interface IngressRequest {
+  readonly model: string;
+  /** The request as the internal chat request, or why it cannot be one (fields only its own API honors). */
+  readonly chat: ChatRequest | GatewayError;
+  /** The attempt that relays the request as it is, when the target's provider speaks the API itself. */
+  relay(target: Target): Send | undefined;
+  /** A sink that passes a chat answer on in the caller's API; a new one per attempt. */
+  translate(sink: ResponseSink, target: Target): ResponseSink;
+  /** False for requests no tool loop belongs to (token counting). */
+  readonly enrich?: false;
+}
+
+/**
+ * The same stages as chat, for another API: routing (rules read the internal chat request),
+ * MCP enrichment, then attempts that relay natively where the target speaks the API and
+ * translate over chat elsewhere. An enriched request always goes over chat, where the tool loop runs.
+ */
+export async function handleIngress(context: RequestContext, deps: PipelineDeps, ingress: IngressRequest): Promise<void> {
+  const chat = ingress.chat instanceof GatewayError ? undefined : ingress.chat;
+  let enriched: McpPlan | undefined;
+  const send: Send = (target, options) => {
+    const relay = enriched === undefined ? ingress.relay(target) : undefined;
+    if (relay !== undefined) return relay(target, options);
+    if (chat === undefined) throw ingress.chat;
+    const translated = { ...options, sink: ingress.translate(options.sink, target) };
+    return enriched === undefined ? target.provider.chat(chat, translated) : enriched.chat(target.provider, translated);
+  };
+  const routed: ChatRequest = chat ?? { model: ingress.model, messages: [] };
+  const delivery = plan(context, deps, { kind: 'chat', body: routed }, send);
+  if (chat !== undefined && ingress.enrich !== false) enriched = await deps.mcp?.prepare(context, chat);
+  await deliver(context, delivery);
+}
+
+/**
+ * A request about something one provider holds (a stored response): delivered to the configured
+ * provider named, or else to the one the caller names in `x-lightport-provider`. False when neither.
+ */
+export async function deliverToHolder(
+  context: RequestContext,
+  deps: PipelineDeps,
+  holder: { readonly provider: string | undefined; readonly send: Send },
+): Promise<boolean> {
+  const table = deps.routing.current;
+  const provider = holder.provider === undefined ? undefined : table.providers.get(holder.provider);
+  if (provider !== undefined) {
+    await deliver(context, { targets: [table.target(provider, '')], send: holder.send });
+    return true;
+  }
+  const named = context.req.headers['x-lightport-provider'];
+  if (typeof named !== 'string' || named === '') return false;
+  await deliver(context, plan(context, deps, { kind: 'chat', body: { model: '', messages: [] } }, holder.send));
+  return true;
 }

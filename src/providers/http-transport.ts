@@ -27,7 +27,10 @@ export interface UpstreamCall {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body?: string | Uint8Array;
+  /** Until the response headers arrive. */
   readonly timeoutMs: number;
+  /** Longest silence between body chunks (a stream's idle timeout); `timeoutMs` when absent. */
+  readonly idleTimeoutMs?: number | undefined;
   readonly signal: AbortSignal;
   readonly sink: ResponseSink;
   /** Reads token usage from the last bytes of a successful answer (and its first bytes, for formats that count input there). */
@@ -175,7 +178,7 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
         headers: call.headers,
         body: call.body ?? null,
         headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
+        bodyTimeout: call.idleTimeoutMs ?? call.timeoutMs,
       },
       handler,
     );

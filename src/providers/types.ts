@@ -86,6 +86,9 @@ export interface AttemptOptions {
   /** The caller's own key, in passthrough mode. */
   readonly callerApiKey?: string;
   readonly requestId: string;
+  /** Per-attempt limits from the router; the provider's own timeout when absent. */
+  readonly firstByteTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
 }
 
 export interface Provider {

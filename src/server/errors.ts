@@ -32,7 +32,17 @@ export const ERROR_CATALOGUE = {
   upstream_unreachable: { status: 502, type: 'server_error' },
   upstream_timeout: { status: 504, type: 'timeout_error' },
   upstream_error: { status: 502, type: 'server_error' },
+  no_matching_route: { status: 400, type: 'invalid_request_error' },
+  no_eligible_target: { status: 400, type: 'invalid_request_error' },
+  targets_unavailable: { status: 503, type: 'server_error' },
+  admin_unauthorized: { status: 401, type: 'authentication_error' },
+  admin_disabled: { status: 404, type: 'not_found_error' },
+  invalid_config: { status: 400, type: 'invalid_request_error' },
   shutting_down: { status: 503, type: 'server_error' },
+  mcp_server_unknown: { status: 400, type: 'invalid_request_error' },
+  mcp_tool_unknown: { status: 400, type: 'invalid_request_error' },
+  mcp_server_not_allowed: { status: 403, type: 'permission_error' },
+  mcp_server_unavailable: { status: 503, type: 'server_error' },
   internal_error: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent } from 'undici';
+import { watchConfigFile } from '../config/watch.ts';
 import type { Config } from '../config/schema.ts';
+import { McpStage } from '../mcp/stage.ts';
 import { subscribeAccessLog } from '../observability/access-log.ts';
+import { subscribeMcpLog } from '../observability/mcp-log.ts';
 import { requestFinished, type RequestFinished } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RequestContext } from '../pipeline/context.ts';
@@ -13,24 +15,26 @@ import { handleCompletions } from '../ingress/completions/handler.ts';
 import { OPENAI_FORMAT } from '../ingress/openai-format.ts';
 import { responsesIngress } from '../ingress/responses/handler.ts';
 import { openResponsesStore } from '../state/open-responses-store.ts';
-import { sendGatewayError } from '../pipeline/deliver.ts';
+import { sendGatewayError } from '../pipeline/finish.ts';
 import type { WireFormat } from '../pipeline/wire-format.ts';
 import { handleChatCompletions, handleEmbeddings, type PipelineDeps } from '../pipeline/handlers.ts';
-import { buildProvider } from '../providers/catalog.ts';
 import { PassthroughProviders } from '../providers/passthrough.ts';
-import type { Provider } from '../providers/types.ts';
-import { ModelResolver } from '../router/resolve.ts';
+import { startActiveProbes } from '../router/active-probes.ts';
+import { HealthMap } from '../router/health-map.ts';
+import { SharedCircuits } from '../router/shared-circuits.ts';
+import { addAdminRoutes } from './admin.ts';
 import { readJsonBody } from './body.ts';
 import { applyCors } from './cors.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { sendJson } from './respond.ts';
 import { RouteTable } from './routes.ts';
+import { circuitSettings, RoutingRuntime } from './routing-runtime.ts';
 
 export interface Gateway {
   readonly server: Server;
-  readonly providers: ReadonlyMap<string, Provider>;
-  readonly skipped: ReadonlyMap<string, string>;
-  readonly resolver: ModelResolver;
+  readonly runtime: RoutingRuntime;
+  /** Connects MCP servers and checks their tool lists against the config; returns config problems. */
+  prepare(): Promise<readonly string[]>;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes. */
   shutdown(): Promise<{ readonly drained: boolean }>;
@@ -38,24 +42,50 @@ export interface Gateway {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function createGateway(config: Config, logger: Logger): Gateway {
-  const dispatcher = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256 });
-  const providers = new Map<string, Provider>();
-  const skipped = new Map<string, string>();
-  for (const [name, providerConfig] of Object.entries(config.providers)) {
-    const built = buildProvider(name, providerConfig, dispatcher, config.server.request_timeout_ms);
-    if ('provider' in built) providers.set(name, built.provider);
-    else skipped.set(name, built.skipped);
-  }
-  const resolver = new ModelResolver(config, providers, skipped);
+export interface GatewayOptions {
+  /** The file the config came from; watched for changes when server.watch_config is on. */
+  readonly configFile?: string;
+}
+
+/** Sections a running gateway cannot change; a reload that changes them says a restart is needed. */
+const RESTART_SECTIONS = ['server', 'logging', 'passthrough', 'mcp', 'responses'] as const;
+
+export function createGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Gateway {
+  const runtime = new RoutingRuntime(config);
+  const dispatcher = runtime.dispatcher(config.router.timeouts.connect_ms);
   const passthrough = config.passthrough.enabled
     ? new PassthroughProviders(config.passthrough, dispatcher, config.server.request_timeout_ms)
     : undefined;
-  const deps: PipelineDeps = { resolver, passthrough, providers };
+  const passthroughHealth = new HealthMap({ ...circuitSettings(config), enabled: false });
+  const mcp = new McpStage(config.mcp, { logger, dispatcher });
+  const deps: PipelineDeps = { routing: runtime, passthrough, passthroughHealth, mcp };
   const bodyLimit = config.server.body_limit;
   const unsubscribeAccessLog = subscribeAccessLog(logger);
   const responsesStore = openResponsesStore(config.responses);
   const responses = responsesIngress(responsesStore);
+  const unsubscribeMcpLog = subscribeMcpLog(logger);
+  const redis = config.router.redis;
+  const shared =
+    redis === undefined ? undefined : new SharedCircuits(runtime.health, { url: redis.url, keyPrefix: redis.key_prefix }, logger);
+  const stopProbes = startActiveProbes(runtime);
+
+  const apply = (next: Config, source: string): string[] => {
+    const running = runtime.config;
+    const restartNeeded: string[] = RESTART_SECTIONS.filter(
+      (section) => JSON.stringify(running[section]) !== JSON.stringify(next[section]),
+    );
+    if (JSON.stringify(running.router.redis) !== JSON.stringify(next.router.redis)) restartNeeded.push('router.redis');
+    runtime.apply(next);
+    logger.info({ source, models: Object.keys(next.models).length, restart_needed: restartNeeded }, 'config applied');
+    return restartNeeded;
+  };
+  const watcher =
+    options.configFile !== undefined && config.server.watch_config
+      ? watchConfigFile(options.configFile, (result) => {
+          if (result.ok) apply(result.config, result.file);
+          else logger.error({ file: result.file, problems: result.problems }, 'config change refused; the running config stays');
+        })
+      : undefined;
 
   let listening = false;
   let draining = false;
@@ -82,7 +112,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       sendJson(
         context.res,
         200,
-        { object: 'list', data: resolver.list().map((model) => ({ ...model, object: 'model', created: 0 })) },
+        { object: 'list', data: runtime.current.list().map((model) => ({ ...model, object: 'model', created: 0 })) },
         context.headers,
       ),
     )
@@ -91,10 +121,15 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       sendJson(
         context.res,
         listening && !draining ? 200 : 503,
-        { status: listening && !draining ? 'ready' : 'not_ready', providers: providers.size, models: resolver.modelNames.length },
+        {
+          status: listening && !draining ? 'ready' : 'not_ready',
+          providers: runtime.current.providers.size,
+          models: runtime.current.modelNames.length,
+        },
         context.headers,
       ),
     );
+  addAdminRoutes(routes, { runtime, bodyLimit, apply });
 
   const handle = async (context: RequestContext): Promise<void> => {
     const { req, res } = context;
@@ -120,18 +155,21 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   };
 
   const describeModel = (context: RequestContext, model: string): void => {
-    const target = resolver.resolve(model);
-    sendJson(context.res, 200, { id: model, object: 'model', created: 0, owned_by: target.provider.name }, context.headers);
+    const route = runtime.current.resolve(model);
+    const owner = route.planner.targets[0]?.provider.name ?? 'lightport';
+    sendJson(context.res, 200, { id: model, object: 'model', created: 0, owned_by: owner }, context.headers);
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const incomingId = req.headers['x-request-id'];
     const id = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const startedAt = performance.now();
     const context: RequestContext = {
       id,
       req,
       res,
-      startedAt: performance.now(),
+      startedAt,
+      deadlineAt: startedAt + config.server.request_timeout_ms,
       abort: new AbortController(),
       headers: { 'x-request-id': id },
     };
@@ -165,9 +203,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
 
   return {
     server,
-    providers,
-    skipped,
-    resolver,
+    runtime,
+    prepare: () => mcp.start(),
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -179,6 +216,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       }),
     shutdown: async () => {
       draining = true;
+      watcher?.close();
+      stopProbes();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const drained = await waitUntil(() => inFlight.size === 0, config.server.shutdown_grace_ms);
@@ -190,12 +229,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       server.closeAllConnections();
       await closed;
       unsubscribeAccessLog();
-      await Promise.all([
-        dispatcher.close(),
-        passthrough?.close(),
-        responsesStore.close(),
-        ...[...providers.values()].map((provider) => provider.close()),
-      ]);
+      unsubscribeMcpLog();
+      await Promise.all([mcp.close(), runtime.close(), passthrough?.close(), shared?.close(), responsesStore.close()]);
       return { drained };
     },
   };
@@ -215,6 +250,7 @@ function publishFinished(context: RequestContext): void {
     ...(context.provider === undefined ? {} : { provider: context.provider }),
     ...(context.upstreamModel === undefined ? {} : { upstreamModel: context.upstreamModel }),
     ...(context.usage === undefined ? {} : { usage: context.usage }),
+    ...(context.mcp === undefined ? {} : { mcp: context.mcp }),
   };
   requestFinished.publish(event);
 }

@@ -21,7 +21,7 @@ export function sendErrorAnswer(to: ErrorDestination, error: { readonly status: 
   sendErrorBody(to.res, error.status, body, to.headers);
 }
 
-export function sendErrorBody(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+function sendErrorBody(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
   if (res.headersSent) {
     res.destroy();
     return;

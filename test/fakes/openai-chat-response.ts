@@ -138,11 +138,11 @@ export interface StreamedChunk {
   carriesContent: boolean;
 }
 
+/** The `chat.completion.chunk` objects of a streamed answer, without the closing `[DONE]`. */
 function choice(delta: JsonObject, finish: string | null = null): JsonObject[] {
   return [{ index: 0, delta, logprobs: null, finish_reason: finish }];
 }
 
-/** The `chat.completion.chunk` objects of a streamed answer, without the closing `[DONE]`. */
 export function buildChunks(fixtures: OpenAIFixtures, request: ChatRequest, answer: ChatAnswer): StreamedChunk[] {
   const identity = newCompletionIdentity(request.model);
   const chunk = (choices: JsonObject[], usageValue: JsonObject | null = null): JsonObject => {

@@ -24,6 +24,8 @@ export interface StartOptions {
   readonly rawArgs?: readonly string[];
   readonly env?: Record<string, string>;
   readonly cwd?: string;
+  /** How long to wait for "listening" (default 15 s). */
+  readonly readyTimeoutMs?: number;
 }
 
 export function writeTempConfig(yaml: string): string {
@@ -54,7 +56,7 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in time:\n${stderr}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`gateway did not start in time:\n${stderr}`)), options.readyTimeoutMs ?? 15_000);
     const check = (): void => {
       const match = /listening on (http:\/\/\S+)/.exec(stderr);
       if (match?.[1]) {

@@ -1,18 +1,20 @@
 import type { RequestContext } from '../../pipeline/context.ts';
-import type { Attempt } from '../../pipeline/deliver.ts';
-import { deliverTo, routeAndDeliver, type ChosenTarget, type PipelineDeps } from '../../pipeline/handlers.ts';
-import type { NativeRelay, RelayRequest } from '../../providers/types.ts';
+import type { Send } from '../../pipeline/deliver.ts';
+import { deliverToHolder, handleIngress, type PipelineDeps } from '../../pipeline/handlers.ts';
+import type { RelayRequest } from '../../providers/types.ts';
+import type { Target } from '../../router/route.ts';
 import { GatewayError } from '../../server/errors.ts';
 import { sendJson } from '../../server/respond.ts';
 import type { ResponsesStore, StoredResponse } from '../../state/responses-store.ts';
 import { translatingSink } from '../chat-answer.ts';
+import { chatOrRefusal, relayTo } from '../relay.ts';
 import { RESPONSES_FORMAT } from './format.ts';
-import { inputItems, type Item } from './items.ts';
 import { listInputItems } from './input-items.ts';
+import { inputItems, type Item } from './items.ts';
+import { recordingResponseId } from './record-id.ts';
 import { parseCreateResponse, toChatRequest, type CreateResponse } from './request.ts';
 import { newResponseState } from './response.ts';
 import { ResponsesAnswer } from './stream.ts';
-import { recordingResponseId } from './record-id.ts';
 
 type Handler = (context: RequestContext, deps: PipelineDeps, body?: unknown) => Promise<void>;
 
@@ -32,21 +34,25 @@ export function responsesIngress(store: ResponsesStore): ResponsesIngress {
     const previousId = request.previous_response_id ?? undefined;
     const previous = previousId === undefined ? undefined : await store.get(previousId);
     const history = previous?.kind === 'conversation' ? conversationOf(previous) : undefined;
-    const attemptFor = (target: ChosenTarget): Attempt => {
-      const native = target.provider.native;
-      if (native?.apis.has('openai-responses')) return relayCreate({ request, target, native, history, store });
+    const conversation = [...(history ?? []), ...inputItems(request.input)];
+    const chat = chatOrRefusal(() => {
       if (previousId !== undefined && history === undefined) throw previousNotFound(previousId, previous);
-      const conversation = [...(history ?? []), ...inputItems(request.input)];
-      const chat = toChatRequest(request, conversation);
-      const keep = request.store !== false;
-      const writer = new ResponsesAnswer(request, newResponseState(target.upstreamModel), (response) => {
-        if (keep) store.put({ kind: 'conversation', id: String(response['id']), response, inputItems: conversation });
-      });
-      // A stream the upstream breaks ends with an error event numbered after the last one sent.
-      context.format = { errorBody: RESPONSES_FORMAT.errorBody, streamError: (message, code) => writer.streamError(message, code) };
-      return (options) => target.provider.chat(chat, { ...options, sink: translatingSink(options.sink, writer, RESPONSES_FORMAT) });
-    };
-    await routeAndDeliver(context, deps, { model: request.model, attemptFor });
+      return toChatRequest(request, conversation);
+    });
+    const keep = request.store !== false;
+    await handleIngress(context, deps, {
+      model: request.model,
+      chat,
+      relay: (target) => relayCreate({ request, target, history, store }),
+      translate: (sink, target) => {
+        const writer = new ResponsesAnswer(request, newResponseState(target.upstreamModel), (response) => {
+          if (keep) store.put({ kind: 'conversation', id: String(response['id']), response, inputItems: conversation });
+        });
+        // A stream the upstream breaks ends with an error event numbered after the last one sent.
+        context.format = { errorBody: RESPONSES_FORMAT.errorBody, streamError: (message, code) => writer.streamError(message, code) };
+        return translatingSink(sink, writer, RESPONSES_FORMAT);
+      },
+    });
   };
 
   /** GET /v1/responses/{id} and GET /v1/responses/{id}/input_items. */
@@ -85,28 +91,23 @@ export function responsesIngress(store: ResponsesStore): ResponsesIngress {
 
 function relayCreate(parts: {
   request: CreateResponse;
-  target: ChosenTarget;
-  native: NativeRelay;
+  target: Target;
   history: Item[] | undefined;
   store: ResponsesStore;
-}): Attempt {
-  const { request, target, native, history, store } = parts;
-  const body: Record<string, unknown> = { ...request, model: target.upstreamModel };
-  if (history !== undefined) {
-    // The gateway holds this conversation, not the upstream: it goes along as input, without the gateway's item ids.
-    body['input'] = [...history, ...inputItems(request.input)].map(({ id: _id, status: _status, ...item }) => item);
-    delete body['previous_response_id'];
-  }
-  const relay: RelayRequest = {
-    api: 'openai-responses',
-    method: 'POST',
-    path: '/responses',
-    body: JSON.stringify(body),
-    stream: request.stream === true,
-  };
-  if (request.store === false) return (options) => native.relay(relay, options);
+}): Send | undefined {
+  const { request, target, history, store } = parts;
+  const send = relayTo(target, 'openai-responses', () => {
+    const body: Record<string, unknown> = { ...request, model: target.upstreamModel };
+    if (history !== undefined) {
+      // The gateway holds this conversation, not the upstream: it goes along as input, without the gateway's item ids.
+      body['input'] = [...history, ...inputItems(request.input)].map(({ id: _id, status: _status, ...item }) => item);
+      delete body['previous_response_id'];
+    }
+    return { api: 'openai-responses', method: 'POST', path: '/responses', body: JSON.stringify(body), stream: request.stream === true };
+  });
+  if (send === undefined || request.store === false) return send;
   const remember = (id: string): void => store.put({ kind: 'relayed', id, provider: target.provider.name });
-  return (options) => native.relay(relay, { ...options, sink: recordingResponseId(options.sink, remember) });
+  return (sendTarget, options) => send(sendTarget, { ...options, sink: recordingResponseId(options.sink, remember) });
 }
 
 /** A response the upstream keeps: asked of the provider that made it, or of the one the caller names. */
@@ -116,23 +117,15 @@ async function relayById(
   call: { record: StoredResponse | undefined; id: string; method: 'GET' | 'DELETE'; path: string; onDeleted?: () => Promise<unknown> },
 ): Promise<void> {
   const relay: RelayRequest = { api: 'openai-responses', method: call.method, path: call.path, stream: /[?&]stream=true/.test(call.path) };
-  const attemptFor = (target: ChosenTarget): Attempt => {
+  const send: Send = async (target, options) => {
     const native = target.provider.native;
     if (!native?.apis.has('openai-responses')) throw notFound(call.id);
-    return async (options) => {
-      const outcome = await native.relay(relay, options);
-      if (outcome.kind === 'ok') await call.onDeleted?.();
-      return outcome;
-    };
+    const outcome = await native.relay(relay, options);
+    if (outcome.kind === 'ok') await call.onDeleted?.();
+    return outcome;
   };
-  const provider = call.record?.kind === 'relayed' ? deps.providers.get(call.record.provider) : undefined;
-  if (provider !== undefined) {
-    const target = { provider, upstreamModel: '' };
-    await deliverTo(context, target, { model: '', attempt: attemptFor(target) });
-    return;
-  }
-  if (typeof context.req.headers['x-lightport-provider'] !== 'string') throw notFound(call.id);
-  await routeAndDeliver(context, deps, { model: '', attemptFor });
+  const provider = call.record?.kind === 'relayed' ? call.record.provider : undefined;
+  if (!(await deliverToHolder(context, deps, { provider, send }))) throw notFound(call.id);
 }
 
 function conversationOf(record: Extract<StoredResponse, { kind: 'conversation' }>): Item[] {

@@ -39,14 +39,21 @@ function answerText(config: MockProviderConfig, messages: readonly ChatMessage[]
 function scriptedToolCalls(config: MockProviderConfig, request: ChatRequest): MockToolCall[] {
   const tools = request.tools ?? [];
   if (config.tool_calls.length === 0 || tools.length === 0 || request.tool_choice === 'none') return [];
-  if (request.messages.at(-1)?.role === 'tool') return [];
+  const round = toolRound(request.messages);
   const offered = tools.flatMap((tool) => (tool.function ? [tool.function.name] : []));
   return config.tool_calls.flatMap((call, index) => {
+    if (call.round !== round) return [];
     const name = call.name === '*' ? offered[0] : call.name;
     if (name === undefined || !offered.includes(name)) return [];
     const args = JSON.stringify(call.arguments);
     return [{ id: `call_${digest(`${name}:${args}:${index}:${request.messages.length}`).slice(0, 24)}`, name, arguments: args }];
   });
+}
+
+/** How many tool-calling turns the assistant has taken since the last user message. */
+function toolRound(messages: readonly ChatMessage[]): number {
+  const lastUser = messages.findLastIndex((message) => message.role === 'user');
+  return messages.slice(lastUser + 1).filter((message) => message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0).length;
 }
 
 export function contentText(content: unknown): string {

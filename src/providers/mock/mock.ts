@@ -28,11 +28,9 @@ export function createMockProvider(name: string, config: MockProviderConfig): Pr
           options,
         });
       } else {
-        await sleep(
-          config.first_token_ms + config.chunk_ms * Math.max(0, chunkText(answer.text, config.chunk_words).length - 1),
-          undefined,
-          { signal: options.signal },
-        );
+        const delay = config.first_token_ms + config.chunk_ms * Math.max(0, chunkText(answer.text, config.chunk_words).length - 1);
+        // A zero delay still costs a timer tick (~1 ms); skip it so the mock adds no latency of its own.
+        if (delay > 0) await sleep(delay, undefined, { signal: options.signal });
         options.sink.start(200, 'application/json');
         options.sink.write(JSON.stringify(completion(answer, id, created, options.upstreamModel)));
         options.sink.end();
@@ -125,7 +123,7 @@ async function streamAnswer(plan: StreamPlan): Promise<void> {
     });
   }
 
-  await sleep(config.first_token_ms, undefined, { signal: options.signal });
+  if (config.first_token_ms > 0) await sleep(config.first_token_ms, undefined, { signal: options.signal });
   options.sink.start(200, SSE_CONTENT_TYPE);
   for (const [index, delta] of deltas.entries()) {
     if (index > 0 && config.chunk_ms > 0) await sleep(config.chunk_ms, undefined, { signal: options.signal });

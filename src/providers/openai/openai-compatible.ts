@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { sendUpstream } from '../http-transport.ts';
+import { sendUpstream, type UpstreamCall } from '../http-transport.ts';
 import { usageFromTail } from './usage.ts';
 import { normalizedCompletion, normalizedStream } from './normalize.ts';
 import { quirkedBody, type OpenAIQuirks } from './quirks.ts';
@@ -37,16 +37,22 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
   const staticHeaders = upstreamHeaders(description.headers, description.apiKey === undefined ? {} : auth(description.apiKey));
   const { quirks } = description;
 
-  const send = (path: string, body: string, options: AttemptOptions, translate?: 'stream' | 'json' | 'stream-with-usage') =>
+  const call = (options: AttemptOptions, request: Pick<UpstreamCall, 'method' | 'path' | 'body' | 'readUsage' | 'translator'>) =>
     sendUpstream({
       dispatcher,
       origin,
-      path: prefix + path,
+      ...request,
+      path: prefix + request.path,
       headers: options.callerApiKey === undefined ? staticHeaders : upstreamHeaders(description.headers, auth(options.callerApiKey)),
-      body,
-      timeoutMs: description.timeoutMs,
+      timeoutMs: options.firstByteTimeoutMs ?? description.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
       signal: options.signal,
       sink: options.sink,
+    });
+  const send = (path: string, body: string, options: AttemptOptions, translate?: 'stream' | 'json' | 'stream-with-usage') =>
+    call(options, {
+      path,
+      body,
       readUsage: usageFromTail,
       ...(translate === undefined
         ? {}
@@ -64,16 +70,10 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
 
   const native = description.native;
   const relay = (request: RelayRequest, options: AttemptOptions) =>
-    sendUpstream({
-      dispatcher,
-      origin,
+    call(options, {
       method: request.method,
-      path: prefix + (native?.path?.(request, options.upstreamModel) ?? request.path),
-      headers: options.callerApiKey === undefined ? staticHeaders : upstreamHeaders(description.headers, auth(options.callerApiKey)),
+      path: native?.path?.(request, options.upstreamModel) ?? request.path,
       ...(request.body === undefined ? {} : { body: request.body }),
-      timeoutMs: description.timeoutMs,
-      signal: options.signal,
-      sink: options.sink,
       ...relayUsageReader(request),
     });
 

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../../server/errors.ts';
-import { sendUpstream, type AnswerTranslator } from '../http-transport.ts';
+import { sendUpstream, type AnswerTranslator, type UpstreamCall } from '../http-transport.ts';
 import { relayUsageReader } from '../relay-usage.ts';
 import type { AttemptOptions, AttemptOutcome, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
 
@@ -40,33 +40,32 @@ export function createTranslatingProvider(name: string, adapter: TranslatingAdap
   const origin = url.origin;
   const prefix = url.pathname.replace(/\/+$/, '');
 
-  const run = async (exchange: Exchange, options: AttemptOptions): Promise<AttemptOutcome> => {
-    const upstream = await exchange.request;
-    return sendUpstream({
+  const call = (
+    options: AttemptOptions,
+    request: Pick<UpstreamCall, 'method' | 'path' | 'headers' | 'body' | 'readUsage' | 'translator'>,
+  ) =>
+    sendUpstream({
       dispatcher,
       origin,
-      path: prefix + upstream.path,
-      headers: upstream.headers,
-      body: upstream.body,
-      timeoutMs: adapter.timeoutMs,
+      ...request,
+      path: prefix + request.path,
+      timeoutMs: options.firstByteTimeoutMs ?? adapter.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
       signal: options.signal,
       sink: options.sink,
-      translator: exchange.translator,
     });
+  const run = async (exchange: Exchange, options: AttemptOptions): Promise<AttemptOutcome> => {
+    const upstream = await exchange.request;
+    return call(options, { path: upstream.path, headers: upstream.headers, body: upstream.body, translator: exchange.translator });
   };
 
   const { native } = adapter;
   const relay = (request: RelayRequest, options: AttemptOptions): Promise<AttemptOutcome> =>
-    sendUpstream({
-      dispatcher,
-      origin,
+    call(options, {
       method: request.method,
-      path: prefix + request.path,
+      path: request.path,
       headers: native?.headers(request) ?? {},
       ...(request.body === undefined ? {} : { body: request.body }),
-      timeoutMs: adapter.timeoutMs,
-      signal: options.signal,
-      sink: options.sink,
       ...relayUsageReader(request),
     });
 

@@ -1,0 +1,135 @@
+import type { McpConfig, McpPolicyConfig } from '../config/mcp-schema.ts';
+import { closeMatches } from '../config/suggest.ts';
+import { GatewayError } from '../server/errors.ts';
+import type { McpToolEntry } from './tool-entries.ts';
+
+/** One server chosen for a request. */
+export interface ServerChoice {
+  readonly server: string;
+  /** MCP tool names the request narrowed to; undefined means all the config offers. */
+  readonly tools?: ReadonlySet<string>;
+  /** False when the request asked for approval: calls to this server's tools go back to the client. */
+  readonly autoRun: boolean;
+  /** The request entry that chose it, for error messages. */
+  readonly entryIndex?: number;
+}
+
+export interface McpSelection {
+  readonly servers: readonly ServerChoice[];
+  readonly sources: readonly string[];
+}
+
+/**
+ * What a caller may use, set by the auth stage from its key (issue 7): servers, and per
+ * server the tool names. Applied with `narrowSelection`, which can only remove.
+ */
+export interface McpAllowlist {
+  readonly servers?: readonly string[];
+  readonly tools?: Readonly<Record<string, readonly string[]>>;
+}
+
+export function narrowSelection(selection: McpSelection, allow: McpAllowlist): McpSelection {
+  const servers = selection.servers.flatMap((choice): ServerChoice[] => {
+    if (allow.servers !== undefined && !allow.servers.includes(choice.server)) return [];
+    const allowedTools = allow.tools?.[choice.server];
+    if (allowedTools === undefined) return [choice];
+    const tools = new Set(allowedTools.filter((tool) => choice.tools === undefined || choice.tools.has(tool)));
+    return [{ ...choice, tools }];
+  });
+  return { servers, sources: selection.sources };
+}
+
+interface CompiledPolicy {
+  readonly models: readonly RegExp[];
+  readonly config: McpPolicyConfig;
+}
+
+interface Allowed {
+  readonly defaults: readonly string[];
+  readonly optional: ReadonlySet<string>;
+  readonly sources: readonly string[];
+}
+
+const EMPTY: Allowed = { defaults: [], optional: new Set(), sources: [] };
+const MEMO_LIMIT = 1000;
+
+/** Policies compiled at load: which servers and sources each request model gets, narrowed by the request. */
+export class PolicySet {
+  readonly #policies: readonly CompiledPolicy[];
+  readonly #servers: readonly string[];
+  readonly #byModel = new Map<string, Allowed>();
+
+  constructor(config: McpConfig) {
+    this.#servers = Object.keys(config.servers);
+    this.#policies = config.policies.map((policy) => ({ config: policy, models: policy.models.map(globToRegExp) }));
+  }
+
+  /** Servers and sources for a request: the policy defaults, or exactly what the header and MCP tool entries ask for. */
+  select(model: string, header: string | undefined, entries: readonly McpToolEntry[]): McpSelection {
+    const allowed = this.#allowedFor(model);
+    const requested = header === undefined ? undefined : parseHeader(header);
+    if (requested === undefined && entries.length === 0) {
+      return { servers: allowed.defaults.map((server) => ({ server, autoRun: true })), sources: allowed.sources };
+    }
+    const choices = new Map<string, ServerChoice>();
+    for (const server of requested ?? []) {
+      this.#check(server, allowed, model, 'x-lightport-mcp');
+      choices.set(server, { server, autoRun: true });
+    }
+    for (const entry of entries) {
+      this.#check(entry.server, allowed, model, `tools[${entry.index}].server_label`);
+      const tools = entry.allowedTools === undefined ? undefined : new Set(entry.allowedTools);
+      choices.set(entry.server, { server: entry.server, autoRun: entry.autoRun, entryIndex: entry.index, ...(tools ? { tools } : {}) });
+    }
+    return { servers: [...choices.values()], sources: allowed.sources };
+  }
+
+  #check(server: string, allowed: Allowed, model: string, param: string): void {
+    if (!this.#servers.includes(server)) {
+      const close = closeMatches(server, this.#servers);
+      const hint = close.length > 0 ? ` Did you mean: ${close.join(', ')}?` : ` Configured: ${this.#servers.join(', ') || 'none'}.`;
+      throw new GatewayError('mcp_server_unknown', `Unknown MCP server '${server}'.${hint}`, { param });
+    }
+    if (!allowed.defaults.includes(server) && !allowed.optional.has(server)) {
+      throw new GatewayError('mcp_server_not_allowed', `MCP server '${server}' is not available for model '${model}'.`, { param });
+    }
+  }
+
+  #allowedFor(model: string): Allowed {
+    const memo = this.#byModel.get(model);
+    if (memo !== undefined) return memo;
+    const matching = this.#policies.filter((policy) => policy.models.some((pattern) => pattern.test(model)));
+    const allowed: Allowed =
+      matching.length === 0
+        ? EMPTY
+        : {
+            defaults: unique(matching.flatMap((policy) => policy.config.servers)),
+            optional: new Set(matching.flatMap((policy) => policy.config.opt_in_servers)),
+            sources: unique(matching.flatMap((policy) => policy.config.sources)),
+          };
+    if (this.#byModel.size >= MEMO_LIMIT) this.#byModel.clear();
+    this.#byModel.set(model, allowed);
+    return allowed;
+  }
+}
+
+function parseHeader(header: string): string[] {
+  const names = header
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  return names.length === 1 && names[0] === 'none' ? [] : names;
+}
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}

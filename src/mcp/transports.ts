@@ -1,0 +1,73 @@
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { Client, SSEClientTransport, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { McpServerConfig } from '../config/mcp-schema.ts';
+import type { Logger } from '../observability/logger.ts';
+
+export interface OpenedClient {
+  readonly client: Client;
+  readonly transport: 'stdio' | 'streamable-http' | 'sse';
+}
+
+const CLIENT_INFO = { name: 'lightport', version: '0.1.0' };
+
+function negotiation(protocol: McpServerConfig['protocol']): ClientOptions['versionNegotiation'] {
+  if (protocol === 'auto') return { mode: 'auto' };
+  if (protocol === '2025-11-25') return { mode: 'legacy' };
+  return { mode: { pin: protocol } };
+}
+
+/**
+ * Connects one configured server: a stdio child started with a minimal environment, or
+ * Streamable HTTP with the legacy HTTP+SSE transport as a fallback. The SDK negotiates
+ * the protocol revision (2026-07-28 through server/discover, else 2025-11-25).
+ */
+export async function openClient(name: string, config: McpServerConfig, options: ClientOptions, logger: Logger): Promise<OpenedClient> {
+  const clientOptions: ClientOptions = { ...options, versionNegotiation: negotiation(config.protocol) };
+  const connectOptions = { timeout: config.connect_timeout_ms };
+  if (config.transport === 'stdio') {
+    const transport = new StdioClientTransport({
+      command: config.command,
+      args: config.args,
+      env: config.env,
+      ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
+      stderr: 'pipe',
+    });
+    const stderr = transport.stderr;
+    if (stderr instanceof Readable) {
+      createInterface({ input: stderr }).on('line', (line) => logger.debug({ mcp_server: name, stderr: line }, 'mcp server stderr'));
+    }
+    const client = new Client(CLIENT_INFO, clientOptions);
+    await connectOrClose(client, transport, connectOptions);
+    return { client, transport: 'stdio' };
+  }
+  const headers: Record<string, string> = { ...config.headers };
+  if (config.bearer_token) headers['authorization'] = `Bearer ${config.bearer_token}`;
+  const url = new URL(config.url);
+  const streamable = new Client(CLIENT_INFO, clientOptions);
+  try {
+    await connectOrClose(streamable, new StreamableHTTPClientTransport(url, { requestInit: { headers } }), connectOptions);
+    return { client: streamable, transport: 'streamable-http' };
+  } catch (error) {
+    if (!config.sse_fallback) throw error;
+    logger.debug({ mcp_server: name, err: error }, 'streamable HTTP failed; trying legacy HTTP+SSE');
+    const legacy = new Client(CLIENT_INFO, { ...options, versionNegotiation: { mode: 'legacy' } });
+    try {
+      await connectOrClose(legacy, new SSEClientTransport(url, { requestInit: { headers } }), connectOptions);
+    } catch {
+      throw error;
+    }
+    return { client: legacy, transport: 'sse' };
+  }
+}
+
+async function connectOrClose(client: Client, transport: Parameters<Client['connect']>[0], options: { timeout: number }): Promise<void> {
+  try {
+    await client.connect(transport, options);
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    await transport.close().catch(() => undefined);
+    throw error;
+  }
+}
