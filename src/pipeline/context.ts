@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpAllowlist } from '../mcp/policy.ts';
 import type { TokenUsage } from '../providers/types.ts';
+import type { WireFormat } from './wire-format.ts';
 
 export type AbortReason = 'client_closed' | 'deadline' | 'shutdown';
 
@@ -23,6 +24,8 @@ export interface RequestContext {
   providerType?: string;
   upstreamModel?: string;
   usage?: TokenUsage;
+  /** The caller's API, when not OpenAI's: errors are written in its shape. */
+  format?: WireFormat;
   /** The caller's gateway key name, once authentication has resolved it; routing rules read it as caller.key. */
   keyName?: string;
   /** Set by the auth stage: the MCP servers and tools this caller may use (narrows the policy). */

@@ -1,6 +1,6 @@
 import type { AttemptOutcome } from '../providers/types.ts';
 import { GatewayError, type GatewayErrorCode } from '../server/errors.ts';
-import { sendError, sendErrorBody } from '../server/respond.ts';
+import { sendErrorAnswer } from '../server/respond.ts';
 import { sseError } from '../server/sse.ts';
 import { abortReason, type RequestContext } from './context.ts';
 
@@ -16,11 +16,11 @@ export function finish(context: RequestContext, outcome: AttemptOutcome): void {
       return;
     case 'upstream_error': {
       const headers = outcome.retryAfter === undefined ? context.headers : { ...context.headers, 'retry-after': outcome.retryAfter };
-      sendErrorBody(res, outcome.status, outcome.body, headers);
+      sendErrorAnswer({ res, headers, format: context.format }, outcome);
       return;
     }
     case 'failed':
-      sendError(res, new GatewayError(outcome.code, outcome.message), context.headers);
+      sendGatewayError(context, new GatewayError(outcome.code, outcome.message));
       return;
     case 'broken':
       endBroken(context, outcome.message);
@@ -39,10 +39,15 @@ export function finish(context: RequestContext, outcome: AttemptOutcome): void {
 function endBroken(context: RequestContext, message: string, code: GatewayErrorCode = 'upstream_error'): void {
   const { res } = context;
   if (!res.headersSent) {
-    sendError(res, new GatewayError(code, message), context.headers);
+    sendGatewayError(context, new GatewayError(code, message));
   } else if (context.streaming) {
-    res.end(sseError(message, code));
+    res.end(context.format === undefined ? sseError(message, code) : context.format.streamError(message, code));
   } else {
     res.destroy();
   }
+}
+
+/** A gateway error answering the request, in the caller's API's shape (OpenAI's unless an ingress adapter chose another). */
+export function sendGatewayError(context: RequestContext, error: GatewayError): void {
+  sendErrorAnswer(context, { status: error.status, body: error.toBody() });
 }

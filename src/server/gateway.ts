@@ -11,6 +11,14 @@ import { subscribeMcpLog } from '../observability/mcp-log.ts';
 import { requestFinished, type RequestFinished } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RequestContext } from '../pipeline/context.ts';
+import { handleCountTokens, handleMessages } from '../ingress/anthropic/handler.ts';
+import { ANTHROPIC_FORMAT } from '../ingress/anthropic/format.ts';
+import { handleCompletions } from '../ingress/completions/handler.ts';
+import { OPENAI_FORMAT } from '../ingress/openai-format.ts';
+import { responsesIngress } from '../ingress/responses/handler.ts';
+import { openResponsesStore } from '../state/open-responses-store.ts';
+import { sendGatewayError } from '../pipeline/finish.ts';
+import type { WireFormat } from '../pipeline/wire-format.ts';
 import { handleChatCompletions, handleEmbeddings, type PipelineDeps } from '../pipeline/handlers.ts';
 import { PassthroughProviders } from '../providers/passthrough.ts';
 import { startActiveProbes } from '../router/active-probes.ts';
@@ -20,7 +28,7 @@ import { addAdminRoutes } from './admin.ts';
 import { readJsonBody } from './body.ts';
 import { applyCors } from './cors.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
-import { sendError, sendJson } from './respond.ts';
+import { sendJson } from './respond.ts';
 import { RouteTable } from './routes.ts';
 import { circuitSettings, RoutingRuntime } from './routing-runtime.ts';
 
@@ -42,7 +50,7 @@ export interface GatewayOptions {
 }
 
 /** Sections a running gateway cannot change; a reload that changes them says a restart is needed. */
-const RESTART_SECTIONS = ['server', 'logging', 'passthrough', 'mcp'] as const;
+const RESTART_SECTIONS = ['server', 'logging', 'passthrough', 'mcp', 'responses'] as const;
 
 export function createGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Gateway {
   const runtime = new RoutingRuntime(config);
@@ -56,6 +64,8 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   const deps: PipelineDeps = { routing: runtime, passthrough, passthroughHealth, mcp, ...(cache === undefined ? {} : { cache }) };
   const bodyLimit = config.server.body_limit;
   const unsubscribeAccessLog = subscribeAccessLog(logger);
+  const responsesStore = openResponsesStore(config.responses);
+  const responses = responsesIngress(responsesStore);
   const unsubscribeMcpLog = subscribeMcpLog(logger);
   const redis = config.router.redis;
   const shared =
@@ -85,8 +95,12 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   const inFlight = new Set<RequestContext>();
 
   const withBody =
-    (handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>) => async (context: RequestContext) =>
-      handler(context, deps, await readJsonBody(context.req, bodyLimit));
+    (handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>, format?: WireFormat) =>
+    async (context: RequestContext) => {
+      // Set before the body is read, so even unreadable JSON is refused in the caller's API's error shape.
+      if (format !== undefined) context.format = format;
+      await handler(context, deps, await readJsonBody(context.req, bodyLimit));
+    };
 
   const routes = new RouteTable();
   if (cache !== undefined) {
@@ -96,6 +110,12 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   routes
     .add('POST', '/v1/chat/completions', withBody(handleChatCompletions))
     .add('POST', '/v1/embeddings', withBody(handleEmbeddings))
+    .add('POST', '/v1/messages', withBody(handleMessages, ANTHROPIC_FORMAT))
+    .add('POST', '/v1/messages/count_tokens', withBody(handleCountTokens, ANTHROPIC_FORMAT))
+    .add('POST', '/v1/responses', withBody(responses.create))
+    .addPrefix('GET', '/v1/responses/', (context) => responses.retrieve(context, deps))
+    .addPrefix('DELETE', '/v1/responses/', (context) => responses.remove(context, deps))
+    .add('POST', '/v1/completions', withBody(handleCompletions, OPENAI_FORMAT))
     .add('GET', '/v1/models', (context) =>
       sendJson(
         context.res,
@@ -179,7 +199,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
         const gatewayError = toGatewayError(error);
         if (gatewayError.code === 'internal_error') logger.error({ err: error, request_id: id }, 'request failed');
         if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
-        sendError(res, gatewayError, context.headers);
+        sendGatewayError(context, gatewayError);
       })
       .finally(settleOne);
   };
@@ -221,7 +241,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       await closed;
       unsubscribeAccessLog();
       unsubscribeMcpLog();
-      await Promise.all([mcp.close(), cache?.close(), runtime.close(), passthrough?.close(), shared?.close()]);
+      await Promise.all([mcp.close(), cache?.close(), runtime.close(), passthrough?.close(), shared?.close(), responsesStore.close()]);
       return { drained };
     },
   };
