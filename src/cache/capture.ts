@@ -30,9 +30,9 @@ export class AnswerCapture {
         return sink.write(chunk);
       },
       onDrain: (resume) => sink.onDrain(resume),
-      end: () => {
+      end: (usage) => {
         this.#ended = true;
-        sink.end();
+        sink.end(usage);
       },
     };
   }

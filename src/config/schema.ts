@@ -75,6 +75,15 @@ const passthroughSchema = z.strictObject({
   allow_private_networks: z.boolean().default(false).describe('Let allowed hosts resolve to private, loopback or link-local addresses.'),
 });
 
+const responsesSchema = z.strictObject({
+  store: z
+    .enum(['memory', 'sqlite'])
+    .default('memory')
+    .describe('Where responses the gateway writes over chat are kept, for previous_response_id, GET and input_items.'),
+  sqlite_path: z.string().default('lightport-responses.db').describe('The SQLite file, with store: sqlite.'),
+  max_entries: z.int().positive().default(10_000).describe('Responses kept in memory, with store: memory; the oldest go first.'),
+});
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   server: serverSchema.default(serverSchema.parse({})),
@@ -82,6 +91,7 @@ export const configSchema = z.strictObject({
   providers: z.record(z.string().regex(NAME, 'provider names use letters, digits, _ . -'), providerSchema).default({}),
   models: z.record(z.string().min(1), modelSchema).default({}),
   passthrough: passthroughSchema.default(passthroughSchema.parse({})),
+  responses: responsesSchema.default(responsesSchema.parse({})),
   router: routerSchema.default(routerSchema.parse({})),
   metrics: metricsSchema.default(metricsSchema.parse({})),
   request_log: requestLogSchema.optional().describe('The request-log store; absent: off.'),
@@ -97,4 +107,5 @@ export type ProviderConfig = Config['providers'][string];
 export type MockProviderConfig = z.output<typeof mockProviderSchema>;
 export type ModelConfig = Config['models'][string];
 export type ServerConfig = Config['server'];
+export type ResponsesConfig = Config['responses'];
 export type RouterConfig = Config['router'];

@@ -4,6 +4,7 @@ import type { AttemptFinished, BodyCapture, Operation } from '../observability/e
 import type { ModelPrice } from '../observability/pricing.ts';
 import type { TokenUsage } from '../providers/types.ts';
 import type { OpenAIErrorBody } from '../server/errors.ts';
+import type { WireFormat } from './wire-format.ts';
 
 export type AbortReason = 'client_closed' | 'deadline' | 'shutdown';
 
@@ -39,6 +40,8 @@ export interface RequestContext {
   upstreamMs: number;
   /** One record per upstream attempt, kept only while someone observes requests. */
   attempts?: AttemptFinished[];
+  /** The caller's API, when not OpenAI's: errors are written in its shape. */
+  format?: WireFormat;
   /** The caller's gateway key name, once authentication has resolved it; routing rules read it as caller.key. */
   keyName?: string;
   /** The caller's end user: the request body's `user` field. */

@@ -6,7 +6,7 @@ import type { Target } from '../router/route.ts';
 import { judge, retryDelay, type FailureReason, type Verdict } from '../router/retry-policy.ts';
 import { GatewayError } from '../server/errors.ts';
 import type { RequestContext } from './context.ts';
-import { finish, sendFailure } from './finish.ts';
+import { finish, sendGatewayError } from './finish.ts';
 import { DeferredResponse } from './response-sink.ts';
 
 export type Send = (target: Target, options: AttemptOptions) => Promise<AttemptOutcome>;
@@ -168,12 +168,12 @@ function answerExhausted(context: RequestContext, progress: Progress): void {
     return;
   }
   if (progress.soonestProbeMs === undefined) {
-    sendFailure(context, new GatewayError('targets_unavailable', `No target of model '${context.model}' can serve this request.`));
+    sendGatewayError(context, new GatewayError('targets_unavailable', `No target of model '${context.model}' can serve this request.`));
     return;
   }
   context.headers['retry-after'] = String(Math.max(1, Math.ceil(progress.soonestProbeMs / 1000)));
   if (progress.fallbackReason !== undefined) context.headers['x-lightport-fallback-reason'] = progress.fallbackReason;
-  sendFailure(
+  sendGatewayError(
     context,
     new GatewayError('targets_unavailable', `Every target of model '${context.model}' is failing (circuit open); try again shortly.`),
   );

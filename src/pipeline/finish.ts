@@ -1,6 +1,6 @@
 import type { AttemptOutcome } from '../providers/types.ts';
 import { GatewayError, type GatewayErrorCode } from '../server/errors.ts';
-import { sendErrorBody } from '../server/respond.ts';
+import { sendErrorAnswer } from '../server/respond.ts';
 import { sseError } from '../server/sse.ts';
 import { abortReason, type RequestContext } from './context.ts';
 
@@ -18,11 +18,11 @@ export function finish(context: RequestContext, outcome: AttemptOutcome): void {
       const headers = outcome.retryAfter === undefined ? context.headers : { ...context.headers, 'retry-after': outcome.retryAfter };
       context.errorCode = outcome.body.error.code ?? outcome.body.error.type;
       context.errorBody = outcome.body;
-      sendErrorBody(res, outcome.status, outcome.body, headers);
+      sendErrorAnswer({ res, headers, format: context.format }, outcome);
       return;
     }
     case 'failed':
-      sendFailure(context, new GatewayError(outcome.code, outcome.message));
+      sendGatewayError(context, new GatewayError(outcome.code, outcome.message));
       return;
     case 'broken':
       endBroken(context, outcome.message);
@@ -41,18 +41,18 @@ export function finish(context: RequestContext, outcome: AttemptOutcome): void {
 function endBroken(context: RequestContext, message: string, code: GatewayErrorCode = 'upstream_error'): void {
   const { res } = context;
   if (!res.headersSent) {
-    sendFailure(context, new GatewayError(code, message));
+    sendGatewayError(context, new GatewayError(code, message));
     return;
   }
   context.errorCode = code;
-  if (context.streaming) res.end(sseError(message, code));
+  if (context.streaming) res.end(context.format === undefined ? sseError(message, code) : context.format.streamError(message, code));
   else res.destroy();
 }
 
-/** Sends a gateway error and notes it for the observers. */
-export function sendFailure(context: RequestContext, error: GatewayError): void {
-  context.errorCode = error.code;
+/** A gateway error answering the request, in the caller's API's shape (OpenAI's unless an ingress adapter chose another). */
+export function sendGatewayError(context: RequestContext, error: GatewayError): void {
   const body = error.toBody();
+  context.errorCode = error.code;
   context.errorBody = body;
-  sendErrorBody(context.res, error.status, body, context.headers);
+  sendErrorAnswer(context, { status: error.status, body });
 }

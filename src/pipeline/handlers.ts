@@ -3,7 +3,9 @@ import type { McpStage } from '../mcp/stage.ts';
 import type { McpPlan } from '../mcp/tool-loop.ts';
 import type { Pricing } from '../observability/pricing.ts';
 import type { PassthroughProviders } from '../providers/passthrough.ts';
-import type { ChatRequest, EmbeddingsRequest } from '../providers/types.ts';
+import type { ChatRequest, EmbeddingsRequest, ResponseSink } from '../providers/types.ts';
+import type { Target } from '../router/route.ts';
+import { GatewayError } from '../server/errors.ts';
 import type { HealthMap } from '../router/health-map.ts';
 import { makeTarget } from '../router/build-routes.ts';
 import { RoutingInput, type RoutedRequest } from '../router/routing-input.ts';
@@ -102,4 +104,62 @@ export async function handleEmbeddings(context: RequestContext, deps: PipelineDe
     target.provider.embeddings(request, options),
   );
   await deliver(context, priced(delivery, deps.pricing));
+}
+
+/**
+ * A request in another API's wire format (Anthropic Messages, OpenAI Responses, legacy
+ * completions), as its ingress adapter hands it to the pipeline.
+ */
+export interface IngressRequest {
+  readonly model: string;
+  /** The request as the internal chat request, or why it cannot be one (fields only its own API honors). */
+  readonly chat: ChatRequest | GatewayError;
+  /** The attempt that relays the request as it is, when the target's provider speaks the API itself. */
+  relay(target: Target): Send | undefined;
+  /** A sink that passes a chat answer on in the caller's API; a new one per attempt. */
+  translate(sink: ResponseSink, target: Target): ResponseSink;
+  /** False for requests no tool loop belongs to (token counting). */
+  readonly enrich?: false;
+}
+
+/**
+ * The same stages as chat, for another API: routing (rules read the internal chat request),
+ * MCP enrichment, then attempts that relay natively where the target speaks the API and
+ * translate over chat elsewhere. An enriched request always goes over chat, where the tool loop runs.
+ */
+export async function handleIngress(context: RequestContext, deps: PipelineDeps, ingress: IngressRequest): Promise<void> {
+  const chat = ingress.chat instanceof GatewayError ? undefined : ingress.chat;
+  let enriched: McpPlan | undefined;
+  const send: Send = (target, options) => {
+    const relay = enriched === undefined ? ingress.relay(target) : undefined;
+    if (relay !== undefined) return relay(target, options);
+    if (chat === undefined) throw ingress.chat;
+    const translated = { ...options, sink: ingress.translate(options.sink, target) };
+    return enriched === undefined ? target.provider.chat(chat, translated) : enriched.chat(target.provider, translated);
+  };
+  const routed: ChatRequest = chat ?? { model: ingress.model, messages: [] };
+  const delivery = plan(context, deps, { kind: 'chat', body: routed }, send);
+  if (chat !== undefined && ingress.enrich !== false) enriched = await deps.mcp?.prepare(context, chat);
+  await deliver(context, delivery);
+}
+
+/**
+ * A request about something one provider holds (a stored response): delivered to the configured
+ * provider named, or else to the one the caller names in `x-lightport-provider`. False when neither.
+ */
+export async function deliverToHolder(
+  context: RequestContext,
+  deps: PipelineDeps,
+  holder: { readonly provider: string | undefined; readonly send: Send },
+): Promise<boolean> {
+  const table = deps.routing.current;
+  const provider = holder.provider === undefined ? undefined : table.providers.get(holder.provider);
+  if (provider !== undefined) {
+    await deliver(context, { targets: [table.target(provider, '')], send: holder.send });
+    return true;
+  }
+  const named = context.req.headers['x-lightport-provider'];
+  if (typeof named !== 'string' || named === '') return false;
+  await deliver(context, plan(context, deps, { kind: 'chat', body: { model: '', messages: [] } }, holder.send));
+  return true;
 }

@@ -44,7 +44,7 @@ export function parseEmbeddingsRequest(body: unknown): EmbeddingsRequest {
   return parseWith(embeddingsRequestSchema, body) as EmbeddingsRequest;
 }
 
-function parseWith<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parseWith<T>(schema: z.ZodType<T>, body: unknown): T {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
   }

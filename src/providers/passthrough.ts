@@ -52,7 +52,7 @@ export class PassthroughProviders {
       if (this.#cache.size >= MOST_CACHED) this.#cache.delete(this.#cache.keys().next().value ?? '');
       const dispatcher = guarded ? this.#guard.dispatcher : this.#dispatcher;
       provider = createOpenAICompatibleProvider(
-        { name: type, type, baseUrl, headers: {}, timeoutMs: this.#timeoutMs, streamUsage: true },
+        { name: type, type, baseUrl, headers: {}, timeoutMs: this.#timeoutMs, native: known.native },
         dispatcher,
       );
       this.#cache.set(cacheKey, provider);

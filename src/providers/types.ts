@@ -106,7 +106,31 @@ export interface Provider {
   readonly type: string;
   chat(request: ChatRequest, options: AttemptOptions): Promise<AttemptOutcome>;
   embeddings(request: EmbeddingsRequest, options: AttemptOptions): Promise<AttemptOutcome>;
+  /** The APIs besides chat that this provider's upstream speaks itself; absent when it speaks none. */
+  readonly native?: NativeRelay;
   close(): Promise<void>;
+}
+
+/** Wire formats an upstream may speak natively, so an ingress in that format can relay instead of translating. */
+export type NativeApi = 'anthropic-messages' | 'openai-responses' | 'openai-completions';
+
+/** One request in a native API, relayed as it is (only the model is the upstream's). */
+export interface RelayRequest {
+  readonly api: NativeApi;
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** Under the API root, with any query: `/messages`, `/responses/resp_1/input_items?limit=5`. */
+  readonly path: string;
+  /** JSON text, for POST. */
+  readonly body?: string;
+  /** Whether the answer is an event stream (decides how its usage is read). */
+  readonly stream: boolean;
+  /** The caller's headers that belong to this API (e.g. `anthropic-beta`), sent upstream as they are. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface NativeRelay {
+  readonly apis: ReadonlySet<NativeApi>;
+  relay(request: RelayRequest, options: AttemptOptions): Promise<AttemptOutcome>;
 }
 
 export type UpstreamHeaders = IncomingHttpHeaders;

@@ -24,6 +24,8 @@ export const ERROR_CATALOGUE = {
   route_not_found: { status: 404, type: 'not_found_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   model_not_found: { status: 404, type: 'not_found_error' },
+  response_not_found: { status: 404, type: 'not_found_error' },
+  previous_response_not_found: { status: 400, type: 'invalid_request_error' },
   provider_unavailable: { status: 503, type: 'server_error' },
   missing_api_key: { status: 401, type: 'authentication_error' },
   upstream_not_allowed: { status: 403, type: 'permission_error' },

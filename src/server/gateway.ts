@@ -11,8 +11,15 @@ import type { Logger } from '../observability/logger.ts';
 import { startObservers } from '../observability/observers.ts';
 import { Pricing } from '../observability/pricing.ts';
 import type { RequestContext } from '../pipeline/context.ts';
-import { sendFailure } from '../pipeline/finish.ts';
+import { handleCountTokens, handleMessages } from '../ingress/anthropic/handler.ts';
+import { ANTHROPIC_FORMAT } from '../ingress/anthropic/format.ts';
+import { handleCompletions } from '../ingress/completions/handler.ts';
+import { OPENAI_FORMAT } from '../ingress/openai-format.ts';
+import { responsesIngress } from '../ingress/responses/handler.ts';
+import { openResponsesStore } from '../state/open-responses-store.ts';
+import { sendGatewayError } from '../pipeline/finish.ts';
 import { publishFinished } from '../pipeline/finished.ts';
+import type { WireFormat } from '../pipeline/wire-format.ts';
 import { handleChatCompletions, handleEmbeddings, type PipelineDeps } from '../pipeline/handlers.ts';
 import { PassthroughProviders } from '../providers/passthrough.ts';
 import { startActiveProbes } from '../router/active-probes.ts';
@@ -48,7 +55,7 @@ export interface GatewayOptions {
 }
 
 /** Sections a running gateway cannot change; a reload that changes them says a restart is needed. */
-const RESTART_SECTIONS = ['server', 'logging', 'passthrough', 'mcp'] as const;
+const RESTART_SECTIONS = ['server', 'logging', 'passthrough', 'mcp', 'responses'] as const;
 
 export function createGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Gateway {
   const runtime = new RoutingRuntime(config);
@@ -68,6 +75,8 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     ...(cache === undefined ? {} : { cache }),
   };
   const bodyLimit = config.server.body_limit;
+  const responsesStore = openResponsesStore(config.responses);
+  const responses = responsesIngress(responsesStore);
   const redis = config.router.redis;
   const shared =
     redis === undefined ? undefined : new SharedCircuits(runtime.health, { url: redis.url, keyPrefix: redis.key_prefix }, logger);
@@ -98,10 +107,16 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   let metricsListener: MetricsListener | undefined;
 
   const withBody =
-    (operation: Operation, handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>) =>
+    (
+      operation: Operation | undefined,
+      handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>,
+      format?: WireFormat,
+    ) =>
     async (context: RequestContext) => {
-      context.operation = operation;
-      return handler(context, deps, await readJsonBody(context.req, bodyLimit));
+      if (operation !== undefined) context.operation = operation;
+      // Set before the body is read, so even unreadable JSON is refused in the caller's API's error shape.
+      if (format !== undefined) context.format = format;
+      await handler(context, deps, await readJsonBody(context.req, bodyLimit));
     };
 
   const routes = new RouteTable();
@@ -112,6 +127,12 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   routes
     .add('POST', '/v1/chat/completions', withBody('chat', handleChatCompletions))
     .add('POST', '/v1/embeddings', withBody('embeddings', handleEmbeddings))
+    .add('POST', '/v1/messages', withBody('chat', handleMessages, ANTHROPIC_FORMAT))
+    .add('POST', '/v1/messages/count_tokens', withBody(undefined, handleCountTokens, ANTHROPIC_FORMAT))
+    .add('POST', '/v1/responses', withBody('chat', responses.create))
+    .addPrefix('GET', '/v1/responses/', (context) => responses.retrieve(context, deps))
+    .addPrefix('DELETE', '/v1/responses/', (context) => responses.remove(context, deps))
+    .add('POST', '/v1/completions', withBody('chat', handleCompletions, OPENAI_FORMAT))
     .add('GET', '/v1/usage', (context) => handleUsage(context, config.admin.key, observers.requestLog))
     .add('GET', '/v1/models', (context) =>
       sendJson(
@@ -206,7 +227,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
         const gatewayError = toGatewayError(error);
         if (gatewayError.code === 'internal_error') logger.error({ err: error, request_id: id }, 'request failed');
         if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
-        sendFailure(context, gatewayError);
+        sendGatewayError(context, gatewayError);
       })
       .finally(settleOne);
   };
@@ -260,6 +281,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
         runtime.close(),
         passthrough?.close(),
         shared?.close(),
+        responsesStore.close(),
       ]);
       return { drained };
     },

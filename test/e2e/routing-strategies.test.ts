@@ -206,7 +206,7 @@ describe('loadbalance', () => {
   });
 
   it('least latency prefers the faster target', async () => {
-    a.setFault({ kind: 'delay', ms: 60 });
+    a.setFault({ kind: 'delay', ms: 250 });
     await askMany(10, 2, () => ask(gateway.url, 'fastest'));
     const answers = await askMany(40, 1, () => ask(gateway.url, 'fastest'));
     expect(countBy(answers, target)['b/gpt-4o-mini'] ?? 0).toBeGreaterThanOrEqual(34);

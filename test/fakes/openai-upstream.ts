@@ -16,6 +16,8 @@ import {
 } from './openai-errors.ts';
 import { loadOpenAIFixtures, type OpenAIFixtures } from './openai-fixtures.ts';
 import { openAIHeaders, sendError, sendJson } from './openai-http.ts';
+import { createCompletion } from './openai-completions.ts';
+import { createResponse, storedResponseRoute, type ResponsesStore } from './openai-responses.ts';
 import { applyFault, type UpstreamFault } from './upstream-faults.ts';
 
 export interface RecordedRequest {
@@ -64,6 +66,8 @@ interface UpstreamContext {
   requests: RecordedRequest[];
   /** Aborted on close, so slow streams stop waiting. */
   closing: AbortSignal;
+  /** Responses the fake Responses API keeps (store: true). */
+  responses: ResponsesStore;
   fault: { fault: UpstreamFault; remaining: number } | undefined;
 }
 
@@ -189,6 +193,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: UpstreamCo
 
   if (method === 'POST' && pathname === '/v1/chat/completions') return postJson(handleChat);
   if (method === 'POST' && pathname === '/v1/embeddings') return postJson(handleEmbeddings);
+  if (method === 'POST' && pathname === '/v1/responses') {
+    return postJson((json, request, response) => {
+      if (!handledScenario(String((json as { model?: unknown }).model), request, response)) createResponse(json, response, ctx.responses);
+    });
+  }
+  if (method === 'POST' && pathname === '/v1/completions') return postJson((json, _request, response) => createCompletion(json, response));
+  if (storedResponseRoute(method, pathname, new URL(path, 'http://fake').searchParams, res, ctx.responses)) return;
   if (method === 'GET' && pathname === '/v1/models') {
     return sendJson(res, 200, { object: 'list', data: listedModels.map(modelObject) });
   }
@@ -202,7 +213,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: UpstreamCo
 
 export async function startOpenAIUpstream(options: OpenAIUpstreamOptions = {}): Promise<OpenAIUpstream> {
   const closing = new AbortController();
-  const ctx: UpstreamContext = { fixtures: await loadOpenAIFixtures(), requests: [], closing: closing.signal, fault: undefined };
+  const ctx: UpstreamContext = {
+    fixtures: await loadOpenAIFixtures(),
+    requests: [],
+    closing: closing.signal,
+    fault: undefined,
+    responses: new Map(),
+  };
 
   const server = createServer((req, res) => {
     handle(req, res, ctx).catch(() => {

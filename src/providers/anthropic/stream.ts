@@ -2,6 +2,7 @@ import { mapUpstreamError } from '../upstream-errors.ts';
 import type { TokenUsage } from '../types.ts';
 import { makeUsage } from '../translate/openai-output.ts';
 import { isRecord } from '../translate/request-parts.ts';
+import { stringLiteralBetween } from '../translate/string-literal.ts';
 import { StreamDialect } from '../translate/translators.ts';
 import { JSON_TOOL } from './request.ts';
 import { anthropicFinishReason, anthropicUsage } from './response.ts';
@@ -109,13 +110,8 @@ const TEXT_DELTA = '"delta":{"type":"text_delta","text":';
  * without parsing. Any other spelling (spaces, other key order) returns undefined and is parsed.
  */
 function textDeltaLiteral(data: string): string | undefined {
-  if (!data.startsWith('{"type":"content_block_delta","index":') || !data.endsWith('"}}')) return undefined;
-  const start = data.indexOf(TEXT_DELTA);
-  if (start === -1) return undefined;
-  const literal = data.slice(start + TEXT_DELTA.length, -2);
-  // The literal must be one whole JSON string: it starts with a quote and no unescaped quote is inside.
-  if (literal.charCodeAt(0) !== 34 || literal.length < 2 || /(^|[^\\])(\\\\)*"/.test(literal.slice(1, -1))) return undefined;
-  return literal;
+  if (!data.startsWith('{"type":"content_block_delta","index":')) return undefined;
+  return stringLiteralBetween(data, TEXT_DELTA, '}}');
 }
 
 /** Cache reads always (0 when none), cache writes when there were any: both are priced apart. */

@@ -1,9 +1,10 @@
 import type { Dispatcher } from 'undici';
-import { sendUpstream } from '../http-transport.ts';
+import { sendUpstream, type UpstreamCall } from '../http-transport.ts';
 import { usageFromTail } from './usage.ts';
 import { normalizedCompletion, normalizedStream } from './normalize.ts';
 import { quirkedBody, type OpenAIQuirks } from './quirks.ts';
-import type { AttemptOptions, ChatRequest, EmbeddingsRequest, Provider } from '../types.ts';
+import type { AttemptOptions, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
+import { relayUsageReader } from '../relay-usage.ts';
 
 /** What differs between OpenAI-compatible upstreams: data, not code. */
 export interface OpenAICompatibleDescription {
@@ -19,6 +20,8 @@ export interface OpenAICompatibleDescription {
   readonly paths?: { chat(model: string): string; embeddings(model: string): string };
   /** How the key is sent; a bearer token by default. */
   readonly auth?: (apiKey: string) => Record<string, string>;
+  /** The OpenAI APIs besides chat the upstream serves itself, relayed unchanged; where they live when not under the base URL as at OpenAI. */
+  readonly native?: { readonly apis: ReadonlySet<NativeApi>; path?(request: RelayRequest, model: string): string };
   /** Ask for usage in streams (for cost), hiding the extra chunk from callers who did not ask; on by default. */
   readonly streamUsage?: boolean;
 }
@@ -36,6 +39,21 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
   const staticHeaders = upstreamHeaders(description.headers, description.apiKey === undefined ? {} : auth(description.apiKey));
   const { quirks } = description;
 
+  const call = (
+    options: AttemptOptions,
+    request: Pick<UpstreamCall, 'method' | 'path' | 'body' | 'readUsage' | 'translator' | 'hideUsageEvent'>,
+  ) =>
+    sendUpstream({
+      dispatcher,
+      origin,
+      ...request,
+      path: prefix + request.path,
+      headers: options.callerApiKey === undefined ? staticHeaders : upstreamHeaders(description.headers, auth(options.callerApiKey)),
+      timeoutMs: options.firstByteTimeoutMs ?? description.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      signal: options.signal,
+      sink: options.sink,
+    });
   const send = (
     path: string,
     body: string,
@@ -43,16 +61,9 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
     translate?: 'stream' | 'json' | 'stream-with-usage',
     hideUsage = false,
   ) =>
-    sendUpstream({
-      dispatcher,
-      origin,
-      path: prefix + path,
-      headers: options.callerApiKey === undefined ? staticHeaders : upstreamHeaders(description.headers, auth(options.callerApiKey)),
+    call(options, {
+      path,
       body,
-      timeoutMs: options.firstByteTimeoutMs ?? description.timeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs,
-      signal: options.signal,
-      sink: options.sink,
       readUsage: usageFromTail,
       hideUsageEvent: hideUsage,
       ...(translate === undefined
@@ -76,9 +87,19 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
     return send(path, body, options, mode);
   };
 
+  const native = description.native;
+  const relay = (request: RelayRequest, options: AttemptOptions) =>
+    call(options, {
+      method: request.method,
+      path: native?.path?.(request, options.upstreamModel) ?? request.path,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      ...relayUsageReader(request),
+    });
+
   return {
     name: description.name,
     type: description.type,
+    ...(native === undefined ? {} : { native: { apis: native.apis, relay } }),
     chat,
     embeddings: (request: EmbeddingsRequest, options) =>
       send(paths.embeddings(options.upstreamModel), passthroughBody(request, options.upstreamModel), options),
