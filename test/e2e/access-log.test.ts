@@ -23,8 +23,7 @@ interface AccessLine {
   duration_ms: number;
   ttft_ms?: number;
   overhead_ms?: number;
-  input_tokens?: number;
-  output_tokens?: number;
+  usage?: { prompt_tokens: number; completion_tokens: number; cached_tokens?: number; reasoning_tokens?: number };
   cost_usd?: number;
   error?: string;
   streaming: boolean;
@@ -125,7 +124,7 @@ request_log: { sqlite_path: "${store}", flush_ms: 50 }
     expect(okLine?.ttft_ms).toBeGreaterThan(0);
     expect(okLine?.overhead_ms).toBeGreaterThanOrEqual(0);
     expect(okLine?.overhead_ms).toBeLessThan(okLine?.duration_ms ?? 0);
-    expect(okLine?.input_tokens).toBeGreaterThan(0);
+    expect(okLine?.usage?.prompt_tokens).toBeGreaterThan(0);
     expect(okLine?.cost_usd).toBeCloseTo(okCost, 12);
     expect(okLine?.request_body).toContain('my keys');
     expect(okLine?.request_body).toContain('[redacted]');
@@ -134,7 +133,7 @@ request_log: { sqlite_path: "${store}", flush_ms: 50 }
     const streamLine = lines.find((line) => line.request_id === streamedId);
     expect(streamLine?.streaming).toBe(true);
     expect(streamLine?.ttft_ms).toBeGreaterThan(0);
-    expect(streamLine?.output_tokens).toBeGreaterThan(0);
+    expect(streamLine?.usage?.completion_tokens).toBeGreaterThan(0);
     expect(streamLine?.response_body).toContain('data: [DONE]');
 
     const failedLine = lines.find((line) => line.request_id === failedId);

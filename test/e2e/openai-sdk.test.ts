@@ -103,13 +103,13 @@ describe('chat completions through the gateway with the official openai SDK', ()
       .stdout.split('\n')
       .find((text) => text.includes(`"request_id":"${id}"`));
     const entry = JSON.parse(line ?? '{}') as {
-      input_tokens?: number;
+      usage?: { prompt_tokens: number; total_tokens: number };
       streaming?: boolean;
       status?: number;
     };
     expect(entry.status).toBe(200);
     expect(entry.streaming).toBe(true);
-    expect(entry.input_tokens).toBeGreaterThan(0);
+    expect(entry.usage?.prompt_tokens).toBeGreaterThan(0);
   });
 
   it('streams tool calls whose ids, names and arguments the SDK stream helper reassembles', async () => {
