@@ -1,6 +1,8 @@
 // The feature suites that `npm run bench` runs after the core comparison, each with its targets.
 // Each suite starts its own processes and measures its ratios within its own run.
+import { runCacheBench } from './cache.ts';
 import { runMcpBench } from './mcp.ts';
+import { runObservabilityBench } from './observability.ts';
 import { runRoutingBench } from './routing.ts';
 import { runTranslatorBench } from './translators.ts';
 
@@ -41,6 +43,19 @@ export const SUITES: readonly Suite[] = [
     targets: [
       { name: 'MCP injection, warm cache, added p50 (ms)', figure: 'mcp_warm_injection_added_ms_p50', limit: 0.5 },
       { name: 'MCP injection, cold cache, gateway overhead p50 (ms)', figure: 'mcp_cold_gateway_overhead_ms_p50', limit: 2 },
+    ],
+  },
+  {
+    name: 'observability',
+    run: runObservabilityBench,
+    targets: [{ name: 'CPU, metrics + access log + SQLite store on / off', figure: 'observability.cpu_ratio_on_to_off', limit: 1.1 }],
+  },
+  {
+    name: 'cache',
+    run: runCacheBench,
+    targets: [
+      { name: 'exact cache hit CPU / bare proxy', figure: 'cache_exact_hit_cpu_ratio', limit: 0.5 },
+      { name: 'false hits on distinct-but-similar prompts', figure: 'cache_workload_distinct_similar_false_hits', limit: 0 },
     ],
   },
 ];
