@@ -182,3 +182,10 @@ export function writeReport(file: string, report: BenchReport): void {
   writeFileSync(temporary, `${JSON.stringify(report, null, 2)}\n`);
   renameSync(temporary, file);
 }
+
+/** The feature suites' figures and their targets, one table. */
+export function renderSuiteTargets(figures: Record<string, number>, targets: readonly TargetCheck[]): string {
+  const figureRows = Object.entries(figures).map(([name, value]) => [name, fmt(value, 3)]);
+  const targetRows = targets.map((t) => [t.name, fmt(t.value, 3), String(t.limit), t.pass ? 'PASS' : 'FAIL']);
+  return `${table('Feature suites', ['figure', 'value'], figureRows)}\n\n${table('Feature targets', ['target', 'value', 'limit', 'result'], targetRows)}`;
+}

@@ -17,17 +17,21 @@ import {
   machineFacts,
   readPreviousReport,
   renderChanges,
+  renderSuiteTargets,
   renderTables,
   writeReport,
   type BenchReport,
   type BenchResults,
+  type TargetCheck,
 } from './report.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
+import { selectedSuites, type Suite } from './suites.ts';
 import { percentiles, type Percentiles } from './stats.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const resultsFile = path.join(repoRoot, 'bench/results/latest.json');
 const timeCapMs = 175_000;
+const suiteCapMs = 240_000;
 
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
 const scaled = (count: number): number => Math.max(10, Math.round(count * scale));
@@ -208,17 +212,53 @@ async function bench(servers: RunningServer[]): Promise<BenchResults> {
   };
 }
 
+/** Runs each selected feature suite and returns its figures (prefixed) and target checks. */
+async function runSuites(suites: readonly Suite[]): Promise<{ figures: Record<string, number>; targets: TargetCheck[] }> {
+  const figures: Record<string, number> = {};
+  const targets: TargetCheck[] = [];
+  for (const suite of suites) {
+    progress(`suite ${suite.name}`);
+    const measured = await suite.run();
+    for (const [name, value] of Object.entries(measured)) figures[`${suite.name}:${name}`] = Math.round(value * 1000) / 1000;
+    for (const target of suite.targets) {
+      const value = measured[target.figure] ?? Number.NaN;
+      targets.push({
+        name: target.name,
+        figure: `${suite.name}:${target.figure}`,
+        value,
+        limit: target.limit,
+        pass: value <= target.limit,
+      });
+    }
+  }
+  return { figures, targets };
+}
+
 async function main(): Promise<void> {
   const servers: RunningServer[] = [];
-  const cap = setTimeout(() => {
-    progress(`time cap of ${timeCapMs / 1000}s reached, stopping`);
-    process.exit(1); // spawn-server kills the children on exit
-  }, timeCapMs);
+  const selection = selectedSuites();
+  const cap = setTimeout(
+    () => {
+      progress(`time cap of ${timeCapMs / 1000}s reached, stopping`);
+      process.exit(1); // spawn-server kills the children on exit
+    },
+    timeCapMs + selection.suites.length * suiteCapMs,
+  );
   process.once('SIGINT', () => process.exit(130));
   try {
-    const results = await bench(servers);
-    const figures = flattenFigures(results);
-    const targets = checkTargets(figures);
+    let figures: Record<string, number> = {};
+    let targets: TargetCheck[] = [];
+    if (selection.core) {
+      const results = await bench(servers);
+      figures = flattenFigures(results);
+      targets = checkTargets(figures);
+      console.log(renderTables(results, settings, targets));
+      await Promise.all(servers.splice(0).map((server) => server.stop()));
+    }
+    const suites = await runSuites(selection.suites);
+    Object.assign(figures, suites.figures);
+    targets.push(...suites.targets);
+    if (suites.targets.length > 0) console.log(renderSuiteTargets(suites.figures, suites.targets));
     const report: BenchReport = {
       machine: machineFacts(),
       settings: {
@@ -227,12 +267,12 @@ async function main(): Promise<void> {
         gatewayCommand: gatewayArgs().join(' '),
         cpuPinning: planPinning().description,
         cpuClock,
+        suites: [selection.core ? 'core' : '', ...selection.suites.map((suite) => suite.name)].filter(Boolean).join(','),
       },
       figures,
       targets,
       pass: targets.every((t) => t.pass),
     };
-    console.log(renderTables(results, settings, targets));
     const previous = readPreviousReport(resultsFile);
     if (previous) console.log(renderChanges(previous, figures));
     writeReport(resultsFile, report);

@@ -1,5 +1,6 @@
-// CPU the gateway spends per streamed chunk through the Anthropic and Gemini translators, against
-// the OpenAI passthrough, in one run over the same fake upstream. Target: ratio ≤ 1.5.
+// CPU the gateway spends per streamed chunk through the Anthropic and Gemini translators, and through
+// the Messages and Responses ingress adapters (over chat, and the Messages relay), against the OpenAI
+// passthrough, in one run over the same fake upstream. Target: ratio ≤ 1.5.
 // Usage: node bench/translators.ts   (env: BENCH_SCALE=0.1 for a quick run)
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -102,6 +103,8 @@ function gatewayConfig(upstream: string): string {
       'logging: { level: warn }',
       'providers:',
       `  openai: { type: openai, base_url: ${upstream}/openai/v1, api_key: sk-bench }`,
+      // An OpenAI-compatible server has no Responses API: the gateway adapts Responses over its chat.
+      `  compat: { type: openai-compatible, base_url: ${upstream}/openai/v1 }`,
       `  anthropic: { type: anthropic, base_url: ${upstream}/anthropic/v1, api_key: sk-ant-bench }`,
       `  google: { type: google, base_url: ${upstream}/google/v1beta, api_key: bench-key }`,
       '',
@@ -110,20 +113,54 @@ function gatewayConfig(upstream: string): string {
   return file;
 }
 
-async function drive(pool: Pool, format: Format, streams: number): Promise<void> {
-  const body = JSON.stringify({ model: `${format}/bench-model`, stream: true, messages: [{ role: 'user', content: 'Say hello.' }] });
+/** What the client sends and how its stream must end, per measured case. */
+interface Case {
+  readonly path: string;
+  readonly body: string;
+  /** Whether the client got the whole stream. */
+  done(text: string): boolean;
+}
+
+const messages = [{ role: 'user', content: 'Say hello.' }];
+const chat = (format: Format): Case => ({
+  path: '/v1/chat/completions',
+  body: JSON.stringify({ model: `${format}/bench-model`, stream: true, messages }),
+  done: (text) => text.endsWith('data: [DONE]\n\n'),
+});
+const messageStop = (text: string): boolean => text.endsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n');
+const CASES = {
+  openai: chat('openai'),
+  anthropic: chat('anthropic'),
+  google: chat('google'),
+  /** Anthropic's Messages API translated over the OpenAI chat stream. */
+  messagesOverChat: {
+    path: '/v1/messages',
+    body: JSON.stringify({ model: 'openai/bench-model', max_tokens: 100, stream: true, messages }),
+    done: messageStop,
+  },
+  /** The Messages API relayed to Anthropic as it is. */
+  messagesRelayed: {
+    path: '/v1/messages',
+    body: JSON.stringify({ model: 'anthropic/bench-model', max_tokens: 100, stream: true, messages }),
+    done: messageStop,
+  },
+  /** OpenAI's Responses API adapted over the OpenAI chat stream. */
+  responsesOverChat: {
+    path: '/v1/responses',
+    body: JSON.stringify({ model: 'compat/bench-model', stream: true, input: 'Say hello.', store: false }),
+    done: (text: string) => text.includes('event: response.completed\n'),
+  },
+} as const satisfies Record<string, Case>;
+type CaseName = keyof typeof CASES;
+
+async function drive(pool: Pool, name: CaseName, streams: number): Promise<void> {
+  const { path: urlPath, body, done } = CASES[name];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next++ < streams) {
-      const response = await pool.request({
-        method: 'POST',
-        path: '/v1/chat/completions',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
+      const response = await pool.request({ method: 'POST', path: urlPath, headers: { 'content-type': 'application/json' }, body });
       const text = await response.body.text();
-      if (response.statusCode !== 200 || !text.endsWith('data: [DONE]\n\n'))
-        throw new Error(`${format}: HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
+      if (response.statusCode !== 200 || !done(text)) throw new Error(`${name}: HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
     }
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
@@ -146,26 +183,30 @@ export async function runTranslatorBench(): Promise<Record<string, number>> {
       cwd: repoRoot,
     });
     const pool = new Pool(gateway.origin, { connections: CONNECTIONS });
-    const formats: Format[] = ['openai', 'anthropic', 'google'];
-    for (const format of formats) await drive(pool, format, Math.max(20, Math.round(streams / 5)));
-    const samples: Record<Format, number[]> = { openai: [], anthropic: [], google: [] };
+    const names = Object.keys(CASES) as CaseName[];
+    for (const name of names) await drive(pool, name, Math.max(20, Math.round(streams / 5)));
+    const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<CaseName, number[]>;
     for (let round = 0; round < ROUNDS; round++) {
-      // Rotate the order so drift in machine noise hits every format alike.
-      for (let offset = 0; offset < formats.length; offset++) {
-        const format = formats[(round + offset) % formats.length] as Format;
+      // Rotate the order so drift in machine noise hits every case alike.
+      for (let offset = 0; offset < names.length; offset++) {
+        const name = names[(round + offset) % names.length] as CaseName;
         const before = processTreeCpuSeconds(gateway.pid);
-        await drive(pool, format, streams);
-        samples[format].push(((processTreeCpuSeconds(gateway.pid) - before) * 1e6) / (streams * CHUNKS));
+        await drive(pool, name, streams);
+        samples[name].push(((processTreeCpuSeconds(gateway.pid) - before) * 1e6) / (streams * CHUNKS));
       }
     }
     await pool.close();
-    const perChunk = { openai: median(samples.openai), anthropic: median(samples.anthropic), google: median(samples.google) };
+    const perChunk = (name: CaseName): number => median(samples[name]);
+    const passthrough = perChunk('openai');
     return {
-      passthroughCpuPerChunkUs: perChunk.openai,
-      anthropicCpuPerChunkUs: perChunk.anthropic,
-      geminiCpuPerChunkUs: perChunk.google,
-      anthropicVsPassthrough: perChunk.anthropic / perChunk.openai,
-      geminiVsPassthrough: perChunk.google / perChunk.openai,
+      passthroughCpuPerChunkUs: passthrough,
+      anthropicCpuPerChunkUs: perChunk('anthropic'),
+      geminiCpuPerChunkUs: perChunk('google'),
+      anthropicVsPassthrough: perChunk('anthropic') / passthrough,
+      geminiVsPassthrough: perChunk('google') / passthrough,
+      messagesOverChatVsPassthrough: perChunk('messagesOverChat') / passthrough,
+      messagesRelayedVsPassthrough: perChunk('messagesRelayed') / passthrough,
+      responsesOverChatVsPassthrough: perChunk('responsesOverChat') / passthrough,
     };
   } finally {
     await gateway?.stop();

@@ -175,15 +175,26 @@ export async function checkEmbeddings(client: OpenAI, model: string): Promise<vo
   expect(list.usage && typeof list.usage.prompt_tokens === 'number', 'no usage');
 }
 
-/** The Responses API passthrough: the body and the stream's events arrive as recorded. */
+/** The gateway as the Responses check needs it: where it listens, and its access log. */
+export interface RunningGateway {
+  readonly url: string;
+  output(): { stdout: string };
+}
+
+/**
+ * The Responses API passthrough: the body arrives as recorded (an error with its status), each
+ * streamed event's data byte for byte, and the gateway's access log has the usage that
+ * `response.completed` reported.
+ */
 export async function checkResponsesRelay(
-  gatewayUrl: string,
+  gateway: RunningGateway,
   model: string,
-  json: unknown,
+  json: RecordedBody | undefined,
   chunks: readonly string[] | undefined,
-): Promise<void> {
+): Promise<string[]> {
+  const done: string[] = [];
   const post = (stream: boolean) =>
-    fetch(`${gatewayUrl}/v1/responses`, {
+    fetch(`${gateway.url}/v1/responses`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer conformance' },
       body: JSON.stringify({ model, input: 'hello', stream }),
@@ -191,20 +202,51 @@ export async function checkResponsesRelay(
   if (json !== undefined) {
     const response = await post(false);
     const body: unknown = await response.json();
-    expect(isDeepStrictEqual(body, json), 'the Responses body was not relayed unchanged');
+    const status = json.kind === 'error' ? json.status : 200;
+    expect(response.status === status, `status ${response.status}, expected ${status}`);
+    expect(isDeepStrictEqual(body, json.body), 'the Responses body was not relayed unchanged');
+    done.push(json.kind === 'error' ? `error ${status}` : 'body');
   }
   if (chunks !== undefined) {
-    const text = await (await post(true)).text();
-    const events = text
+    const response = await post(true);
+    const data = (await response.text())
       .split(/\r?\n/)
       .filter((line) => line.startsWith('data: '))
-      .map((line) => JSON.parse(line.slice(6)) as unknown);
-    expect(
-      isDeepStrictEqual(
-        events,
-        chunks.map((line) => JSON.parse(line) as unknown),
-      ),
-      'the Responses stream was not relayed unchanged',
-    );
+      .map((line) => line.slice(6));
+    expect(isDeepStrictEqual(data, chunks), 'the Responses stream was not relayed unchanged');
+    done.push('stream');
+    const usage = recordedUsage(chunks);
+    if (usage !== undefined) {
+      await checkLoggedUsage(gateway, response.headers.get('x-request-id') ?? '', usage);
+      done.push('usage read');
+    }
   }
+  return done;
+}
+
+/** The usage `response.completed` reports, read from its text (some recorded lines are not whole JSON). */
+function recordedUsage(chunks: readonly string[]): Record<string, number> | undefined {
+  const completed = chunks.find((line) => line.startsWith('{"type":"response.completed"'));
+  const match = completed === undefined ? null : /"usage":(\{"input_tokens".*?"total_tokens":\d+\})/.exec(completed);
+  return match?.[1] === undefined ? undefined : (JSON.parse(match[1]) as Record<string, number>);
+}
+
+async function checkLoggedUsage(gateway: RunningGateway, requestId: string, usage: Record<string, number>): Promise<void> {
+  let logged: { usage?: Record<string, number> } | undefined;
+  for (let attempt = 0; attempt < 40 && logged === undefined; attempt++) {
+    const line = gateway
+      .output()
+      .stdout.split('\n')
+      .find((entry) => entry.includes(`"request_id":"${requestId}"`));
+    if (line !== undefined) logged = JSON.parse(line) as { usage?: Record<string, number> };
+    else await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  expect(logged !== undefined, 'the gateway logged no line for the relayed stream');
+  const expected = { prompt_tokens: usage['input_tokens'], completion_tokens: usage['output_tokens'], total_tokens: usage['total_tokens'] };
+  expect(
+    logged.usage?.prompt_tokens === expected.prompt_tokens &&
+      logged.usage?.completion_tokens === expected.completion_tokens &&
+      logged.usage?.total_tokens === expected.total_tokens,
+    `the gateway read usage ${JSON.stringify(logged.usage)}, but response.completed reported ${JSON.stringify(expected)}`,
+  );
 }

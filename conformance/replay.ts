@@ -19,10 +19,8 @@ function frame(framing: Framing, line: string): Buffer {
       return Buffer.from(`data: ${line}\n\n`);
     case 'sse-crlf':
       return Buffer.from(`data: ${line}\r\n\r\n`);
-    case 'sse-event': {
-      const type = (JSON.parse(line) as { type?: string }).type ?? 'message';
-      return Buffer.from(`event: ${type}\ndata: ${line}\n\n`);
-    }
+    case 'sse-event':
+      return Buffer.from(`event: ${eventType(line)}\ndata: ${line}\n\n`);
     case 'aws-event-stream': {
       const event = JSON.parse(line) as Record<string, unknown>;
       const [type] = Object.keys(event);
@@ -34,6 +32,11 @@ function frame(framing: Framing, line: string): Buffer {
       return Buffer.from(codec.encode({ headers, body: fromUtf8(JSON.stringify(event[type ?? ''])) }));
     }
   }
+}
+
+/** The event's type; read from the text, as some recorded lines are not whole JSON (and are relayed as they are). */
+function eventType(line: string): string {
+  return /^\{"type":"([^"]+)"/.exec(line)?.[1] ?? (JSON.parse(line) as { type?: string }).type ?? 'message';
 }
 
 const CONTENT_TYPES: Record<Framing, string> = {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { formatProblem, loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger } from '../observability/logger.ts';
+import { PRICING_DATA_DATE } from '../observability/pricing-catalog.ts';
 import { createGateway, type Gateway } from '../server/gateway.ts';
 import { EXAMPLE_CONFIG, packageVersion } from './package-files.ts';
 
@@ -28,7 +29,7 @@ export async function runStart(options: StartOptions): Promise<number> {
   }
   const host = options.host ?? config.server.host;
   const logger = createLogger(process.env['LIGHTPORT_LOG_LEVEL'] ?? config.logging.level);
-  const gateway = createGateway(config, logger);
+  const gateway = createGateway(config, logger, { configFile: file });
   const problems = await gateway.prepare();
   if (problems.length > 0) {
     for (const problem of problems) process.stderr.write(`${file}: ${problem}\n`);
@@ -82,15 +83,23 @@ function stopSignal(gateway: Gateway, logger: ReturnType<typeof createLogger>): 
 
 function banner(config: Config, gateway: Gateway, url: string, file: string): string {
   const lines = [`Lightport ${packageVersion()} listening on ${url}`, `  config:    ${file}`];
-  const providers = [...gateway.providers.values()].map((provider) => `${provider.name} (${provider.type})`);
+  const routing = gateway.runtime.current;
+  const providers = [...routing.providers.values()].map((provider) => `${provider.name} (${provider.type})`);
   lines.push(`  providers: ${providers.join(', ') || 'none'}`);
-  for (const [name, reason] of gateway.skipped) {
+  for (const [name, reason] of routing.skipped) {
     lines.push(`  skipped:   ${name} (${config.providers[name]?.type ?? 'unknown'}): ${reason}`);
   }
-  const models = Object.entries(config.models)
-    .filter(([, model]) => gateway.providers.has(model.provider))
-    .map(([name, model]) => `${name} -> ${model.provider}/${model.model}`);
+  const models = routing.modelNames.map((name) => {
+    const entry = config.models[name];
+    const targets = routing.resolve(name).planner.targets.map((target) => target.id);
+    const strategy = entry?.strategy ?? 'single';
+    return strategy === 'single' ? `${name} -> ${targets.join('')}` : `${name} -> ${strategy}(${targets.join(', ')})`;
+  });
   lines.push(`  models:    ${models.join(', ') || 'none'}`);
+  const metrics = gateway.metricsAddress();
+  if (metrics) lines.push(`  metrics:   http://${metrics.address}:${metrics.port}${config.metrics.path}`);
+  const overrides = Object.keys(config.pricing.models).length;
+  lines.push(`  pricing:   bundled catalog of ${PRICING_DATA_DATE}${overrides > 0 ? `, ${overrides} override(s)` : ''}`);
   lines.push(
     `  also:      <provider>/<model> for any provider above${config.passthrough.enabled ? '; x-lightport-provider passthrough on' : ''}`,
   );

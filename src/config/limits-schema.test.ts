@@ -65,11 +65,4 @@ limits:
       '8 limits.per_usr: unknown key "per_usr" (did you mean "per_user"?)',
     ]);
   });
-
-  it('turns the admin API off with an empty key, and refuses a short one', () => {
-    expect(problems('admin: { key: "${ADMIN:-}" }')).toEqual([]);
-    expect(problems('admin: { key: short }')).toEqual([
-      '1 admin.key: the admin key needs at least 16 characters (empty turns the admin API off)',
-    ]);
-  });
 });

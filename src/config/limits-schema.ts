@@ -119,13 +119,6 @@ export const budgetsSchema = z.strictObject({
     .describe('USD per million tokens by upstream model (globs); overrides the provisional built-in table.'),
 });
 
-export const adminSchema = z.strictObject({
-  key: z
-    .string()
-    .refine((key) => key === '' || key.length >= 16, 'the admin key needs at least 16 characters (empty turns the admin API off)')
-    .describe('Sent as Authorization: Bearer <key> or x-lightport-admin-key. Use ${ENV_VAR}.'),
-});
-
 const redisSchema = z.strictObject({
   url: z.string().default('redis://127.0.0.1:6379'),
   prefix: z

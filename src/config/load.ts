@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { checkModelReferences, type Report } from './check-routes.ts';
 import { interpolateEnvironment } from './interpolate.ts';
 import { formatPath, lineOf, locateNode, type YamlPath } from './locate.ts';
 import { configSchema, type Config } from './schema.ts';
@@ -67,15 +68,13 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   if (!parsed.success) {
     for (const issue of parsed.error.issues) reportIssue(issue, data, at);
   }
-  checkReferences(data, document, at);
+  checkReferences(data, at);
   if (problems.length > 0 || !parsed.success) {
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
     return { ok: false, file, problems };
   }
   return { ok: true, file, config: parsed.data };
 }
-
-type Report = (path: YamlPath, message: string, keyOf?: string) => void;
 
 function reportIssue(issue: z.core.$ZodIssue, data: unknown, at: Report): void {
   const path = issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol');
@@ -92,18 +91,24 @@ function reportIssue(issue: z.core.$ZodIssue, data: unknown, at: Report): void {
 }
 
 /** Cross-references that the schema cannot see, reported alongside shape problems. */
-function checkReferences(data: unknown, _document: Document, at: Report): void {
+function checkReferences(data: unknown, at: Report): void {
   if (!isRecord(data) || !isRecord(data['models'])) return;
-  const providers = isRecord(data['providers']) ? Object.keys(data['providers']) : [];
-  for (const [name, model] of Object.entries(data['models'])) {
-    if (!isRecord(model) || typeof model['provider'] !== 'string') continue;
-    const provider = model['provider'];
-    if (providers.includes(provider)) continue;
-    const hint = suggest(provider, providers);
-    at(['models', name, 'provider'], `unknown provider "${provider}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
-  }
+  checkModelReferences(data, data['models'], at);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Problems of config data that did not come from a YAML file (the admin API): paths, no lines. */
+export function validateConfigData(
+  data: unknown,
+): { ok: true; config: Config } | { ok: false; problems: Array<{ path: string; message: string }> } {
+  const problems: Array<{ path: string; message: string }> = [];
+  const at: Report = (path, message, keyOf) => problems.push({ path: formatPath(keyOf === undefined ? path : [...path, keyOf]), message });
+  const parsed = configSchema.safeParse(data);
+  if (!parsed.success) for (const issue of parsed.error.issues) reportIssue(issue, data, at);
+  checkReferences(data, at);
+  if (problems.length > 0 || !parsed.success) return { ok: false, problems };
+  return { ok: true, config: parsed.data };
 }

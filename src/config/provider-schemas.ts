@@ -7,6 +7,17 @@ const headerMap = z.record(z.string(), z.string());
 const commonFields = {
   headers: headerMap.default({}).describe('Extra headers sent upstream on every request.'),
   timeout_ms: milliseconds.optional().describe('Upstream timeout; defaults to server.request_timeout_ms.'),
+  connect_timeout_ms: milliseconds.optional().describe('Connect timeout; defaults to router.timeouts.connect_ms.'),
+};
+
+/** For upstreams that speak OpenAI's wire format. */
+const streamUsage = {
+  stream_usage: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Ask for usage in streams (stream_options.include_usage) so cost is known; the extra chunk is not shown to callers who did not ask.',
+    ),
 };
 
 const keyed = (how: string) => ({
@@ -20,12 +31,14 @@ const openaiProviderSchema = z.strictObject({
   organization: z.string().optional(),
   project: z.string().optional(),
   ...keyed('Sent as a bearer token.'),
+  ...streamUsage,
 });
 
 const openaiCompatibleProviderSchema = z.strictObject({
   type: z.literal('openai-compatible'),
   base_url: z.url(),
   ...keyed('Sent as a bearer token.'),
+  ...streamUsage,
 });
 
 const anthropicProviderSchema = z.strictObject({
@@ -62,6 +75,7 @@ const openAILike = (type: 'mistral' | 'groq' | 'deepseek' | 'xai', baseUrl: stri
     type: z.literal(type),
     base_url: z.url().default(baseUrl),
     ...keyed('Sent as a bearer token.'),
+    ...streamUsage,
   });
 
 const azureProviderSchema = z.strictObject({
@@ -71,6 +85,7 @@ const azureProviderSchema = z.strictObject({
   api_key: z.string().optional().describe('Sent as the api-key header. Use ${ENV_VAR}; never commit keys.'),
   entra_token: z.string().optional().describe('A Microsoft Entra ID access token, sent as a bearer token instead of api_key.'),
   ...commonFields,
+  ...streamUsage,
 });
 
 export const upstreamProviderSchemas = [

@@ -1,7 +1,10 @@
 import bytes from 'bytes';
 import { z } from 'zod';
-import { adminSchema, authSchema, budgetsSchema, limitsSchema, stateSchema } from './limits-schema.ts';
+import { authSchema, budgetsSchema, limitsSchema, stateSchema } from './limits-schema.ts';
+import { cacheSchema } from './cache-schema.ts';
+import { adminSchema, modelSchema, routerSchema } from './routing-schema.ts';
 import { mcpSchema } from './mcp-schema.ts';
+import { loggingSchema, metricsSchema, pricingSchema, requestLogSchema, tracingSchema } from './observability-schema.ts';
 import { upstreamProviderSchemas } from './provider-schemas.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -24,10 +27,7 @@ const serverSchema = z.strictObject({
   request_timeout_ms: milliseconds.default(600_000).describe('Deadline for a whole request, upstream time included.'),
   shutdown_grace_ms: milliseconds.default(10_000).describe('How long SIGTERM waits for in-flight requests.'),
   cors: z.union([z.literal(false), corsSchema]).default(false),
-});
-
-const loggingSchema = z.strictObject({
-  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  watch_config: z.boolean().default(true).describe('Apply valid changes to the config file without a restart.'),
 });
 
 const mockErrorSchema = z.strictObject({
@@ -70,16 +70,19 @@ export const mockProviderSchema = z.strictObject({
 
 const providerSchema = z.discriminatedUnion('type', [...upstreamProviderSchemas, mockProviderSchema]);
 
-const modelSchema = z.strictObject({
-  provider: z.string().describe('A name under providers.'),
-  model: z.string().describe('The model name the provider knows.'),
-  description: z.string().optional(),
-});
-
 const passthroughSchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Allow x-lightport-provider with the caller's own key."),
   allowed_hosts: z.array(z.string()).default([]).describe('Hosts (host or host:port) that x-lightport-base-url may point at.'),
   allow_private_networks: z.boolean().default(false).describe('Let allowed hosts resolve to private, loopback or link-local addresses.'),
+});
+
+const responsesSchema = z.strictObject({
+  store: z
+    .enum(['memory', 'sqlite'])
+    .default('memory')
+    .describe('Where responses the gateway writes over chat are kept, for previous_response_id, GET and input_items.'),
+  sqlite_path: z.string().default('lightport-responses.db').describe('The SQLite file, with store: sqlite.'),
+  max_entries: z.int().positive().default(10_000).describe('Responses kept in memory, with store: memory; the oldest go first.'),
 });
 
 export const configSchema = z.strictObject({
@@ -89,12 +92,19 @@ export const configSchema = z.strictObject({
   providers: z.record(z.string().regex(NAME, 'provider names use letters, digits, _ . -'), providerSchema).default({}),
   models: z.record(z.string().min(1), modelSchema).default({}),
   passthrough: passthroughSchema.default(passthroughSchema.parse({})),
-  admin: adminSchema.optional(),
+  responses: responsesSchema.default(responsesSchema.parse({})),
+  router: routerSchema.default(routerSchema.parse({})),
+  metrics: metricsSchema.default(metricsSchema.parse({})),
+  request_log: requestLogSchema.optional().describe('The request-log store; absent: off.'),
+  pricing: pricingSchema.default(pricingSchema.parse({})),
+  tracing: tracingSchema.optional().describe('OpenTelemetry traces over OTLP/HTTP; absent: no spans at all.'),
+  admin: adminSchema.default({}),
   auth: authSchema.default(authSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
   budgets: budgetsSchema.default(budgetsSchema.parse({})),
   state: stateSchema.default(stateSchema.parse({})),
   mcp: mcpSchema.default(mcpSchema.parse({})).describe('MCP servers, context sources, policies and the server-side tool loop.'),
+  cache: cacheSchema.default(cacheSchema.parse({})).describe('Exact and semantic response cache.'),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -102,3 +112,5 @@ export type ProviderConfig = Config['providers'][string];
 export type MockProviderConfig = z.output<typeof mockProviderSchema>;
 export type ModelConfig = Config['models'][string];
 export type ServerConfig = Config['server'];
+export type ResponsesConfig = Config['responses'];
+export type RouterConfig = Config['router'];

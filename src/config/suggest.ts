@@ -69,11 +69,18 @@ function unwrap(schema: AnySchema, value: unknown): AnySchema | undefined {
   }
 }
 
+/** Discriminator keys of the config's unions: a provider's `type`, a model's `strategy`. */
+const DISCRIMINATORS = ['type', 'strategy'];
+
 function matchesDiscriminator(option: AnySchema, value: unknown): boolean {
   const shape = (option._zod.def as z.core.$ZodObjectDef).shape;
-  const type = shape['type']?._zod.def;
-  if (type?.type !== 'literal' || !isRecord(value)) return false;
-  return (type as z.core.$ZodLiteralDef<z.core.util.Literal>).values.includes(value['type'] as z.core.util.Literal);
+  if (!isRecord(value)) return false;
+  return DISCRIMINATORS.some((key) => {
+    let field = shape[key]?._zod.def;
+    if (field?.type === 'optional') field = (field as z.core.$ZodOptionalDef).innerType._zod.def;
+    if (field?.type !== 'literal' || value[key] === undefined) return false;
+    return (field as z.core.$ZodLiteralDef<z.core.util.Literal>).values.includes(value[key] as z.core.util.Literal);
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { keyNameSchema, keyPolicyFields } from '../config/limits-schema.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import { parseWith } from '../pipeline/validate.ts';
-import type { AdminAuth } from '../server/admin-auth.ts';
+import { requireAdmin } from '../server/admin-auth.ts';
 import { readJsonBody } from '../server/body.ts';
 import { GatewayError } from '../server/errors.ts';
 import { sendJson } from '../server/respond.ts';
@@ -14,7 +14,8 @@ const ADMIN_BODY_LIMIT = 64 * 1024;
 const KEY_PATH = /^\/admin\/keys\/([^/]+)(?:\/(rotate|revoke))?$/;
 
 export interface AdminApiParts {
-  readonly auth: AdminAuth;
+  /** admin.key of the running config (a reload may change it). */
+  readonly adminKey: () => string | undefined;
   readonly directory: KeyDirectory;
   readonly spend: SpendStore | undefined;
   /** Writes pending spend to the store, so a listing shows it. */
@@ -42,7 +43,7 @@ export class KeysAdminApi {
     const handler = this.#route(method, path);
     if (handler === undefined) return undefined;
     return (context) => {
-      this.#parts.auth.check(context.req);
+      requireAdmin(context.req.headers, this.#parts.adminKey());
       return handler(context);
     };
   }

@@ -1,8 +1,9 @@
 import type { Config } from '../config/schema.ts';
 import type { StoreConfig } from '../config/limits-schema.ts';
 import type { Logger } from '../observability/logger.ts';
-import { AdminAuth } from '../server/admin-auth.ts';
+import { openPostgres } from '../state/postgres.ts';
 import { connectRedis, createRedis } from '../state/redis.ts';
+import { openSqlite } from '../state/sqlite.ts';
 import { KeysAdminApi } from './admin-api.ts';
 import type { LimitBackend } from './backend.ts';
 import { BudgetKeys, compileBudgets, type BudgetSpec } from './budgets.ts';
@@ -13,10 +14,9 @@ import { callerKey, mcpAllowlist } from './keys.ts';
 import { MemoryBackend } from './memory-backend.ts';
 import { PeriodClock } from './periods.ts';
 import { compileLimitSpec, SharedLimits } from './plan.ts';
-import { PostgresStore } from './postgres-store.ts';
 import { RedisBackend } from './redis-backend.ts';
 import { SpendLedger } from './spend-ledger.ts';
-import { SqliteStore } from './sqlite-store.ts';
+import { SqlLimitsStore } from './sql-store.ts';
 import { LimitsStage } from './stage.ts';
 import type { LimitsStore } from './store.ts';
 import { loadTokenCounter, type CountTokens } from './tokens.ts';
@@ -32,8 +32,10 @@ export interface Limits {
 }
 
 export interface LimitsOptions {
-  /** USD for a response; the observability stage's pricing catalog when it is there. */
+  /** USD for a response when the observe stage has not priced it (context.costUsd); default: token prices. */
   readonly costOf?: CostOf;
+  /** admin.key of the running config; default: the one given at start. */
+  readonly adminKey?: () => string | undefined;
 }
 
 /** Builds the auth & limits stage from config, or nothing when keys and limits are all off (then it costs nothing). */
@@ -45,8 +47,8 @@ export function createLimits(config: Config, logger: Logger, options: LimitsOpti
 
   const budgetKeys = new BudgetKeys(prefix, new PeriodClock());
   const teamBudgets = teamBudgetsOf(config);
-  const adminAuth = new AdminAuth(config.admin?.key);
-  const store = auth.enabled && (adminAuth.enabled || hasBudgets(config)) ? openStore(state.store, logger) : undefined;
+  const adminKey = options.adminKey ?? (() => config.admin.key);
+  const store = auth.enabled && (adminKey() !== undefined || hasBudgets(config)) ? openStore(state.store) : undefined;
   const ledger = store === undefined ? undefined : new SpendLedger(store, logger);
   const alerts = new AlertSender(budgets.webhook, logger);
   const tokenizer = new Tokenizer((count) => stage.useTokenCounter(count), logger);
@@ -86,9 +88,9 @@ export function createLimits(config: Config, logger: Logger, options: LimitsOpti
   });
 
   const admin =
-    directory !== undefined && adminAuth.enabled
+    directory !== undefined && store !== undefined
       ? new KeysAdminApi({
-          auth: adminAuth,
+          adminKey,
           directory,
           spend: store,
           flushSpend: () => ledger?.flush() ?? Promise.resolve(),
@@ -214,11 +216,11 @@ class Tokenizer {
   }
 }
 
-function openStore(config: StoreConfig, logger: Logger): LimitsStore {
+function openStore(config: StoreConfig): LimitsStore {
   switch (config.type) {
     case 'sqlite':
-      return new SqliteStore(config.path);
+      return new SqlLimitsStore(openSqlite(config.path));
     case 'postgres':
-      return new PostgresStore(config.url, config.schema, (error) => logger.warn({ err_message: error.message }, 'postgres pool error'));
+      return new SqlLimitsStore(openPostgres({ url: config.url, schema: config.schema }));
   }
 }

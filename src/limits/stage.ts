@@ -54,6 +54,7 @@ export class LimitsStage {
     if (directory === undefined) return;
     const key = directory.authenticate(context);
     context.key = key.caller;
+    context.keyName = key.name;
     if (key.mcpAllow !== undefined) context.mcpAllow = key.mcpAllow;
   }
 

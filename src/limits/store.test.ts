@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PostgresStore } from './postgres-store.ts';
-import { SqliteStore } from './sqlite-store.ts';
+import { openPostgres } from '../state/postgres.ts';
+import { openSqlite } from '../state/sqlite.ts';
+import { SqlLimitsStore } from './sql-store.ts';
 import type { LimitsStore, StoredKey } from './store.ts';
 
 const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -19,8 +20,8 @@ afterAll(async () => {
 });
 
 const stores: Array<[string, () => LimitsStore]> = [
-  ['sqlite', () => new SqliteStore(join(mkdtempSync(join(tmpdir(), 'lp-store-')), 'state.db'))],
-  ['postgres', () => new PostgresStore(DATABASE_URL, schema, () => undefined)],
+  ['sqlite', () => new SqlLimitsStore(openSqlite(join(mkdtempSync(join(tmpdir(), 'lp-store-')), 'state.db')))],
+  ['postgres', () => new SqlLimitsStore(openPostgres({ url: DATABASE_URL, schema }))],
 ];
 
 const key = (name: string, at: number): StoredKey => ({

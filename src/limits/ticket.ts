@@ -70,8 +70,11 @@ export class Ticket {
     });
   }
 
+  /** The observe stage's cost (pricing catalog) when it priced the answer, else the token-price fallback. */
   #cost(context: RequestContext): number {
-    if (this.#budgets.length === 0 || context.usage === undefined) return 0;
+    if (this.#budgets.length === 0) return 0;
+    if (context.costUsd !== undefined) return context.costUsd;
+    if (context.usage === undefined) return 0;
     const model = context.upstreamModel ?? context.model ?? '';
     return this.#deps.costOf(context.usage, model) ?? 0;
   }

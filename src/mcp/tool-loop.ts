@@ -59,6 +59,16 @@ export class McpPlan {
     this.#messages = [...input.request.messages];
   }
 
+  /** The enriched request (context and tools injected). */
+  get request(): ChatRequest {
+    return this.#input.request;
+  }
+
+  /** Whether the gateway runs tools itself, so the answer depends on live tool results. */
+  get runsTools(): boolean {
+    return this.#loops;
+  }
+
   async chat(provider: Provider, options: AttemptOptions): Promise<AttemptOutcome> {
     const profile = schemaProfileFor(provider.type);
     if (!this.#loops) return provider.chat(this.#turnRequest(profile, false), options);

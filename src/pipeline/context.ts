@@ -1,6 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpAllowlist } from '../mcp/policy.ts';
+import type { AttemptFinished, BodyCapture, Operation } from '../observability/events.ts';
+import type { ModelPrice } from '../observability/pricing.ts';
 import type { TokenUsage } from '../providers/types.ts';
+import type { OpenAIErrorBody } from '../server/errors.ts';
+import type { WireFormat } from './wire-format.ts';
 
 /** The caller's Lightport key, as the auth stage resolved it (limits/keys.ts builds it). */
 export interface CallerKey {
@@ -23,26 +27,56 @@ export interface RequestContext {
   readonly id: string;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** performance.now() when the request arrived. */
   readonly startedAt: number;
+  /** performance.now() by which the whole request must be done (server.request_timeout_ms). */
+  deadlineAt: number;
   /** Aborted when the client goes away or the request deadline passes; cancels upstream work. */
   readonly abort: AbortController;
   /** Headers every response of this request carries (request id, then the target used). */
   readonly headers: Record<string, string>;
+  /** Which bodies to keep for the access log and the request-log store. */
+  readonly bodyCapture: BodyCapture;
   /** Set when the answer started as an event stream. */
   streaming?: boolean;
+  operation?: Operation;
   model?: string;
   provider?: string;
   providerType?: string;
   upstreamModel?: string;
+  /** The chosen target's price, when known. */
+  price?: ModelPrice;
   usage?: TokenUsage;
-  /** Set by the auth stage when `auth` is on. */
+  /** Set by the auth stage when `auth` is on: the key's name, team, metadata and what it may use. */
   key?: CallerKey;
-  /** The end user (the body's `user` or x-lightport-user), set by the limits stage when limits are on. */
+  costUsd?: number;
+  /** performance.now() when the first byte of the answer went to the client. */
+  firstByteAt?: number;
+  /** Total time spent in upstream attempts. */
+  upstreamMs: number;
+  /** One record per upstream attempt, kept only while someone observes requests. */
+  attempts?: AttemptFinished[];
+  /** The caller's API, when not OpenAI's: errors are written in its shape. */
+  format?: WireFormat;
+  /** The caller's gateway key name, once authentication has resolved it; routing rules read it as caller.key. */
+  keyName?: string;
+  /** The caller's end user: the request body's `user` field. */
   user?: string;
+  errorCode?: string;
+  errorBody?: OpenAIErrorBody;
+  requestBody?: unknown;
+  responseChunks?: (Buffer | string)[];
   /** Set by the auth stage: the MCP servers and tools this caller may use (narrows the policy). */
   mcpAllow?: McpAllowlist;
   /** What the MCP stage did for this request, for the request log. */
   mcp?: McpRequestSummary;
+  /** How the cache stage answered; a hit had no upstream cost. */
+  cache?: CacheSummary;
+}
+
+export interface CacheSummary {
+  readonly status: 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
+  readonly similarity?: number;
 }
 
 export interface McpRequestSummary {

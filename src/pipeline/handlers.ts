@@ -1,35 +1,56 @@
+import type { CacheStage } from '../cache/stage.ts';
 import { withinLimits } from '../limits/pipeline.ts';
 import type { LimitsStage } from '../limits/stage.ts';
 import type { McpStage } from '../mcp/stage.ts';
+import type { McpPlan } from '../mcp/tool-loop.ts';
+import type { Pricing } from '../observability/pricing.ts';
 import type { PassthroughProviders } from '../providers/passthrough.ts';
-import type { Provider } from '../providers/types.ts';
-import type { ModelResolver } from '../router/resolve.ts';
+import type { ChatRequest, EmbeddingsRequest, ResponseSink } from '../providers/types.ts';
+import type { Target } from '../router/route.ts';
+import { GatewayError } from '../server/errors.ts';
+import type { HealthMap } from '../router/health-map.ts';
+import { makeTarget } from '../router/build-routes.ts';
+import { RoutingInput, type RoutedRequest } from '../router/routing-input.ts';
+import type { RoutingTable } from '../router/routing-table.ts';
 import type { RequestContext } from './context.ts';
-import { deliver } from './deliver.ts';
+import { deliver, type Delivery, type Send } from './deliver.ts';
 import { parseChatRequest, parseEmbeddingsRequest } from './validate.ts';
 
 export interface PipelineDeps {
-  readonly resolver: ModelResolver;
+  /** The routing generation in force; a config reload replaces it, requests keep the one they started with. */
+  readonly routing: { readonly current: RoutingTable };
   readonly passthrough: PassthroughProviders | undefined;
-  readonly providers: ReadonlyMap<string, Provider>;
+  /** Health records for bring-your-own-key upstreams, whose circuits never open. */
+  readonly passthroughHealth: HealthMap;
   /** Auth & limits; undefined when keys and limits are off. */
   readonly limits: LimitsStage | undefined;
   /** The enrich stage (MCP context and the tool loop). */
   readonly mcp?: McpStage;
+  /** The cache stage; absent when the cache is off. */
+  readonly cache?: CacheStage;
+  readonly pricing: Pricing;
 }
 
-interface ChosenTarget {
-  readonly provider: Provider;
-  readonly upstreamModel: string;
-  readonly callerApiKey?: string;
+/** Notes what the observers want from the body: its `user`, and the body itself when bodies are kept. */
+function observe(context: RequestContext, body: ChatRequest | EmbeddingsRequest): void {
+  if (typeof body['user'] === 'string') context.user = body['user'];
+  if (context.bodyCapture !== 'off') context.requestBody = body;
 }
 
-/** Route: a configured model, `<provider>/<model>`, or a passthrough named by header. */
-function chooseTarget(context: RequestContext, deps: PipelineDeps, model: string): ChosenTarget {
+/** The plan, with each target's price for the answer's cost. */
+function priced(delivery: Delivery, pricing: Pricing): Delivery {
+  return { ...delivery, price: (target) => pricing.lookup(target.provider.name, target.provider.type, target.upstreamModel) };
+}
+
+/** Route: a configured model, `<provider>/<model>`, or a provider named by header (configured, or passthrough). */
+function plan(context: RequestContext, deps: PipelineDeps, request: RoutedRequest, send: Send): Delivery {
+  const table = deps.routing.current;
+  const model = request.body.model;
+  context.model = model;
   const named = context.req.headers['x-lightport-provider'];
   if (typeof named === 'string' && named !== '') {
-    const configured = deps.providers.get(named);
-    if (configured) return { provider: configured, upstreamModel: model };
+    const configured = table.providers.get(named);
+    if (configured) return { targets: [table.target(configured, model)], send };
     if (deps.passthrough) {
       const baseUrl = context.req.headers['x-lightport-base-url'];
       const { provider, callerApiKey } = deps.passthrough.resolve(
@@ -37,41 +58,118 @@ function chooseTarget(context: RequestContext, deps: PipelineDeps, model: string
         context.req.headers.authorization,
         typeof baseUrl === 'string' ? baseUrl : undefined,
       );
-      return { provider, upstreamModel: model, callerApiKey };
+      return {
+        targets: [makeTarget(provider, model, table.config.router, deps.passthroughHealth, { transient: true })],
+        send,
+        callerApiKey,
+      };
     }
   }
-  return deps.resolver.resolve(model);
+  const route = table.resolve(model);
+  const targets = route.planner.fixed ?? route.planner.plan(new RoutingInput(request, context.req.headers, context.keyName));
+  return route.deadlineMs === undefined ? { targets, send } : { targets, send, deadlineMs: route.deadlineMs };
 }
 
-function markTarget(context: RequestContext, model: string, target: ChosenTarget): void {
-  context.model = model;
-  context.provider = target.provider.name;
-  context.providerType = target.provider.type;
-  context.upstreamModel = target.upstreamModel;
-  context.headers['x-lightport-provider'] = target.provider.name;
-  context.headers['x-lightport-model'] = target.upstreamModel;
+/**
+ * What a cached answer is keyed on: the one upstream when the route has one target; the
+ * public model when a strategy may answer from any of its targets.
+ */
+function cacheTarget(delivery: Delivery, model: string): { provider: string; upstreamModel: string } {
+  const [only, ...others] = delivery.targets;
+  if (only !== undefined && others.length === 0) return { provider: only.provider.name, upstreamModel: only.upstreamModel };
+  return { provider: 'route', upstreamModel: model };
 }
 
 export async function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
-  const request = parseChatRequest(body);
-  const target = chooseTarget(context, deps, request.model);
-  markTarget(context, request.model, target);
+  const request: ChatRequest = parseChatRequest(body);
+  observe(context, request);
+  // Routing comes first, so an unknown model is refused before any MCP work.
+  let enriched: McpPlan | undefined;
+  const send: Send = (target, options) =>
+    enriched === undefined ? target.provider.chat(request, options) : enriched.chat(target.provider, options);
+  const delivery = priced(plan(context, deps, { kind: 'chat', body: request }, send), deps.pricing);
   await withinLimits(deps.limits, context, request, async () => {
-    const plan = await deps.mcp?.prepare(context, request);
+    // Enriched once; every retry and fallback runs the same enriched plan.
+    enriched = await deps.mcp?.prepare(context, request);
+    const cached = await deps.cache?.lookup(context, enriched?.request ?? request, {
+      ...cacheTarget(delivery, request.model),
+      runsTools: enriched?.runsTools === true,
+    });
+    if (cached === 'answered') return;
     await deliver(
       context,
-      target.upstreamModel,
-      (options) => (plan === undefined ? target.provider.chat(request, options) : plan.chat(target.provider, options)),
-      target.callerApiKey,
+      cached === undefined
+        ? delivery
+        : { ...delivery, send: (target, options) => cached.wrap((attempt) => send(target, attempt))(options) },
     );
   });
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
-  const request = parseEmbeddingsRequest(body);
-  const target = chooseTarget(context, deps, request.model);
-  markTarget(context, request.model, target);
-  await withinLimits(deps.limits, context, request, () =>
-    deliver(context, target.upstreamModel, (options) => target.provider.embeddings(request, options), target.callerApiKey),
+  const request: EmbeddingsRequest = parseEmbeddingsRequest(body);
+  observe(context, request);
+  const delivery = plan(context, deps, { kind: 'embeddings', body: request }, (target, options) =>
+    target.provider.embeddings(request, options),
   );
+  await withinLimits(deps.limits, context, request, () => deliver(context, priced(delivery, deps.pricing)));
+}
+
+/**
+ * A request in another API's wire format (Anthropic Messages, OpenAI Responses, legacy
+ * completions), as its ingress adapter hands it to the pipeline.
+ */
+export interface IngressRequest {
+  readonly model: string;
+  /** The request as the internal chat request, or why it cannot be one (fields only its own API honors). */
+  readonly chat: ChatRequest | GatewayError;
+  /** The attempt that relays the request as it is, when the target's provider speaks the API itself. */
+  relay(target: Target): Send | undefined;
+  /** A sink that passes a chat answer on in the caller's API; a new one per attempt. */
+  translate(sink: ResponseSink, target: Target): ResponseSink;
+  /** False for requests no tool loop belongs to (token counting). */
+  readonly enrich?: false;
+}
+
+/**
+ * The same stages as chat, for another API: routing (rules read the internal chat request),
+ * MCP enrichment, then attempts that relay natively where the target speaks the API and
+ * translate over chat elsewhere. An enriched request always goes over chat, where the tool loop runs.
+ */
+export async function handleIngress(context: RequestContext, deps: PipelineDeps, ingress: IngressRequest): Promise<void> {
+  const chat = ingress.chat instanceof GatewayError ? undefined : ingress.chat;
+  let enriched: McpPlan | undefined;
+  const send: Send = (target, options) => {
+    const relay = enriched === undefined ? ingress.relay(target) : undefined;
+    if (relay !== undefined) return relay(target, options);
+    if (chat === undefined) throw ingress.chat;
+    const translated = { ...options, sink: ingress.translate(options.sink, target) };
+    return enriched === undefined ? target.provider.chat(chat, translated) : enriched.chat(target.provider, translated);
+  };
+  const routed: ChatRequest = chat ?? { model: ingress.model, messages: [] };
+  const delivery = plan(context, deps, { kind: 'chat', body: routed }, send);
+  await withinLimits(deps.limits, context, routed, async () => {
+    if (chat !== undefined && ingress.enrich !== false) enriched = await deps.mcp?.prepare(context, chat);
+    await deliver(context, delivery);
+  });
+}
+
+/**
+ * A request about something one provider holds (a stored response): delivered to the configured
+ * provider named, or else to the one the caller names in `x-lightport-provider`. False when neither.
+ */
+export async function deliverToHolder(
+  context: RequestContext,
+  deps: PipelineDeps,
+  holder: { readonly provider: string | undefined; readonly send: Send },
+): Promise<boolean> {
+  const table = deps.routing.current;
+  const provider = holder.provider === undefined ? undefined : table.providers.get(holder.provider);
+  if (provider !== undefined) {
+    await deliver(context, { targets: [table.target(provider, '')], send: holder.send });
+    return true;
+  }
+  const named = context.req.headers['x-lightport-provider'];
+  if (typeof named !== 'string' || named === '') return false;
+  await deliver(context, plan(context, deps, { kind: 'chat', body: { model: '', messages: [] } }, holder.send));
+  return true;
 }

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../config/schema.ts';
 import { createAnthropicProvider } from './anthropic/anthropic.ts';
-import { azureAuth, azurePaths } from './azure/azure-openai.ts';
+import { azureAuth, azureNative, azurePaths } from './azure/azure-openai.ts';
 import { createBedrockProvider } from './bedrock/bedrock.ts';
 import { createCohereProvider } from './cohere/cohere.ts';
 import { DEEPSEEK_QUIRKS } from './deepseek/deepseek.ts';
@@ -11,13 +11,19 @@ import { MISTRAL_QUIRKS } from './mistral/mistral.ts';
 import { createMockProvider } from './mock/mock.ts';
 import { createOpenAICompatibleProvider } from './openai/openai-compatible.ts';
 import type { OpenAIQuirks } from './openai/quirks.ts';
-import type { Provider } from './types.ts';
+import type { NativeApi, Provider } from './types.ts';
 import { XAI_QUIRKS } from './xai/xai.ts';
 
+/** OpenAI itself serves Responses and legacy completions; an OpenAI-compatible server, completions (Responses only over chat). */
+export const OPENAI_NATIVE = { apis: new Set<NativeApi>(['openai-responses', 'openai-completions']) };
+export const COMPATIBLE_NATIVE = { apis: new Set<NativeApi>(['openai-completions']) };
+
 /** Provider types a caller may name in `x-lightport-provider`, with their defaults. */
-export const PASSTHROUGH_TYPES: Readonly<Record<string, { readonly defaultBaseUrl?: string }>> = {
-  openai: { defaultBaseUrl: 'https://api.openai.com/v1' },
-  'openai-compatible': {},
+export const PASSTHROUGH_TYPES: Readonly<
+  Record<string, { readonly defaultBaseUrl?: string; readonly native: { readonly apis: ReadonlySet<NativeApi> } }>
+> = {
+  openai: { defaultBaseUrl: 'https://api.openai.com/v1', native: OPENAI_NATIVE },
+  'openai-compatible': { native: COMPATIBLE_NATIVE },
 };
 
 const OPENAI_LIKE: Readonly<Record<string, OpenAIQuirks>> = {
@@ -40,10 +46,20 @@ export function buildProvider(name: string, config: ProviderConfig, dispatcher: 
       if (config.organization) headers['openai-organization'] = config.organization;
       if (config.project) headers['openai-project'] = config.project;
       const description = { name, type: config.type, baseUrl: config.base_url, apiKey: config.api_key, headers, timeoutMs };
-      return { provider: createOpenAICompatibleProvider(description, dispatcher) };
+      return {
+        provider: createOpenAICompatibleProvider({ ...description, native: OPENAI_NATIVE, streamUsage: config.stream_usage }, dispatcher),
+      };
     }
     case 'openai-compatible': {
-      const description = { name, type: config.type, baseUrl: config.base_url, headers: config.headers, timeoutMs };
+      const description = {
+        name,
+        type: config.type,
+        baseUrl: config.base_url,
+        headers: config.headers,
+        timeoutMs,
+        native: COMPATIBLE_NATIVE,
+        streamUsage: config.stream_usage,
+      };
       return {
         provider: createOpenAICompatibleProvider(config.api_key ? { ...description, apiKey: config.api_key } : description, dispatcher),
       };
@@ -54,7 +70,15 @@ export function buildProvider(name: string, config: ProviderConfig, dispatcher: 
     case 'xai': {
       if (!config.api_key) return { skipped: 'no api_key' };
       const quirks = OPENAI_LIKE[config.type];
-      const description = { name, type: config.type, baseUrl: config.base_url, apiKey: config.api_key, headers: config.headers, timeoutMs };
+      const description = {
+        name,
+        type: config.type,
+        baseUrl: config.base_url,
+        apiKey: config.api_key,
+        headers: config.headers,
+        timeoutMs,
+        streamUsage: config.stream_usage,
+      };
       return { provider: createOpenAICompatibleProvider(quirks ? { ...description, quirks } : description, dispatcher) };
     }
     case 'azure-openai': {
@@ -69,6 +93,8 @@ export function buildProvider(name: string, config: ProviderConfig, dispatcher: 
         timeoutMs,
         paths: azurePaths(config.api_version),
         auth: azureAuth(config.api_key ? 'api_key' : 'entra_token'),
+        native: azureNative(config.api_version),
+        streamUsage: config.stream_usage,
       };
       return { provider: createOpenAICompatibleProvider(description, dispatcher) };
     }

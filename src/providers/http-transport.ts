@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { UsageEventFilter } from './openai/usage-event-filter.ts';
 import { PRIVATE_ADDRESS_REFUSED } from './ssrf-guard.ts';
 import { mapUpstreamError, type UpstreamErrorOutcome } from './upstream-errors.ts';
 import type { AttemptOutcome, ResponseSink, TokenUsage, UpstreamHeaders } from './types.ts';
@@ -23,19 +24,27 @@ export interface AnswerTranslator {
 export interface UpstreamCall {
   readonly dispatcher: Dispatcher;
   readonly origin: string;
+  readonly method?: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
   readonly headers: Record<string, string>;
-  readonly body: string | Uint8Array;
+  readonly body?: string | Uint8Array;
+  /** Until the response headers arrive. */
   readonly timeoutMs: number;
+  /** Longest silence between body chunks (a stream's idle timeout); `timeoutMs` when absent. */
+  readonly idleTimeoutMs?: number | undefined;
   readonly signal: AbortSignal;
   readonly sink: ResponseSink;
-  /** Reads token usage from the last bytes of a successful (OpenAI-format) answer. */
-  readonly readUsage?: (tail: readonly Buffer[]) => TokenUsage | undefined;
+  /** Reads token usage from the last bytes of a successful answer (and its first bytes, for formats that count input there). */
+  readonly readUsage?: (tail: readonly Buffer[], head: readonly Buffer[]) => TokenUsage | undefined;
   readonly translator?: AnswerTranslator;
+  /** Remove the usage-only chunk of an OpenAI stream before it reaches the client (the gateway asked for it). */
+  readonly hideUsageEvent?: boolean;
 }
 
 /** Enough of an answer's end to hold its usage object (or a stream's usage chunk). */
 const TAIL_BYTES = 8 * 1024;
+/** Enough of an answer's start to hold a stream's opening event (Anthropic's message_start counts the input there). */
+const HEAD_BYTES = 2 * 1024;
 
 const ERROR_BODY_LIMIT = 64 * 1024;
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -54,7 +63,10 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
     const errorChunks: Buffer[] = [];
     let errorBytes = 0;
     const tail: Buffer[] = [];
+    let filter: UsageEventFilter | undefined;
     let tailBytes = 0;
+    const head: Buffer[] = [];
+    let headBytes = 0;
     let settled = false;
     const settle = (outcome: AttemptOutcome): void => {
       if (settled) return;
@@ -108,7 +120,11 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
         status = statusCode;
         success = statusCode >= 200 && statusCode < 300;
         if (!success) errorHeaders = headers;
-        else if (translator === undefined) startSink(String(headers['content-type'] ?? 'application/json'));
+        else if (translator === undefined) {
+          const contentType = String(headers['content-type'] ?? 'application/json');
+          if (call.hideUsageEvent && contentType.startsWith('text/event-stream')) filter = new UsageEventFilter();
+          startSink(contentType);
+        }
       },
       onResponseData(controller, chunk) {
         if (settled) return;
@@ -128,11 +144,16 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
           return;
         }
         if (call.readUsage) {
+          if (headBytes < HEAD_BYTES) {
+            head.push(chunk);
+            headBytes += chunk.length;
+          }
           tail.push(chunk);
           tailBytes += chunk.length;
           while (tail.length > 1 && tailBytes - (tail[0]?.length ?? 0) >= TAIL_BYTES) tailBytes -= tail.shift()?.length ?? 0;
         }
-        forward(controller, chunk);
+        const forwarded = filter === undefined ? chunk : filter.push(chunk);
+        if (forwarded.length > 0) forward(controller, forwarded);
       },
       onResponseEnd(controller) {
         if (settled) return;
@@ -145,12 +166,14 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
           if (out === undefined) return;
           startSink(translator.contentType);
           if (out) call.sink.write(out);
-          call.sink.end();
+          call.sink.end(translator.usage);
           settle(translator.usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage: translator.usage });
           return;
         }
-        call.sink.end();
-        const usage = call.readUsage?.(tail);
+        const rest = filter?.flush();
+        if (rest !== undefined && rest.length > 0) call.sink.write(rest);
+        const usage = call.readUsage?.(tail, head);
+        call.sink.end(usage);
         settle(usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage });
       },
       onResponseError(_controller, error) {
@@ -162,11 +185,11 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
       {
         origin: call.origin,
         path: call.path,
-        method: 'POST',
+        method: call.method ?? 'POST',
         headers: call.headers,
-        body: call.body,
+        body: call.body ?? null,
         headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
+        bodyTimeout: call.idleTimeoutMs ?? call.timeoutMs,
       },
       handler,
     );

@@ -51,7 +51,10 @@ export class PassthroughProviders {
     if (provider === undefined) {
       if (this.#cache.size >= MOST_CACHED) this.#cache.delete(this.#cache.keys().next().value ?? '');
       const dispatcher = guarded ? this.#guard.dispatcher : this.#dispatcher;
-      provider = createOpenAICompatibleProvider({ name: type, type, baseUrl, headers: {}, timeoutMs: this.#timeoutMs }, dispatcher);
+      provider = createOpenAICompatibleProvider(
+        { name: type, type, baseUrl, headers: {}, timeoutMs: this.#timeoutMs, native: known.native },
+        dispatcher,
+      );
       this.#cache.set(cacheKey, provider);
     }
     return { provider, callerApiKey };

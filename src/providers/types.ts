@@ -42,15 +42,25 @@ export interface ResponseSink {
   /** Returns false when the client is not keeping up; the provider should pause. */
   write(chunk: Buffer | string): boolean;
   onDrain(resume: () => void): void;
-  end(): void;
+  /**
+   * The answer is complete. Pass its usage when known: the cost then goes out with the
+   * answer's last bytes (the response ends in the same tick, in the same write).
+   */
+  end(usage?: TokenUsage): void;
 }
 
-/** Token counts as OpenAI reports them; the detail fields only when the upstream gave them. */
+/**
+ * Token counts as OpenAI reports them; the detail fields only when the upstream gave them.
+ * `prompt_tokens` counts every input token, cached reads and cache writes included;
+ * `completion_tokens` counts every output token, reasoning included.
+ */
 export interface TokenUsage {
   readonly prompt_tokens: number;
   readonly completion_tokens: number;
   readonly total_tokens: number;
   readonly cached_tokens?: number;
+  /** Input tokens written to a prompt cache (Anthropic's cache_creation_input_tokens). */
+  readonly cache_write_tokens?: number;
   readonly reasoning_tokens?: number;
 }
 
@@ -86,6 +96,9 @@ export interface AttemptOptions {
   /** The caller's own key, in passthrough mode. */
   readonly callerApiKey?: string;
   readonly requestId: string;
+  /** Per-attempt limits from the router; the provider's own timeout when absent. */
+  readonly firstByteTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
 }
 
 export interface Provider {
@@ -93,7 +106,31 @@ export interface Provider {
   readonly type: string;
   chat(request: ChatRequest, options: AttemptOptions): Promise<AttemptOutcome>;
   embeddings(request: EmbeddingsRequest, options: AttemptOptions): Promise<AttemptOutcome>;
+  /** The APIs besides chat that this provider's upstream speaks itself; absent when it speaks none. */
+  readonly native?: NativeRelay;
   close(): Promise<void>;
+}
+
+/** Wire formats an upstream may speak natively, so an ingress in that format can relay instead of translating. */
+export type NativeApi = 'anthropic-messages' | 'openai-responses' | 'openai-completions';
+
+/** One request in a native API, relayed as it is (only the model is the upstream's). */
+export interface RelayRequest {
+  readonly api: NativeApi;
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** Under the API root, with any query: `/messages`, `/responses/resp_1/input_items?limit=5`. */
+  readonly path: string;
+  /** JSON text, for POST. */
+  readonly body?: string;
+  /** Whether the answer is an event stream (decides how its usage is read). */
+  readonly stream: boolean;
+  /** The caller's headers that belong to this API (e.g. `anthropic-beta`), sent upstream as they are. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface NativeRelay {
+  readonly apis: ReadonlySet<NativeApi>;
+  relay(request: RelayRequest, options: AttemptOptions): Promise<AttemptOutcome>;
 }
 
 export type UpstreamHeaders = IncomingHttpHeaders;

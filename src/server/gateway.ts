@@ -1,56 +1,82 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent } from 'undici';
+import { watchConfigFile } from '../config/watch.ts';
 import type { Config } from '../config/schema.ts';
+import { cachePurgeHandler } from '../cache/admin.ts';
 import { createLimits } from '../limits/build.ts';
+import { CacheStage } from '../cache/stage.ts';
 import { McpStage } from '../mcp/stage.ts';
-import { subscribeAccessLog } from '../observability/access-log.ts';
-import { subscribeMcpLog } from '../observability/mcp-log.ts';
-import { requestFinished, type RequestFinished } from '../observability/events.ts';
+import type { Operation } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
+import { startObservers } from '../observability/observers.ts';
+import { Pricing } from '../observability/pricing.ts';
 import type { RequestContext } from '../pipeline/context.ts';
+import { handleCountTokens, handleMessages } from '../ingress/anthropic/handler.ts';
+import { ANTHROPIC_FORMAT } from '../ingress/anthropic/format.ts';
+import { handleCompletions } from '../ingress/completions/handler.ts';
+import { OPENAI_FORMAT } from '../ingress/openai-format.ts';
+import { responsesIngress } from '../ingress/responses/handler.ts';
+import { openResponsesStore } from '../state/open-responses-store.ts';
+import { sendGatewayError } from '../pipeline/finish.ts';
+import { publishFinished } from '../pipeline/finished.ts';
+import type { WireFormat } from '../pipeline/wire-format.ts';
 import { handleChatCompletions, handleEmbeddings, type PipelineDeps } from '../pipeline/handlers.ts';
-import { buildProvider } from '../providers/catalog.ts';
 import { PassthroughProviders } from '../providers/passthrough.ts';
-import type { Provider } from '../providers/types.ts';
-import { ModelResolver } from '../router/resolve.ts';
+import { startActiveProbes } from '../router/active-probes.ts';
+import { HealthMap } from '../router/health-map.ts';
+import { SharedCircuits } from '../router/shared-circuits.ts';
+import { addAdminRoutes } from './admin.ts';
 import { readJsonBody } from './body.ts';
 import { applyCors } from './cors.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
-import { sendError, sendJson } from './respond.ts';
+import { startMetricsListener, type MetricsListener } from './metrics-endpoint.ts';
+import { sendJson } from './respond.ts';
 import { RouteTable } from './routes.ts';
+import { circuitSettings, RoutingRuntime } from './routing-runtime.ts';
+import { handleUsage } from './usage-api.ts';
 
 export interface Gateway {
   readonly server: Server;
-  readonly providers: ReadonlyMap<string, Provider>;
-  readonly skipped: ReadonlyMap<string, string>;
-  readonly resolver: ModelResolver;
+  readonly runtime: RoutingRuntime;
   /** Connects MCP servers (checking their tool lists) and starts auth & limits; returns problems that stop start-up. */
   prepare(): Promise<readonly string[]>;
   listen(port: number, host: string): Promise<AddressInfo>;
+  /** Where metrics are served when metrics.port is set. */
+  metricsAddress(): AddressInfo | undefined;
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes. */
   shutdown(): Promise<{ readonly drained: boolean }>;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function createGateway(config: Config, logger: Logger): Gateway {
-  const dispatcher = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256 });
-  const providers = new Map<string, Provider>();
-  const skipped = new Map<string, string>();
-  for (const [name, providerConfig] of Object.entries(config.providers)) {
-    const built = buildProvider(name, providerConfig, dispatcher, config.server.request_timeout_ms);
-    if ('provider' in built) providers.set(name, built.provider);
-    else skipped.set(name, built.skipped);
-  }
-  const resolver = new ModelResolver(config, providers, skipped);
+export interface GatewayOptions {
+  /** The file the config came from; watched for changes when server.watch_config is on. */
+  readonly configFile?: string;
+}
+
+/** Sections a running gateway cannot change; a reload that changes them says a restart is needed. */
+const RESTART_SECTIONS = ['server', 'logging', 'passthrough', 'mcp', 'responses', 'auth', 'limits', 'budgets', 'state'] as const;
+
+export function createGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Gateway {
+  const runtime = new RoutingRuntime(config);
+  const dispatcher = runtime.dispatcher(config.router.timeouts.connect_ms);
   const passthrough = config.passthrough.enabled
     ? new PassthroughProviders(config.passthrough, dispatcher, config.server.request_timeout_ms)
     : undefined;
-  const limits = createLimits(config, logger);
+  const passthroughHealth = new HealthMap({ ...circuitSettings(config), enabled: false });
   const mcp = new McpStage(config.mcp, { logger, dispatcher });
-  const deps: PipelineDeps = { resolver, passthrough, providers, limits: limits?.stage, mcp };
+  const cache = config.cache.enabled ? new CacheStage(config.cache, logger) : undefined;
+  const limits = createLimits(config, logger, { adminKey: () => runtime.config.admin.key });
+  const deps: PipelineDeps = {
+    routing: runtime,
+    passthrough,
+    passthroughHealth,
+    limits: limits?.stage,
+    mcp,
+    pricing: new Pricing(config.pricing),
+    ...(cache === undefined ? {} : { cache }),
+  };
   /** Loads stored keys and spend and connects Redis; a failure is a start-up problem, not a crash. */
   const startLimits = (): Promise<string | undefined> =>
     limits === undefined
@@ -60,27 +86,72 @@ export function createGateway(config: Config, logger: Logger): Gateway {
           (error: unknown) => `auth/limits: could not start: ${(error as Error).message}`,
         );
   const bodyLimit = config.server.body_limit;
-  const unsubscribeAccessLog = subscribeAccessLog(logger);
-  const unsubscribeMcpLog = subscribeMcpLog(logger);
+  const responsesStore = openResponsesStore(config.responses);
+  const responses = responsesIngress(responsesStore);
+  const redis = config.router.redis;
+  const shared =
+    redis === undefined ? undefined : new SharedCircuits(runtime.health, { url: redis.url, keyPrefix: redis.key_prefix }, logger);
+  const stopProbes = startActiveProbes(runtime);
+
+  const apply = (next: Config, source: string): string[] => {
+    const running = runtime.config;
+    const restartNeeded: string[] = RESTART_SECTIONS.filter(
+      (section) => JSON.stringify(running[section]) !== JSON.stringify(next[section]),
+    );
+    if (JSON.stringify(running.router.redis) !== JSON.stringify(next.router.redis)) restartNeeded.push('router.redis');
+    runtime.apply(next);
+    logger.info({ source, models: Object.keys(next.models).length, restart_needed: restartNeeded }, 'config applied');
+    return restartNeeded;
+  };
+  const watcher =
+    options.configFile !== undefined && config.server.watch_config
+      ? watchConfigFile(options.configFile, (result) => {
+          if (result.ok) apply(result.config, result.file);
+          else logger.error({ file: result.file, problems: result.problems }, 'config change refused; the running config stays');
+        })
+      : undefined;
 
   let listening = false;
   let draining = false;
   const inFlight = new Set<RequestContext>();
+  const observers = startObservers(config, logger, { inFlight: () => inFlight.size });
+  let metricsListener: MetricsListener | undefined;
 
   const withBody =
-    (handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>) => async (context: RequestContext) =>
-      handler(context, deps, await readJsonBody(context.req, bodyLimit));
+    (
+      operation: Operation | undefined,
+      handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>,
+      format?: WireFormat,
+    ) =>
+    async (context: RequestContext) => {
+      if (operation !== undefined) context.operation = operation;
+      // Set before the body is read, so even unreadable JSON is refused in the caller's API's error shape.
+      if (format !== undefined) context.format = format;
+      await handler(context, deps, await readJsonBody(context.req, bodyLimit));
+    };
 
-  const routes = new RouteTable()
-    .add('POST', '/v1/chat/completions', withBody(handleChatCompletions))
-    .add('POST', '/v1/embeddings', withBody(handleEmbeddings))
+  const routes = new RouteTable();
+  if (cache !== undefined) {
+    const purge = cachePurgeHandler(cache, config.admin.key);
+    routes.add('POST', '/admin/cache/purge', async (context) => purge(context, await readJsonBody(context.req, bodyLimit)));
+  }
+  routes
+    .add('POST', '/v1/chat/completions', withBody('chat', handleChatCompletions))
+    .add('POST', '/v1/embeddings', withBody('embeddings', handleEmbeddings))
+    .add('POST', '/v1/messages', withBody('chat', handleMessages, ANTHROPIC_FORMAT))
+    .add('POST', '/v1/messages/count_tokens', withBody(undefined, handleCountTokens, ANTHROPIC_FORMAT))
+    .add('POST', '/v1/responses', withBody('chat', responses.create))
+    .addPrefix('GET', '/v1/responses/', (context) => responses.retrieve(context, deps))
+    .addPrefix('DELETE', '/v1/responses/', (context) => responses.remove(context, deps))
+    .add('POST', '/v1/completions', withBody('chat', handleCompletions, OPENAI_FORMAT))
+    .add('GET', '/v1/usage', (context) => handleUsage(context, config.admin.key, observers.requestLog))
     .add('GET', '/v1/models', (context) =>
       sendJson(
         context.res,
         200,
         {
           object: 'list',
-          data: resolver
+          data: runtime.current
             .list()
             .filter((model) => context.key?.allowsModel(model.id) ?? true)
             .map((model) => ({ ...model, object: 'model', created: 0 })),
@@ -93,10 +164,23 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       sendJson(
         context.res,
         listening && !draining ? 200 : 503,
-        { status: listening && !draining ? 'ready' : 'not_ready', providers: providers.size, models: resolver.modelNames.length },
+        {
+          status: listening && !draining ? 'ready' : 'not_ready',
+          providers: runtime.current.providers.size,
+          models: runtime.current.modelNames.length,
+        },
         context.headers,
       ),
     );
+  const { metrics } = observers;
+  if (metrics && config.metrics.port === undefined) {
+    routes.add('GET', config.metrics.path, async (context) => {
+      const text = await metrics.render();
+      context.res.writeHead(200, { ...context.headers, 'content-type': metrics.contentType });
+      context.res.end(text);
+    });
+  }
+  addAdminRoutes(routes, { runtime, bodyLimit, apply });
 
   const handle = async (context: RequestContext): Promise<void> => {
     const { req, res } = context;
@@ -111,7 +195,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     if (limits !== undefined) {
       const admin = path.startsWith('/admin/') ? limits.admin?.match(req.method ?? 'GET', path) : undefined;
       if (admin !== undefined) return admin(context);
-      if (path.startsWith('/v1/')) limits.stage.authenticate(context);
+      // Every /v1 route but the usage API (which takes the admin key) needs a gateway key when auth is on.
+      if (path.startsWith('/v1/') && path !== '/v1/usage') limits.stage.authenticate(context);
     }
     const route = routes.match(req.method ?? 'GET', path);
     if (route === undefined) {
@@ -127,20 +212,25 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   };
 
   const describeModel = (context: RequestContext, model: string): void => {
-    const target = resolver.resolve(model);
-    sendJson(context.res, 200, { id: model, object: 'model', created: 0, owned_by: target.provider.name }, context.headers);
+    const route = runtime.current.resolve(model);
+    const owner = route.planner.targets[0]?.provider.name ?? 'lightport';
+    sendJson(context.res, 200, { id: model, object: 'model', created: 0, owned_by: owner }, context.headers);
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const incomingId = req.headers['x-request-id'];
     const id = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const startedAt = performance.now();
     const context: RequestContext = {
       id,
       req,
       res,
-      startedAt: performance.now(),
+      startedAt,
+      deadlineAt: startedAt + config.server.request_timeout_ms,
       abort: new AbortController(),
       headers: { 'x-request-id': id },
+      bodyCapture: observers.bodyCapture(),
+      upstreamMs: 0,
     };
     inFlight.add(context);
     const deadline = setTimeout(() => context.abort.abort('deadline'), config.server.request_timeout_ms);
@@ -160,7 +250,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
         const gatewayError = toGatewayError(error);
         if (gatewayError.code === 'internal_error') logger.error({ err: error, request_id: id }, 'request failed');
         if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
-        sendError(res, gatewayError, context.headers);
+        sendGatewayError(context, gatewayError);
       })
       .finally(settleOne);
   };
@@ -172,24 +262,31 @@ export function createGateway(config: Config, logger: Logger): Gateway {
 
   return {
     server,
-    providers,
-    skipped,
-    resolver,
+    runtime,
     prepare: async () => {
+      await cache?.start();
       const [problems, limitsProblem] = await Promise.all([mcp.start(), startLimits()]);
       return limitsProblem === undefined ? problems : [...problems, limitsProblem];
     },
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
+    listen: async (port, host) => {
+      await observers.ready;
+      if (metrics && config.metrics.port !== undefined) {
+        metricsListener = await startMetricsListener(metrics, config.metrics, config.metrics.host ?? host);
+      }
+      return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
           listening = true;
           server.off('error', reject);
           resolve(server.address() as AddressInfo);
         });
-      }),
+      });
+    },
+    metricsAddress: () => metricsListener?.address,
     shutdown: async () => {
       draining = true;
+      watcher?.close();
+      stopProbes();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const drained = await waitUntil(() => inFlight.size === 0, config.server.shutdown_grace_ms);
@@ -200,41 +297,20 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       }
       server.closeAllConnections();
       await closed;
-      unsubscribeAccessLog();
-      unsubscribeMcpLog();
-      await limits?.close();
       await Promise.all([
+        observers.close(),
+        metricsListener?.close(),
         mcp.close(),
-        dispatcher.close(),
+        limits?.close(),
+        cache?.close(),
+        runtime.close(),
         passthrough?.close(),
-        ...[...providers.values()].map((provider) => provider.close()),
+        shared?.close(),
+        responsesStore.close(),
       ]);
       return { drained };
     },
   };
-}
-
-function publishFinished(context: RequestContext): void {
-  if (!requestFinished.hasSubscribers) return;
-  const event: RequestFinished = {
-    requestId: context.id,
-    method: context.req.method ?? 'GET',
-    path: context.req.url ?? '/',
-    status: context.res.statusCode,
-    completed: context.res.writableFinished,
-    streaming: context.streaming === true,
-    durationMs: Math.round((performance.now() - context.startedAt) * 100) / 100,
-    ...(context.model === undefined ? {} : { model: context.model }),
-    ...(context.provider === undefined ? {} : { provider: context.provider }),
-    ...(context.upstreamModel === undefined ? {} : { upstreamModel: context.upstreamModel }),
-    ...(context.usage === undefined ? {} : { usage: context.usage }),
-    ...(context.key === undefined
-      ? {}
-      : { keyName: context.key.name, ...(context.key.team === undefined ? {} : { team: context.key.team }) }),
-    ...(context.user === undefined ? {} : { user: context.user }),
-    ...(context.mcp === undefined ? {} : { mcp: context.mcp }),
-  };
-  requestFinished.publish(event);
 }
 
 async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {

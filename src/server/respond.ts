@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
+import type { WireFormat } from '../pipeline/wire-format.ts';
 import type { OpenAIErrorBody } from './errors.ts';
-import { GatewayError } from './errors.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
   const text = JSON.stringify(body);
@@ -8,11 +8,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, error: GatewayError, headers: Record<string, string>): void {
-  sendErrorBody(res, error.status, error.toBody(), headers);
+/** Where an error goes: the response, its headers, and the caller's API when it is not OpenAI's. */
+export interface ErrorDestination {
+  readonly res: ServerResponse;
+  readonly headers: Record<string, string>;
+  readonly format?: WireFormat | undefined;
 }
 
-export function sendErrorBody(res: ServerResponse, status: number, body: OpenAIErrorBody, headers: Record<string, string>): void {
+/** An error (the gateway's own, or an upstream's mapped to OpenAI's shape) in the caller's API's shape. */
+export function sendErrorAnswer(to: ErrorDestination, error: { readonly status: number; readonly body: OpenAIErrorBody }): void {
+  const body = to.format === undefined ? error.body : to.format.errorBody(error.status, error.body.error);
+  sendErrorBody(to.res, error.status, body, to.headers);
+}
+
+function sendErrorBody(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
   if (res.headersSent) {
     res.destroy();
     return;

@@ -1,6 +1,57 @@
 import { Redis } from 'ioredis';
 
-export interface RedisOptions {
+/**
+ * One Redis connection for commands and, lazily, one for subscriptions (a subscribed
+ * connection can run nothing else). Commands fail fast instead of queueing while Redis is down.
+ */
+export class RedisBackend {
+  readonly client: Redis;
+  readonly prefix: string;
+  readonly #url: string;
+  #subscriber: Redis | undefined;
+
+  constructor(url: string, prefix: string) {
+    this.#url = url;
+    this.prefix = prefix;
+    this.client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2000 });
+    this.client.on('error', () => undefined);
+  }
+
+  /** Calls `listener` with each message on `channel` (the prefix is added). */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    const subscriber = (this.#subscriber ??= new Redis(this.#url, { maxRetriesPerRequest: null, connectTimeout: 2000 }));
+    subscriber.on('error', () => undefined);
+    const full = this.prefix + channel;
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === full) listener(message);
+    });
+    await subscriber.subscribe(full);
+  }
+
+  publish(channel: string, message: string): Promise<number> {
+    return this.client.publish(this.prefix + channel, message);
+  }
+
+  /** Every key matching `pattern` (prefix added), scanning without blocking Redis. */
+  async scan(pattern: string): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.client.scan(cursor, 'MATCH', this.prefix + pattern, 'COUNT', 500);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+    return keys;
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+    this.#subscriber?.disconnect();
+    await Promise.resolve();
+  }
+}
+
+export interface FailFastRedisOptions {
   readonly url: string;
   /** A command slower than this fails, so a hung Redis reads as a down one. */
   readonly timeoutMs: number;
@@ -9,12 +60,11 @@ export interface RedisOptions {
 }
 
 /**
- * A Redis connection that fails fast instead of queueing: while Redis is unreachable,
- * commands reject at once so the caller's fallback policy decides, never a growing queue.
- * No auto-pipelining: callers batch their own work into single commands, and ioredis's
- * pipeline object per tick would only add cost.
+ * A Redis connection for decisions that must not wait: while Redis is unreachable, commands
+ * reject at once (no offline queue, no retries) so the caller's fallback policy decides.
+ * No auto-pipelining: the caller batches its own work into single commands.
  */
-export function createRedis(options: RedisOptions): Redis {
+export function createRedis(options: FailFastRedisOptions): Redis {
   const redis = new Redis(options.url, {
     lazyConnect: true,
     enableOfflineQueue: false,

@@ -1,14 +1,61 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
+import type { SqlDatabase, SqlValue } from './sql.ts';
+import type { SqliteReply, SqliteRequest } from './sqlite-protocol.ts';
 
-/**
- * A SQLite file for gateway state. WAL lets replicas on one host share the file, and
- * synchronous=NORMAL skips the fsync per commit (a crash may lose the last second, never corrupt).
- */
-export function openSqlite(path: string): DatabaseSync {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const database = new DatabaseSync(path);
-  database.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000;');
-  return database;
+type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+type Call = WithoutId<SqliteRequest>;
+
+/** The worker's own file: `.ts` when running from sources, `.js` once built. */
+const WORKER_URL = new URL(`./sqlite-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url);
+
+/** A `node:sqlite` database in a worker thread: every call is a message, none touches the disk on the caller's thread. */
+export function openSqlite(path: string): SqlDatabase {
+  const worker = new Worker(WORKER_URL, { workerData: { path } });
+  worker.unref();
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let failure: Error | undefined;
+
+  const failAll = (error: Error): void => {
+    failure = error;
+    for (const waiting of pending.values()) waiting.reject(error);
+    pending.clear();
+  };
+  worker.on('message', (reply: SqliteReply) => {
+    const waiting = pending.get(reply.id);
+    if (waiting === undefined) return;
+    pending.delete(reply.id);
+    if (reply.ok) waiting.resolve(reply.result);
+    else waiting.reject(new Error(reply.error));
+  });
+  worker.on('error', failAll);
+  worker.on('exit', () => failAll(new Error('the SQLite worker stopped')));
+
+  const call = (request: Call): Promise<unknown> => {
+    if (failure) return Promise.reject(failure);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a worker, not a window
+      worker.postMessage({ ...request, id });
+    });
+  };
+
+  return {
+    dialect: 'sqlite',
+    exec: async (sql) => {
+      await call({ op: 'exec', sql });
+    },
+    query: async <Row>(sql: string, params: readonly SqlValue[] = []) => (await call({ op: 'query', sql, params })) as Row[],
+    run: async (sql, params = []) => (await call({ op: 'run', sql, params })) as number,
+    insertMany: async (table, columns, rows) => {
+      const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+      await call({ op: 'insertMany', sql, rows });
+    },
+    close: async () => {
+      if (!failure) await call({ op: 'close' }).catch(() => {});
+      await worker.terminate();
+    },
+  };
 }

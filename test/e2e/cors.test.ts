@@ -44,6 +44,7 @@ describe('CORS', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(response.headers.get('access-control-expose-headers')).toContain('x-request-id');
+    expect(response.headers.get('access-control-expose-headers')).toContain('x-lightport-cost-usd');
   });
 
   it('gives other origins no CORS headers', async () => {

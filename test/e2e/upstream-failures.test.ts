@@ -93,8 +93,10 @@ describe('upstream failures', () => {
     ).rejects.toThrow(/failed while the answer was streaming/);
   });
 
-  it('cuts a JSON answer whose upstream dies, so the client cannot mistake it for complete', async () => {
-    await expect(ask('bad/dies-mid-json').then((response) => response.text())).rejects.toThrow();
+  it('answers a clean 502 when the upstream dies mid-JSON (a JSON answer is held until complete), never half a body', async () => {
+    const response = await ask('bad/dies-mid-json');
+    expect(response.status).toBe(502);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_unreachable');
   });
 
   it('answers 504 when the upstream does not answer within the provider timeout', async () => {

@@ -22,12 +22,12 @@ export function contentText(content: unknown): string {
 }
 
 /** Splits text the way OpenAI tokens arrive: each piece carries its leading whitespace. */
-function splitIntoPieces(text: string): string[] {
+export function splitIntoPieces(text: string): string[] {
   return text.match(/\s*\S+\s*$|\s*\S+/g) ?? (text === '' ? [] : [text]);
 }
 
 /** Splits JSON arguments like OpenAI streams them: `{"`, `location`, `":"`, `Paris`, `"}`. */
-function splitArguments(json: string): string[] {
+export function splitArguments(json: string): string[] {
   return json.match(/[{}[\]":,]+|[^{}[\]":,]+/g) ?? [json];
 }
 
@@ -51,7 +51,7 @@ function exampleValue(schema: unknown): unknown {
 }
 
 /** `{"location":"Paris"}` for a schema-less tool; otherwise one value per required property. */
-function exampleArguments(parameters: JsonObject | undefined): JsonObject {
+export function exampleArguments(parameters: JsonObject | undefined): JsonObject {
   if (parameters === undefined) return { location: 'Paris' };
   const properties = isJsonObject(parameters['properties']) ? parameters['properties'] : {};
   const required = Array.isArray(parameters['required']) ? parameters['required'] : [];
@@ -138,11 +138,11 @@ export interface StreamedChunk {
   carriesContent: boolean;
 }
 
+/** The `chat.completion.chunk` objects of a streamed answer, without the closing `[DONE]`. */
 function choice(delta: JsonObject, finish: string | null = null): JsonObject[] {
   return [{ index: 0, delta, logprobs: null, finish_reason: finish }];
 }
 
-/** The `chat.completion.chunk` objects of a streamed answer, without the closing `[DONE]`. */
 export function buildChunks(fixtures: OpenAIFixtures, request: ChatRequest, answer: ChatAnswer): StreamedChunk[] {
   const identity = newCompletionIdentity(request.model);
   const chunk = (choices: JsonObject[], usageValue: JsonObject | null = null): JsonObject => {

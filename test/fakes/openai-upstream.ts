@@ -16,6 +16,9 @@ import {
 } from './openai-errors.ts';
 import { loadOpenAIFixtures, type OpenAIFixtures } from './openai-fixtures.ts';
 import { openAIHeaders, sendError, sendJson } from './openai-http.ts';
+import { createCompletion } from './openai-completions.ts';
+import { createResponse, storedResponseRoute, type ResponsesStore } from './openai-responses.ts';
+import { applyFault, type UpstreamFault } from './upstream-faults.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -30,6 +33,14 @@ export interface OpenAIUpstream {
   /** Base URL including `/v1`, as OPENAI_BASE_URL expects it. */
   url: string;
   requests: RecordedRequest[];
+  /** Chat completion requests received so far. */
+  chatRequests(): number;
+  /** Makes chat requests fail this way (the next `times` of them, or all); undefined heals. */
+  setFault(fault: UpstreamFault | undefined, times?: number): void;
+  /** Stops listening, so new connections are refused. */
+  refuse(): Promise<void>;
+  /** Listens again on the same port. */
+  resume(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +66,9 @@ interface UpstreamContext {
   requests: RecordedRequest[];
   /** Aborted on close, so slow streams stop waiting. */
   closing: AbortSignal;
+  /** Responses the fake Responses API keeps (store: true). */
+  responses: ResponsesStore;
+  fault: { fault: UpstreamFault; remaining: number } | undefined;
 }
 
 type JsonRouteHandler = (body: unknown, req: IncomingMessage, res: ServerResponse, ctx: UpstreamContext) => void | Promise<void>;
@@ -98,9 +112,25 @@ function handledScenario(model: string, req: IncomingMessage, res: ServerRespons
   }
 }
 
-async function writeStream(res: ServerResponse, chunks: StreamedChunk[], delayMs: number, closing: AbortSignal): Promise<void> {
+interface StreamCut {
+  readonly after: number;
+  /** Close the connection, or just stop writing. */
+  readonly close: boolean;
+}
+
+async function writeStream(
+  res: ServerResponse,
+  chunks: StreamedChunk[],
+  delayMs: number,
+  closing: AbortSignal,
+  cut?: StreamCut,
+): Promise<void> {
   res.writeHead(200, { ...openAIHeaders('text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' });
-  for (const { chunk, carriesContent } of chunks) {
+  for (const [index, { chunk, carriesContent }] of chunks.entries()) {
+    if (index === cut?.after) {
+      if (cut.close) setTimeout(() => res.socket?.destroy(), 20);
+      return;
+    }
     if (delayMs > 0 && carriesContent) await sleep(delayMs, undefined, { signal: closing });
     if (res.destroyed) return;
     res.write(`data: ${JSON.stringify(chunk)}\n\n`);
@@ -113,16 +143,30 @@ const handleChat: JsonRouteHandler = async (body, req, res, ctx) => {
   if (!parsed.ok) return sendError(res, parsed.error);
   const request = parsed.value;
   if (handledScenario(request.model, req, res)) return;
+  const fault = takeFault(ctx);
+  if (fault !== undefined && applyFault(fault, req, res, request.stream === true)) return;
+  if (fault?.kind === 'delay') await sleep(fault.ms, undefined, { signal: ctx.closing });
+  const cut =
+    fault?.kind === 'close_after_chunks' || fault?.kind === 'stall_after_chunks'
+      ? { after: fault.chunks, close: fault.kind === 'close_after_chunks' }
+      : undefined;
 
   const slow = request.model === FAKE_MODELS.slowStream;
   const answer = planAnswer(request);
   if (request.stream) {
     const chunks = buildChunks(ctx.fixtures, request, answer);
-    return writeStream(res, chunks, slow ? SLOW_STREAM_INTERVAL_MS : 0, ctx.closing);
+    return writeStream(res, chunks, slow ? SLOW_STREAM_INTERVAL_MS : 0, ctx.closing, cut);
   }
   if (slow) await sleep(SLOW_COMPLETION_DELAY_MS, undefined, { signal: ctx.closing });
   sendJson(res, 200, buildCompletion(ctx.fixtures, request, answer));
 };
+
+function takeFault(ctx: UpstreamContext): UpstreamFault | undefined {
+  const current = ctx.fault;
+  if (current === undefined) return undefined;
+  if (--current.remaining <= 0) ctx.fault = undefined;
+  return current.fault;
+}
 
 const handleEmbeddings: JsonRouteHandler = (body, req, res, ctx) => {
   const parsed = parseEmbeddingRequest(body);
@@ -149,6 +193,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: UpstreamCo
 
   if (method === 'POST' && pathname === '/v1/chat/completions') return postJson(handleChat);
   if (method === 'POST' && pathname === '/v1/embeddings') return postJson(handleEmbeddings);
+  if (method === 'POST' && pathname === '/v1/responses') {
+    return postJson((json, request, response) => {
+      if (!handledScenario(String((json as { model?: unknown }).model), request, response)) createResponse(json, response, ctx.responses);
+    });
+  }
+  if (method === 'POST' && pathname === '/v1/completions') return postJson((json, _request, response) => createCompletion(json, response));
+  if (storedResponseRoute(method, pathname, new URL(path, 'http://fake').searchParams, res, ctx.responses)) return;
   if (method === 'GET' && pathname === '/v1/models') {
     return sendJson(res, 200, { object: 'list', data: listedModels.map(modelObject) });
   }
@@ -162,7 +213,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: UpstreamCo
 
 export async function startOpenAIUpstream(options: OpenAIUpstreamOptions = {}): Promise<OpenAIUpstream> {
   const closing = new AbortController();
-  const ctx: UpstreamContext = { fixtures: await loadOpenAIFixtures(), requests: [], closing: closing.signal };
+  const ctx: UpstreamContext = {
+    fixtures: await loadOpenAIFixtures(),
+    requests: [],
+    closing: closing.signal,
+    fault: undefined,
+    responses: new Map(),
+  };
 
   const server = createServer((req, res) => {
     handle(req, res, ctx).catch(() => {
@@ -175,15 +232,24 @@ export async function startOpenAIUpstream(options: OpenAIUpstreamOptions = {}): 
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const stopListening = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
 
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests: ctx.requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        closing.abort();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    chatRequests: () => ctx.requests.filter((request) => request.path.endsWith('/chat/completions')).length,
+    setFault: (fault, times = Number.POSITIVE_INFINITY) => {
+      ctx.fault = fault === undefined ? undefined : { fault, remaining: times };
+    },
+    refuse: stopListening,
+    resume: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve())),
+    close: () => {
+      closing.abort();
+      return server.listening ? stopListening() : Promise.resolve();
+    },
   };
 }

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { Provider } from '../types.ts';
+import type { NativeApi, Provider } from '../types.ts';
 import { jsonTranslator, sseTranslator } from '../translate/translators.ts';
 import { responseFormatOf } from '../translate/request-parts.ts';
 import { createTranslatingProvider, type TranslatingAdapter } from '../translate/translating-provider.ts';
@@ -14,6 +14,8 @@ export interface AnthropicDescription {
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
 }
+
+const NATIVE_APIS: ReadonlySet<NativeApi> = new Set(['anthropic-messages']);
 
 /** Anthropic's Messages API: `x-api-key` and `anthropic-version` headers, SSE with event lines. */
 export function createAnthropicProvider(name: string, description: AnthropicDescription, dispatcher: Dispatcher): Provider {
@@ -35,6 +37,11 @@ export function createAnthropicProvider(name: string, description: AnthropicDesc
           ? sseTranslator(new AnthropicStream(model, request.stream_options?.include_usage === true, jsonMode))
           : jsonTranslator((answer) => fromAnthropicMessage(answer, jsonMode));
       return { request: { path: '/messages', headers, body }, translator };
+    },
+    native: {
+      apis: NATIVE_APIS,
+      // The caller's own anthropic-version and anthropic-beta go through; the key is always the configured one.
+      headers: (request) => ({ ...headers, ...request.headers, 'x-api-key': description.apiKey }),
     },
   };
   return createTranslatingProvider(name, adapter, dispatcher);

@@ -22,8 +22,10 @@ export function anthropicUsage(usage: unknown): TokenUsage | undefined {
   if (!isRecord(usage)) return undefined;
   const count = (field: string): number => (typeof usage[field] === 'number' ? usage[field] : 0);
   const cached = count('cache_read_input_tokens');
-  const prompt = count('input_tokens') + cached + count('cache_creation_input_tokens');
-  return makeUsage(prompt, count('output_tokens'), { cached });
+  const cacheWrite = count('cache_creation_input_tokens');
+  const prompt = count('input_tokens') + cached + cacheWrite;
+  // Cache writes are priced apart (1.25× input), so they are kept for the cost.
+  return makeUsage(prompt, count('output_tokens'), cacheWrite > 0 ? { cached, cacheWrite } : { cached });
 }
 
 /** A Messages API answer as one provider-neutral answer; JSON mode's forced tool becomes the text. */

@@ -1,6 +1,8 @@
 import { mapUpstreamError } from '../upstream-errors.ts';
+import type { TokenUsage } from '../types.ts';
 import { makeUsage } from '../translate/openai-output.ts';
 import { isRecord } from '../translate/request-parts.ts';
+import { stringLiteralBetween } from '../translate/string-literal.ts';
 import { StreamDialect } from '../translate/translators.ts';
 import { JSON_TOOL } from './request.ts';
 import { anthropicFinishReason, anthropicUsage } from './response.ts';
@@ -56,7 +58,7 @@ export class AnthropicStream extends StreamDialect {
     if (!isRecord(message)) return '';
     this.writer.identify(String(message['id'] ?? ''), typeof message['model'] === 'string' ? message['model'] : undefined);
     this.#promptUsage = anthropicUsage(message['usage']) ?? this.#promptUsage;
-    this.usage = makeUsage(this.#promptUsage.prompt_tokens, 0, { cached: this.#promptUsage.cached_tokens ?? 0 });
+    this.usage = makeUsage(this.#promptUsage.prompt_tokens, 0, cacheDetails(this.#promptUsage));
     return this.writer.begin();
   }
 
@@ -89,7 +91,7 @@ export class AnthropicStream extends StreamDialect {
       // message_delta's usage is cumulative; input counts, when present, replace message_start's.
       const latest = 'input_tokens' in usage ? (anthropicUsage(usage) ?? this.#promptUsage) : this.#promptUsage;
       const output = typeof usage['output_tokens'] === 'number' ? usage['output_tokens'] : 0;
-      this.usage = makeUsage(latest.prompt_tokens, output, { cached: latest.cached_tokens ?? 0 });
+      this.usage = makeUsage(latest.prompt_tokens, output, cacheDetails(latest));
     }
     return '';
   }
@@ -108,11 +110,12 @@ const TEXT_DELTA = '"delta":{"type":"text_delta","text":';
  * without parsing. Any other spelling (spaces, other key order) returns undefined and is parsed.
  */
 function textDeltaLiteral(data: string): string | undefined {
-  if (!data.startsWith('{"type":"content_block_delta","index":') || !data.endsWith('"}}')) return undefined;
-  const start = data.indexOf(TEXT_DELTA);
-  if (start === -1) return undefined;
-  const literal = data.slice(start + TEXT_DELTA.length, -2);
-  // The literal must be one whole JSON string: it starts with a quote and no unescaped quote is inside.
-  if (literal.charCodeAt(0) !== 34 || literal.length < 2 || /(^|[^\\])(\\\\)*"/.test(literal.slice(1, -1))) return undefined;
-  return literal;
+  if (!data.startsWith('{"type":"content_block_delta","index":')) return undefined;
+  return stringLiteralBetween(data, TEXT_DELTA, '}}');
+}
+
+/** Cache reads always (0 when none), cache writes when there were any: both are priced apart. */
+function cacheDetails(usage: TokenUsage): { cached: number; cacheWrite?: number } {
+  const cached = usage.cached_tokens ?? 0;
+  return usage.cache_write_tokens === undefined ? { cached } : { cached, cacheWrite: usage.cache_write_tokens };
 }

@@ -33,7 +33,7 @@ export function createMockProvider(name: string, config: MockProviderConfig): Pr
         if (delay > 0) await sleep(delay, undefined, { signal: options.signal });
         options.sink.start(200, 'application/json');
         options.sink.write(JSON.stringify(completion(answer, id, created, options.upstreamModel)));
-        options.sink.end();
+        options.sink.end(answer.usage);
       }
       return { kind: 'ok', usage: answer.usage };
     } catch (error) {
@@ -56,8 +56,9 @@ export function createMockProvider(name: string, config: MockProviderConfig): Pr
     options.sink.write(
       JSON.stringify({ object: 'list', data, model: options.upstreamModel, usage: { prompt_tokens: tokens, total_tokens: tokens } }),
     );
-    options.sink.end();
-    return { kind: 'ok', usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens } };
+    const usage = { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens };
+    options.sink.end(usage);
+    return { kind: 'ok', usage };
   };
 
   return { name, type: 'mock', chat, embeddings, close: async () => {} };
@@ -137,7 +138,7 @@ async function streamAnswer(plan: StreamPlan): Promise<void> {
     );
   }
   await write(options, SSE_DONE);
-  options.sink.end();
+  options.sink.end(answer.usage);
 }
 
 function write(options: AttemptOptions, text: string): Promise<void> | undefined {

@@ -1,9 +1,10 @@
 import type { Dispatcher } from 'undici';
-import { sendUpstream } from '../http-transport.ts';
+import { sendUpstream, type UpstreamCall } from '../http-transport.ts';
 import { usageFromTail } from './usage.ts';
 import { normalizedCompletion, normalizedStream } from './normalize.ts';
 import { quirkedBody, type OpenAIQuirks } from './quirks.ts';
-import type { AttemptOptions, ChatRequest, EmbeddingsRequest, Provider } from '../types.ts';
+import type { AttemptOptions, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
+import { relayUsageReader } from '../relay-usage.ts';
 
 /** What differs between OpenAI-compatible upstreams: data, not code. */
 export interface OpenAICompatibleDescription {
@@ -19,6 +20,10 @@ export interface OpenAICompatibleDescription {
   readonly paths?: { chat(model: string): string; embeddings(model: string): string };
   /** How the key is sent; a bearer token by default. */
   readonly auth?: (apiKey: string) => Record<string, string>;
+  /** The OpenAI APIs besides chat the upstream serves itself, relayed unchanged; where they live when not under the base URL as at OpenAI. */
+  readonly native?: { readonly apis: ReadonlySet<NativeApi>; path?(request: RelayRequest, model: string): string };
+  /** Ask for usage in streams (for cost), hiding the extra chunk from callers who did not ask; on by default. */
+  readonly streamUsage?: boolean;
 }
 
 const DEFAULT_PATHS = { chat: () => '/chat/completions', embeddings: () => '/embeddings' };
@@ -34,17 +39,33 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
   const staticHeaders = upstreamHeaders(description.headers, description.apiKey === undefined ? {} : auth(description.apiKey));
   const { quirks } = description;
 
-  const send = (path: string, body: string, options: AttemptOptions, translate?: 'stream' | 'json' | 'stream-with-usage') =>
+  const call = (
+    options: AttemptOptions,
+    request: Pick<UpstreamCall, 'method' | 'path' | 'body' | 'readUsage' | 'translator' | 'hideUsageEvent'>,
+  ) =>
     sendUpstream({
       dispatcher,
       origin,
-      path: prefix + path,
+      ...request,
+      path: prefix + request.path,
       headers: options.callerApiKey === undefined ? staticHeaders : upstreamHeaders(description.headers, auth(options.callerApiKey)),
-      body,
-      timeoutMs: description.timeoutMs,
+      timeoutMs: options.firstByteTimeoutMs ?? description.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
       signal: options.signal,
       sink: options.sink,
+    });
+  const send = (
+    path: string,
+    body: string,
+    options: AttemptOptions,
+    translate?: 'stream' | 'json' | 'stream-with-usage',
+    hideUsage = false,
+  ) =>
+    call(options, {
+      path,
+      body,
       readUsage: usageFromTail,
+      hideUsageEvent: hideUsage,
       ...(translate === undefined
         ? {}
         : { translator: translate === 'json' ? normalizedCompletion() : normalizedStream(translate === 'stream-with-usage') }),
@@ -52,16 +73,33 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
 
   const chat = (request: ChatRequest, options: AttemptOptions) => {
     const path = paths.chat(options.upstreamModel);
-    if (quirks === undefined) return send(path, passthroughBody(request, options.upstreamModel), options);
+    if (quirks === undefined) {
+      if (description.streamUsage === false || request.stream !== true || request.stream_options?.include_usage === true) {
+        return send(path, passthroughBody(request, options.upstreamModel), options);
+      }
+      // The caller did not ask for usage; the gateway does (for cost) and hides the extra chunk.
+      const withUsage = { ...request, stream_options: { ...request.stream_options, include_usage: true } };
+      return send(path, passthroughBody(withUsage, options.upstreamModel), options, undefined, true);
+    }
     const body = JSON.stringify(quirkedBody(request, options.upstreamModel, quirks));
     if (!quirks.normalizeAnswers) return send(path, body, options);
     const mode = request.stream !== true ? 'json' : request.stream_options?.include_usage === true ? 'stream-with-usage' : 'stream';
     return send(path, body, options, mode);
   };
 
+  const native = description.native;
+  const relay = (request: RelayRequest, options: AttemptOptions) =>
+    call(options, {
+      method: request.method,
+      path: native?.path?.(request, options.upstreamModel) ?? request.path,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      ...relayUsageReader(request),
+    });
+
   return {
     name: description.name,
     type: description.type,
+    ...(native === undefined ? {} : { native: { apis: native.apis, relay } }),
     chat,
     embeddings: (request: EmbeddingsRequest, options) =>
       send(paths.embeddings(options.upstreamModel), passthroughBody(request, options.upstreamModel), options),

@@ -9,31 +9,52 @@ const USAGE_KEY = '"usage":';
  * parsing the answer.
  */
 export function usageFromTail(tail: readonly Buffer[]): TokenUsage | undefined {
-  const last = tail.at(-1);
-  if (last === undefined) return undefined;
-  return usageIn(last) ?? (tail.length > 1 ? usageIn(Buffer.concat(tail)) : undefined);
+  const text = lastUsageText(tail);
+  return text === undefined ? undefined : usageFromText(text);
 }
 
-function usageIn(bytes: Buffer): TokenUsage | undefined {
-  const key = bytes.lastIndexOf(USAGE_KEY);
+/** The text of the last `"usage":{...}` object in an answer's last bytes (possibly split over the last two chunks). */
+export function lastUsageText(tail: readonly Buffer[]): string | undefined {
+  const last = tail.at(-1);
+  if (last === undefined) return undefined;
+  return usageIn(last, true) ?? (tail.length > 1 ? usageIn(Buffer.concat(tail), true) : undefined);
+}
+
+/** The text of the first `"usage":{...}` object in an answer's first bytes. */
+export function firstUsageText(head: readonly Buffer[]): string | undefined {
+  if (head.length === 0) return undefined;
+  return usageIn(head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head), false);
+}
+
+function usageIn(bytes: Buffer, last: boolean): string | undefined {
+  const key = last ? bytes.lastIndexOf(USAGE_KEY) : bytes.indexOf(USAGE_KEY);
   if (key === -1) return undefined;
   const start = bytes.indexOf(123 /* { */, key + USAGE_KEY.length);
   if (start === -1 || start > key + USAGE_KEY.length + 2) return undefined;
   const end = matchingBrace(bytes, start);
-  return end === -1 ? undefined : usageFromText(bytes.toString('latin1', start, end + 1));
+  return end === -1 ? undefined : bytes.toString('utf8', start, end + 1);
 }
 
 /** Reads an OpenAI usage object's text: counts are unique keys inside it, details included. */
 export function usageFromText(text: string): TokenUsage | undefined {
-  const prompt = count(text, '"prompt_tokens":');
-  if (prompt === undefined) return undefined;
-  const completion = count(text, '"completion_tokens":') ?? 0;
+  return usageByKeys(text, '"prompt_tokens":', '"completion_tokens":');
+}
+
+/** The Responses API's usage object (`input_tokens`, `output_tokens` and the same details) in chat terms. */
+export function responsesUsageFromText(text: string): TokenUsage | undefined {
+  return usageByKeys(text, '"input_tokens":', '"output_tokens":');
+}
+
+function usageByKeys(text: string, inputKey: string, outputKey: string): TokenUsage | undefined {
+  const input = count(text, inputKey);
+  if (input === undefined) return undefined;
+  const output = count(text, outputKey) ?? 0;
   const cached = count(text, '"cached_tokens":');
   const reasoning = count(text, '"reasoning_tokens":');
   return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: count(text, '"total_tokens":') ?? prompt + completion,
+    prompt_tokens: input,
+    completion_tokens: output,
+    total_tokens: count(text, '"total_tokens":') ?? input + output,
     ...(cached === undefined ? {} : { cached_tokens: cached }),
     ...(reasoning === undefined ? {} : { reasoning_tokens: reasoning }),
   };

@@ -39,12 +39,17 @@ export function openAIUsage(usage: TokenUsage): Record<string, unknown> {
   };
 }
 
-export function makeUsage(prompt: number, completion: number, details: { cached?: number; reasoning?: number } = {}): TokenUsage {
+export function makeUsage(
+  prompt: number,
+  completion: number,
+  details: { cached?: number; cacheWrite?: number; reasoning?: number } = {},
+): TokenUsage {
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: prompt + completion,
     ...(details.cached === undefined ? {} : { cached_tokens: details.cached }),
+    ...(details.cacheWrite === undefined ? {} : { cache_write_tokens: details.cacheWrite }),
     ...(details.reasoning === undefined ? {} : { reasoning_tokens: details.reasoning }),
   };
 }

@@ -1,7 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../../server/errors.ts';
-import { sendUpstream, type AnswerTranslator } from '../http-transport.ts';
-import type { AttemptOptions, AttemptOutcome, ChatRequest, EmbeddingsRequest, Provider } from '../types.ts';
+import { sendUpstream, type AnswerTranslator, type UpstreamCall } from '../http-transport.ts';
+import { relayUsageReader } from '../relay-usage.ts';
+import type { AttemptOptions, AttemptOutcome, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
 
 /** One request as the provider wants it: where it goes, its headers (auth included) and its body. */
 export interface UpstreamRequest {
@@ -27,6 +28,11 @@ export interface TranslatingAdapter {
   chat(request: ChatRequest, upstreamModel: string): Exchange;
   /** Absent when the provider has no embeddings API. */
   embeddings?(request: EmbeddingsRequest, upstreamModel: string): Exchange;
+  /** The provider's own API, for an ingress in the same format: the request's path and headers (auth included). */
+  readonly native?: {
+    readonly apis: ReadonlySet<NativeApi>;
+    headers(request: RelayRequest): Record<string, string>;
+  };
 }
 
 export function createTranslatingProvider(name: string, adapter: TranslatingAdapter, dispatcher: Dispatcher): Provider {
@@ -34,24 +40,39 @@ export function createTranslatingProvider(name: string, adapter: TranslatingAdap
   const origin = url.origin;
   const prefix = url.pathname.replace(/\/+$/, '');
 
-  const run = async (exchange: Exchange, options: AttemptOptions): Promise<AttemptOutcome> => {
-    const upstream = await exchange.request;
-    return sendUpstream({
+  const call = (
+    options: AttemptOptions,
+    request: Pick<UpstreamCall, 'method' | 'path' | 'headers' | 'body' | 'readUsage' | 'translator'>,
+  ) =>
+    sendUpstream({
       dispatcher,
       origin,
-      path: prefix + upstream.path,
-      headers: upstream.headers,
-      body: upstream.body,
-      timeoutMs: adapter.timeoutMs,
+      ...request,
+      path: prefix + request.path,
+      timeoutMs: options.firstByteTimeoutMs ?? adapter.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
       signal: options.signal,
       sink: options.sink,
-      translator: exchange.translator,
     });
+  const run = async (exchange: Exchange, options: AttemptOptions): Promise<AttemptOutcome> => {
+    const upstream = await exchange.request;
+    return call(options, { path: upstream.path, headers: upstream.headers, body: upstream.body, translator: exchange.translator });
   };
+
+  const { native } = adapter;
+  const relay = (request: RelayRequest, options: AttemptOptions): Promise<AttemptOutcome> =>
+    call(options, {
+      method: request.method,
+      path: request.path,
+      headers: native?.headers(request) ?? {},
+      ...(request.body === undefined ? {} : { body: request.body }),
+      ...relayUsageReader(request),
+    });
 
   return {
     name,
     type: adapter.type,
+    ...(native === undefined ? {} : { native: { apis: native.apis, relay } }),
     chat: (request, options) => run(adapter.chat(request, options.upstreamModel), options),
     embeddings: (request, options) => {
       if (adapter.embeddings === undefined) {

@@ -120,7 +120,34 @@ function sse(event: Record<string, unknown>): string {
   return `event: ${String(event['type'])}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
+const COUNT_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'mcp_servers']);
+
+function textsIn(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(textsIn);
+  if (!isObject(value)) return [];
+  return [value['text'], value['content']].flatMap(textsIn);
+}
+
+/** `/v1/messages/count_tokens`: validated like a message request (no max_tokens); one token per word of text, as a fake. */
+function countTokens(call: RecordedCall, issued: ReadonlySet<string>): Reply | undefined {
+  if (call.path !== '/v1/messages/count_tokens') return undefined;
+  const body = call.body;
+  if (!isObject(body)) return invalid('There was an error parsing the body of your request');
+  const extra = unknownFields(body, COUNT_FIELDS);
+  if (extra) return invalid(`${extra}: Extra inputs are not permitted`);
+  if (typeof body['model'] !== 'string') return invalid('model: Field required');
+  const read = checkMessages(body['messages'], issued);
+  if ('status' in read) return read;
+  const words = textsIn([body['system'], body['messages']])
+    .join(' ')
+    .split(/\s+/)
+    .filter((word) => word !== '');
+  return { status: 200, body: { input_tokens: words.length } };
+}
+
 export const anthropicDialect: Dialect = {
+  countTokens,
   authenticate(call) {
     if (call.headers['x-api-key'] === ANTHROPIC_KEY) return undefined;
     return error(401, 'authentication_error', 'invalid x-api-key');

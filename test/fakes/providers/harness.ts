@@ -65,6 +65,8 @@ export interface Dialect {
   error(scenario: ErrorScenario): Reply;
   /** Embeddings, for dialects with an embeddings API. */
   embed?(call: RecordedCall): Reply | undefined;
+  /** Token counting, for dialects with a counting API. */
+  countTokens?(call: RecordedCall, issued: ReadonlySet<string>): Reply | undefined;
 }
 
 export interface FakeProvider {
@@ -150,8 +152,8 @@ export async function startFakeProvider(dialect: Dialect, pathPrefix = ''): Prom
       requests.push(call);
       const refused = await dialect.authenticate(call);
       if (refused) return send(refused);
-      const embedded = dialect.embed?.(call);
-      if (embedded) return send(embedded);
+      const answered = dialect.embed?.(call) ?? dialect.countTokens?.(call, issued);
+      if (answered) return send(answered);
       const turn = dialect.parse(call, issued);
       if ('status' in turn) return send(turn);
       const scenario = SCENARIOS[turn.model];

@@ -1,0 +1,136 @@
+// What observability costs: CPU per request of the gateway with metrics + access log + SQLite
+// request-log store on, and with bodies logged too, each divided by the same gateway with all of
+// them off, measured in one run against one fake upstream.
+// Usage: node bench/observability.ts   (BENCH_SCALE=0.1 for a quick run). Build first (npm run build).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { planPinning, pinThisProcess } from './cpu-pinning.ts';
+import { processTreeCpuSeconds } from './proc-cpu.ts';
+import { spawnServer, type RunningServer } from './spawn-server.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const scale = Number(process.env['BENCH_SCALE'] ?? '1');
+const scaled = (count: number): number => Math.max(10, Math.round(count * scale));
+const settings = { warmupRequests: scaled(4000), cpuRequests: scaled(10_000), rounds: 5, connections: 32 };
+
+type Variant = 'off' | 'on' | 'bodies_all';
+const VARIANTS: readonly Variant[] = ['off', 'on', 'bodies_all'];
+
+function configFor(variant: Variant, directory: string): string {
+  const provider = `providers:\n  openai: { type: openai, api_key: sk-bench-not-a-real-key, base_url: "\${OPENAI_BASE_URL}" }\n`;
+  if (variant === 'off') return `logging: { level: warn }\nmetrics: { enabled: false }\n${provider}`;
+  const bodies = variant === 'bodies_all' ? 'all' : 'off';
+  return `logging: { level: info, bodies: ${bodies} }
+metrics: { enabled: true }
+request_log: { sqlite_path: "${path.join(directory, `${variant}.db`)}" }
+${provider}`;
+}
+
+const BODY = JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence.' }] });
+const HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-client' };
+
+/** Closed loop: `connections` requests in flight until `requests` are done; throws on any non-200. */
+async function load(pool: Pool, requests: number, connections: number): Promise<void> {
+  let started = 0;
+  const worker = async (): Promise<void> => {
+    while (started < requests) {
+      started++;
+      const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: HEADERS, body: BODY });
+      const text = await response.body.text();
+      if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+}
+
+const roundTo = (value: number, digits: number): number => Number(value.toFixed(digits));
+
+const median = (values: readonly number[]): number => {
+  const sorted = values.toSorted((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+
+async function startServers(servers: RunningServer[]): Promise<Record<Variant, RunningServer>> {
+  const pinning = planPinning();
+  if (pinning.drivers) pinThisProcess(pinning.drivers);
+  const upstream = await spawnServer('fake upstream', ['bench/fake-upstream.ts'], {
+    cwd: repoRoot,
+    ...(pinning.drivers ? { cpus: pinning.drivers } : {}),
+  });
+  servers.push(upstream);
+  const directory = mkdtempSync(path.join(tmpdir(), 'lightport-bench-obs-'));
+  const { LIGHTPORT_LOG_LEVEL: _ignored, ...inherited } = process.env;
+  const env = { ...inherited, OPENAI_BASE_URL: `${upstream.origin}/v1` };
+  const gateways = await Promise.all(
+    VARIANTS.map(async (variant) => {
+      const file = path.join(directory, `${variant}.yaml`);
+      writeFileSync(file, configFor(variant, directory));
+      const server = await spawnServer(`gateway (${variant})`, ['bin/lightport.js', 'start', '--config', file, '--port', '0'], {
+        cwd: repoRoot,
+        env,
+        ...(pinning.proxies ? { cpus: pinning.proxies } : {}),
+      });
+      servers.push(server);
+      return [variant, server] as const;
+    }),
+  );
+  return Object.fromEntries(gateways) as Record<Variant, RunningServer>;
+}
+
+/** Runs the observability benchmark and returns its figures (CPU µs per request and ratios to "off"). */
+export async function runObservabilityBench(): Promise<Record<string, number>> {
+  const servers: RunningServer[] = [];
+  const pools: Pool[] = [];
+  try {
+    const gateways = await startServers(servers);
+    const poolOf = Object.fromEntries(
+      VARIANTS.map((variant) => {
+        const pool = new Pool(gateways[variant].origin, { connections: settings.connections, pipelining: 1 });
+        pools.push(pool);
+        return [variant, pool];
+      }),
+    ) as Record<Variant, Pool>;
+    for (const variant of VARIANTS) await load(poolOf[variant], settings.warmupRequests, settings.connections);
+    const samples: Record<Variant, number[]> = { off: [], on: [], bodies_all: [] };
+    for (let round = 0; round < settings.rounds; round++) {
+      const order = VARIANTS.map((_, index) => VARIANTS[(round + index) % VARIANTS.length] as Variant);
+      for (const variant of order) {
+        const pid = gateways[variant].pid;
+        const before = processTreeCpuSeconds(pid);
+        await load(poolOf[variant], settings.cpuRequests, settings.connections);
+        samples[variant].push(((processTreeCpuSeconds(pid) - before) * 1e6) / settings.cpuRequests);
+      }
+    }
+    await checkRecorded(gateways.on);
+    const cpu = Object.fromEntries(VARIANTS.map((variant) => [variant, median(samples[variant])])) as Record<Variant, number>;
+    return {
+      'observability.cpu_us_per_request.off': roundTo(cpu.off, 1),
+      'observability.cpu_us_per_request.on': roundTo(cpu.on, 1),
+      'observability.cpu_us_per_request.bodies_all': roundTo(cpu.bodies_all, 1),
+      'observability.cpu_ratio_on_to_off': roundTo(cpu.on / cpu.off, 3),
+      'observability.cpu_ratio_bodies_all_to_off': roundTo(cpu.bodies_all / cpu.off, 3),
+    };
+  } finally {
+    await Promise.allSettled(pools.map((pool) => pool.close()));
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
+/** The "on" gateway really did the work measured: metrics scraped, records written to SQLite. */
+async function checkRecorded(gateway: RunningServer): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const text = await (await fetch(`${gateway.origin}/metrics`)).text();
+  const written = Number(/^lightport_request_log_written_total (\d+)/m.exec(text)?.[1] ?? 0);
+  if (written === 0) throw new Error(`the "on" gateway wrote no request records:\n${gateway.recentOutput()}`);
+}
+
+if (import.meta.main) {
+  const figures = await runObservabilityBench();
+  for (const [name, value] of Object.entries(figures)) console.log(`${name.padEnd(50)} ${value}`);
+  const ratio = figures['observability.cpu_ratio_on_to_off'] ?? Number.NaN;
+  console.log(`\ntarget: metrics + access log + SQLite store ÷ all off ≤ 1.10: ${ratio <= 1.1 ? 'met' : 'MISSED'} (${ratio})`);
+}

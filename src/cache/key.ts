@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import type { CachePolicyConfig } from '../config/cache-schema.ts';
+import { canonicalJson } from '../mcp/canonical-json.ts';
+import type { ChatMessage, ChatRequest } from '../providers/types.ts';
+
+/** Request fields that do not change the answer: how it is delivered, or who asked. */
+const DELIVERY_FIELDS = new Set(['model', 'stream', 'stream_options', 'user', 'metadata', 'store', 'service_tier']);
+
+export interface CacheTarget {
+  readonly provider: string;
+  readonly upstreamModel: string;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The policy's namespace, plus a hash of the caller's key when entries are per key (never the key itself). */
+export function cacheNamespace(policy: CachePolicyConfig, authorization: string | undefined): string {
+  if (!policy.per_key) return policy.namespace;
+  return `${policy.namespace}.${sha256(authorization ?? '').slice(0, 16)}`;
+}
+
+/** Every field that changes the answer, with the target instead of the requested model name. */
+function answerFields(request: ChatRequest, target: CacheTarget, without: ReadonlySet<string>): Record<string, unknown> {
+  const fields: Record<string, unknown> = { target: `${target.provider}/${target.upstreamModel}` };
+  for (const [name, value] of Object.entries(request)) {
+    if (!DELIVERY_FIELDS.has(name) && !without.has(name)) fields[name] = value;
+  }
+  return fields;
+}
+
+/** The exact-cache key: a hash of the canonical (key-sorted) answer-changing fields and the namespace. */
+export function exactKey(request: ChatRequest, target: CacheTarget, namespace: string): string {
+  return sha256(canonicalJson({ namespace, request: answerFields(request, target, new Set()) }));
+}
+
+const WITHOUT_MESSAGES = new Set(['messages']);
+
+export interface SemanticQuery {
+  /** Everything that must match exactly: namespace, target, fields, and the messages not embedded. */
+  readonly partition: string;
+  /** The text that is embedded and compared. */
+  readonly text: string;
+}
+
+/** Splits a request into what the semantic cache embeds and what must match exactly; undefined when there is no user text. */
+export function semanticQuery(
+  request: ChatRequest,
+  target: CacheTarget,
+  options: { readonly namespace: string; readonly embed: CachePolicyConfig['embed'] },
+): SemanticQuery | undefined {
+  const { messages } = request;
+  const last = messages.at(-1);
+  if (last === undefined || last.role !== 'user') return undefined;
+  const fields = answerFields(request, target, WITHOUT_MESSAGES);
+  if (options.embed === 'last_user') {
+    const text = messageText(last);
+    if (text === undefined) return undefined;
+    return { text, partition: sha256(canonicalJson({ namespace: options.namespace, fields, earlier: messages.slice(0, -1) })) };
+  }
+  const fixed = messages.filter((message) => message.role === 'system' || message.role === 'developer');
+  const texts = messages.filter((message) => !fixed.includes(message)).map((message) => `${message.role}: ${messageText(message) ?? ''}`);
+  return { text: texts.join('\n'), partition: sha256(canonicalJson({ namespace: options.namespace, fields, fixed })) };
+}
+
+/** Plain text of a message; undefined when it carries anything else (images, tool calls), which only the exact cache matches. */
+function messageText(message: ChatMessage): string | undefined {
+  if (message.tool_calls !== undefined) return undefined;
+  if (typeof message.content === 'string') return message.content;
+  if (!Array.isArray(message.content)) return undefined;
+  let text = '';
+  for (const part of message.content as unknown[]) {
+    if (typeof part !== 'object' || part === null) return undefined;
+    const { type, text: partText } = part as { type?: unknown; text?: unknown };
+    if (type !== 'text' || typeof partText !== 'string') return undefined;
+    text += partText;
+  }
+  return text;
+}

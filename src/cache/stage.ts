@@ -1,0 +1,180 @@
+import type { CacheConfig, CachePolicyConfig } from '../config/cache-schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import { cacheLookedUp, cacheStored } from '../observability/events.ts';
+import type { CacheSummary, RequestContext } from '../pipeline/context.ts';
+import type { AttemptOptions, AttemptOutcome, ChatRequest } from '../providers/types.ts';
+import { RedisBackend } from '../state/redis.ts';
+import { MemoryTier, type AnswerAddress, type CachedAnswer, type PurgeFilter } from './answer-store.ts';
+import { AnswerCapture } from './capture.ts';
+import { cacheNamespace, exactKey, semanticQuery, type CacheTarget, type SemanticQuery } from './key.ts';
+import { CachePolicies, isCacheable, parseDirective, parseTtlHeader, type CacheDirective } from './policy.ts';
+import { RedisTier } from './redis-tier.ts';
+import { serveCachedAnswer } from './serve.ts';
+import { SemanticCache } from './semantic/semantic-cache.ts';
+
+type Attempt = (options: AttemptOptions) => Promise<AttemptOutcome>;
+
+export type CacheLookup = 'answered' | CacheTicket | undefined;
+
+/** What the cache stage decided for one request that it did not answer itself. */
+export interface CacheTicket {
+  /** Wraps the upstream attempt so a successful, complete answer is stored. */
+  wrap(attempt: Attempt): Attempt;
+}
+
+interface Lookup {
+  readonly context: RequestContext;
+  readonly request: ChatRequest;
+  readonly policy: CachePolicyConfig;
+  readonly address: AnswerAddress;
+  readonly directive: CacheDirective;
+  readonly ttlS: number;
+}
+
+/**
+ * The cache stage, between enrich (MCP) and route: answers exact and semantic repeats
+ * without an upstream, and stores successful complete answers. L1 is in process, L2 in Redis.
+ */
+export class CacheStage {
+  readonly #config: CacheConfig;
+  readonly #logger: Logger;
+  readonly #policies: CachePolicies;
+  readonly #memory: MemoryTier;
+  readonly #redis: RedisBackend | undefined;
+  readonly #shared: RedisTier | undefined;
+  readonly #semantic: SemanticCache;
+
+  constructor(config: CacheConfig, logger: Logger) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#policies = new CachePolicies(config);
+    this.#memory = new MemoryTier(config.memory_max_bytes);
+    this.#redis = config.redis === undefined ? undefined : new RedisBackend(config.redis.url, config.redis.key_prefix);
+    this.#shared = this.#redis === undefined ? undefined : new RedisTier(this.#redis);
+    this.#semantic = new SemanticCache({ storePath: config.store_path, redis: this.#redis, logger });
+  }
+
+  /** Loads the persisted semantic index and joins the replicas' announcements. */
+  start(): Promise<void> {
+    return this.#semantic.start((address, answer) => void this.#memory.set(address, answer));
+  }
+
+  /**
+   * Looks the request up (after MCP enrichment, so injected context is part of the key).
+   * Returns 'answered' when the cache answered, a ticket to store the upstream's answer, or
+   * undefined when the answer is not to be stored. `runsTools`: a gateway tool loop's answer
+   * depends on live tool results and is never cached.
+   */
+  async lookup(context: RequestContext, request: ChatRequest, target: CacheTarget & { readonly runsTools: boolean }): Promise<CacheLookup> {
+    const policy = this.#policies.forModel(request.model);
+    if (!policy.enabled) return undefined;
+    if (target.runsTools) {
+      this.#mark(context, { status: 'bypass' }, policy.namespace);
+      return undefined;
+    }
+    const directive = parseDirective(context.req.headers['x-lightport-cache']);
+    const ttlS = parseTtlHeader(context.req.headers['x-lightport-cache-ttl']) ?? policy.ttl_s;
+    if (directive === 'no-cache' || !isCacheable(policy, request['temperature'])) {
+      this.#mark(context, { status: 'bypass' }, policy.namespace);
+      return undefined;
+    }
+    const namespace = cacheNamespace(policy, context.req.headers.authorization);
+    const address: AnswerAddress = { namespace, model: request.model, key: exactKey(request, target, namespace) };
+    const semantic = policy.mode === 'semantic' ? semanticQuery(request, target, { namespace, embed: policy.embed }) : undefined;
+    const lookup: Lookup = { context, request, policy, address, directive, ttlS };
+    if (directive === 'refresh') {
+      this.#mark(context, { status: 'bypass' }, namespace);
+      return this.#ticket(lookup, semantic);
+    }
+    const exact = this.#memory.peek(address) ?? (await this.#fromShared(address));
+    if (exact !== undefined) return this.#serve(lookup, exact, { status: 'hit-exact' });
+    if (semantic !== undefined) {
+      const found = await this.#semantic.find(semantic, policy);
+      const answer = found === undefined ? undefined : (this.#memory.peek(found.address) ?? (await this.#fromShared(found.address)));
+      if (found !== undefined && answer !== undefined) {
+        return this.#serve(lookup, answer, { status: 'hit-semantic', similarity: found.similarity });
+      }
+    }
+    this.#mark(context, { status: 'miss' }, namespace);
+    return directive === 'no-store' ? undefined : this.#ticket(lookup, semantic);
+  }
+
+  async purge(filter: PurgeFilter): Promise<{ readonly memory: number; readonly shared: number; readonly semantic: number }> {
+    const [memory, shared] = await Promise.all([this.#memory.purge(filter), this.#shared?.purge(filter) ?? 0]);
+    const semantic = this.#semantic.purge(filter);
+    return { memory, shared, semantic };
+  }
+
+  get stats(): { readonly entries: number; readonly bytes: number; readonly semanticEntries: number } {
+    return { ...this.#memory.stats, semanticEntries: this.#semantic.size };
+  }
+
+  async close(): Promise<void> {
+    await this.#semantic.close();
+    await this.#memory.close();
+    await this.#redis?.close();
+  }
+
+  #serve(lookup: Lookup, answer: CachedAnswer, summary: CacheSummary): 'answered' {
+    const { context, request } = lookup;
+    this.#mark(context, summary, lookup.address.namespace);
+    serveCachedAnswer(context, answer, {
+      stream: request.stream === true,
+      includeUsage: request.stream_options?.include_usage === true,
+    });
+    return 'answered';
+  }
+
+  #mark(context: RequestContext, summary: CacheSummary, namespace: string): void {
+    context.cache = summary;
+    context.headers['x-lightport-cache'] = summary.status;
+    if (summary.similarity !== undefined) context.headers['x-lightport-cache-similarity'] = summary.similarity.toFixed(4);
+    if (cacheLookedUp.hasSubscribers) {
+      cacheLookedUp.publish({ requestId: context.id, model: context.model ?? '', namespace, ...summary });
+    }
+  }
+
+  async #fromShared(address: AnswerAddress): Promise<CachedAnswer | undefined> {
+    if (this.#shared === undefined) return undefined;
+    try {
+      const answer = await this.#shared.get(address);
+      if (answer !== undefined) await this.#memory.set(address, answer);
+      return answer;
+    } catch (error) {
+      this.#logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'cache: redis read failed');
+      return undefined;
+    }
+  }
+
+  #ticket(lookup: Lookup, semantic: SemanticQuery | undefined): CacheTicket {
+    return {
+      wrap: (attempt) => async (options) => {
+        const capture = new AnswerCapture(this.#config.max_entry_bytes);
+        const outcome = await attempt({ ...options, sink: capture.wrap(options.sink) });
+        if (outcome.kind === 'ok') {
+          const body = capture.completion();
+          if (body !== undefined) this.#store(lookup, semantic, { body, expiresAt: Date.now() + lookup.ttlS * 1000, ...usageOf(outcome) });
+        }
+        return outcome;
+      },
+    };
+  }
+
+  /** After the answer was sent: L1 now, L2 and the semantic index without waiting. */
+  #store(lookup: Lookup, semantic: SemanticQuery | undefined, answer: CachedAnswer): void {
+    const { address } = lookup;
+    void this.#memory.set(address, answer);
+    this.#shared?.set(address, answer).catch((error: unknown) => {
+      this.#logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'cache: redis write failed');
+    });
+    if (semantic !== undefined) this.#semantic.add(semantic, address, answer);
+    if (cacheStored.hasSubscribers) {
+      const { entries, bytes } = this.#memory.stats;
+      cacheStored.publish({ model: address.model, bytes: answer.body.length, entries, totalBytes: bytes });
+    }
+  }
+}
+
+function usageOf(outcome: AttemptOutcome): Pick<CachedAnswer, 'usage'> {
+  return outcome.kind === 'ok' && outcome.usage !== undefined ? { usage: outcome.usage } : {};
+}

@@ -1,0 +1,52 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { parseConfigText, type ConfigResult } from './load.ts';
+
+export interface ConfigWatcher {
+  close(): void;
+}
+
+/**
+ * Watches a config file and reports each changed version, parsed and validated. The
+ * directory is watched, not the file, so editors that save by writing a new file and
+ * renaming it over the old one are seen too; bursts of events are debounced, and a save
+ * that leaves the text as it was is ignored.
+ */
+export function watchConfigFile(file: string, onChange: (result: ConfigResult) => void, debounceMs = 150): ConfigWatcher {
+  let timer: NodeJS.Timeout | undefined;
+  let lastText: string | undefined;
+  let closed = false;
+  void readFile(file, 'utf8').then(
+    (text) => (lastText ??= text),
+    () => undefined,
+  );
+
+  const reload = async (): Promise<void> => {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      return; // mid-rename, or deleted: the next event brings the new file
+    }
+    if (closed || text === lastText) return;
+    lastText = text;
+    onChange(parseConfigText(text, file));
+  };
+
+  const name = basename(file);
+  const watcher: FSWatcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
+    if (changed !== null && changed !== name) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void reload(), debounceMs);
+  });
+  watcher.on('error', () => undefined);
+
+  return {
+    close: () => {
+      closed = true;
+      clearTimeout(timer);
+      watcher.close();
+    },
+  };
+}

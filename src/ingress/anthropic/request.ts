@@ -1,0 +1,201 @@
+import { z } from 'zod';
+import type { ChatMessage, ChatRequest, ChatTool } from '../../providers/types.ts';
+import { parseWith } from '../../pipeline/validate.ts';
+import { GatewayError } from '../../server/errors.ts';
+import { compact, isRecord } from '../../providers/translate/request-parts.ts';
+import { fromAnthropicToolId } from './tool-ids.ts';
+
+const blockSchema = z.looseObject({ type: z.string() });
+const contentSchema = z.union([z.string(), z.array(blockSchema)]);
+
+/** What the gateway relies on in a Messages request; an Anthropic upstream judges the rest itself. */
+const messagesRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  max_tokens: z.int().positive(),
+  messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant']), content: contentSchema })).min(1),
+  system: contentSchema.optional(),
+  stream: z.boolean().optional(),
+  temperature: z.number().min(0).max(1).optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  top_k: z.int().nonnegative().optional(),
+  stop_sequences: z.array(z.string()).optional(),
+  tools: z.array(z.looseObject({ name: z.string().min(1) })).optional(),
+  tool_choice: z.looseObject({ type: z.enum(['auto', 'any', 'tool', 'none']), name: z.string().optional() }).optional(),
+});
+
+const countTokensSchema = messagesRequestSchema.omit({ max_tokens: true });
+
+export type MessagesRequest = z.output<typeof messagesRequestSchema>;
+export type CountTokensRequest = z.output<typeof countTokensSchema>;
+type Block = z.output<typeof blockSchema>;
+
+export function parseMessagesRequest(body: unknown): MessagesRequest {
+  return parseWith(messagesRequestSchema, body);
+}
+
+export function parseCountTokensRequest(body: unknown): CountTokensRequest {
+  return parseWith(countTokensSchema, body);
+}
+
+/** Fields that become part of the internal request (the service tier is Anthropic's own and changes no answer elsewhere). */
+const TRANSLATED = new Set([
+  'model',
+  'max_tokens',
+  'messages',
+  'system',
+  'stream',
+  'temperature',
+  'top_p',
+  'top_k',
+  'stop_sequences',
+  'tools',
+  'tool_choice',
+  'metadata',
+  'thinking',
+  'service_tier',
+]);
+
+/** Thinking budgets as the effort levels OpenAI-style providers take. */
+function effortOf(thinking: unknown): string | undefined {
+  if (!isRecord(thinking) || thinking['type'] !== 'enabled') return undefined;
+  const budget = typeof thinking['budget_tokens'] === 'number' ? thinking['budget_tokens'] : 0;
+  return budget <= 2048 ? 'low' : budget <= 8192 ? 'medium' : 'high';
+}
+
+/** A Messages request as the internal (OpenAI chat) request, for a provider that does not speak Messages. */
+export function toChatRequest(request: CountTokensRequest & { max_tokens?: number }): ChatRequest {
+  for (const [field, value] of Object.entries(request)) {
+    if (value === undefined || TRANSLATED.has(field)) continue;
+    throw new GatewayError('unsupported_parameter', `'${field}' needs an Anthropic model; this model's provider cannot honor it.`, {
+      param: field,
+    });
+  }
+  const metadata = request['metadata'];
+  const parallel = request.tool_choice?.['disable_parallel_tool_use'] === true ? false : undefined;
+  return compact({
+    model: request.model,
+    messages: [...systemMessages(request.system), ...request.messages.flatMap((message, index) => toMessages(message, index))],
+    max_completion_tokens: request.max_tokens,
+    stream: request.stream === true ? true : undefined,
+    stream_options: request.stream === true ? { include_usage: true } : undefined,
+    temperature: request.temperature,
+    top_p: request.top_p,
+    top_k: request.top_k,
+    stop: request.stop_sequences,
+    tools: request.tools?.map(toTool),
+    tool_choice: toolChoiceOf(request.tool_choice),
+    parallel_tool_calls: request.tools === undefined ? undefined : parallel,
+    user: isRecord(metadata) && typeof metadata['user_id'] === 'string' ? metadata['user_id'] : undefined,
+    reasoning_effort: effortOf(request['thinking']),
+  });
+}
+
+function systemMessages(system: string | Block[] | undefined): ChatMessage[] {
+  if (system === undefined) return [];
+  const text = typeof system === 'string' ? system : system.map((block) => textIn(block, 'system')).join('\n');
+  return text === '' ? [] : [{ role: 'system', content: text }];
+}
+
+function textIn(block: Block, where: string): string {
+  if (block.type === 'text' && typeof block['text'] === 'string') return block['text'];
+  throw new GatewayError('unsupported_parameter', `Blocks of type '${block.type}' in ${where} cannot be sent to this model's provider.`, {
+    param: where,
+  });
+}
+
+function toMessages(message: MessagesRequest['messages'][number], index: number): ChatMessage[] {
+  const where = `messages[${index}].content`;
+  if (typeof message.content === 'string') return [{ role: message.role, content: message.content }];
+  return message.role === 'assistant' ? [assistantMessage(message.content, where)] : userMessages(message.content, where);
+}
+
+function assistantMessage(blocks: readonly Block[], where: string): ChatMessage {
+  let text = '';
+  const toolCalls: unknown[] = [];
+  for (const block of blocks) {
+    if (block.type === 'text') text += textIn(block, where);
+    else if (block.type === 'tool_use') {
+      toolCalls.push({
+        id: fromAnthropicToolId(String(block['id'])),
+        type: 'function',
+        function: { name: String(block['name']), arguments: JSON.stringify(block['input'] ?? {}) },
+      });
+    } else if (block.type !== 'thinking' && block.type !== 'redacted_thinking') textIn(block, where);
+  }
+  return compact({
+    role: 'assistant',
+    content: text === '' && toolCalls.length > 0 ? null : text,
+    tool_calls: toolCalls.length > 0 ? toolCalls : undefined,
+  });
+}
+
+/** Tool results become tool messages, which must come first; the rest of the turn is one user message. */
+function userMessages(blocks: readonly Block[], where: string): ChatMessage[] {
+  const results: ChatMessage[] = [];
+  const parts: unknown[] = [];
+  for (const block of blocks) {
+    if (block.type === 'tool_result')
+      results.push({
+        role: 'tool',
+        tool_call_id: fromAnthropicToolId(String(block['tool_use_id'])),
+        content: toolResultText(block, where),
+      });
+    else if (block.type === 'image') parts.push(imagePart(block, where));
+    else parts.push({ type: 'text', text: textIn(block, where) });
+  }
+  return parts.length === 0 ? results : [...results, { role: 'user', content: parts }];
+}
+
+function toolResultText(block: Block, where: string): string {
+  const content = block['content'];
+  const text =
+    typeof content === 'string'
+      ? content
+      : Array.isArray(content)
+        ? content
+            .filter(isRecord)
+            .map((part) => textIn(part as Block, where))
+            .join('')
+        : '';
+  return block['is_error'] === true ? `Error: ${text}` : text;
+}
+
+function imagePart(block: Block, where: string): unknown {
+  const source = isRecord(block['source']) ? block['source'] : {};
+  if (source['type'] === 'base64' && typeof source['media_type'] === 'string' && typeof source['data'] === 'string')
+    return { type: 'image_url', image_url: { url: `data:${source['media_type']};base64,${source['data']}` } };
+  if (source['type'] === 'url' && typeof source['url'] === 'string') return { type: 'image_url', image_url: { url: source['url'] } };
+  throw new GatewayError('invalid_request', `An image block needs a base64 or url source.`, { param: where });
+}
+
+function toTool(tool: { name: string; [key: string]: unknown }, index: number): ChatTool {
+  if (tool['type'] !== undefined && tool['type'] !== 'custom') {
+    throw new GatewayError('unsupported_parameter', `Server tools ('${String(tool['type'])}') need an Anthropic model.`, {
+      param: `tools[${index}].type`,
+    });
+  }
+  const description = typeof tool['description'] === 'string' ? tool['description'] : undefined;
+  return {
+    type: 'function',
+    function: compact({
+      name: tool.name,
+      description,
+      parameters: isRecord(tool['input_schema']) ? tool['input_schema'] : { type: 'object', properties: {} },
+    }),
+  };
+}
+
+function toolChoiceOf(choice: MessagesRequest['tool_choice']): unknown {
+  switch (choice?.type) {
+    case undefined:
+      return undefined;
+    case 'auto':
+      return 'auto';
+    case 'any':
+      return 'required';
+    case 'none':
+      return 'none';
+    case 'tool':
+      return { type: 'function', function: { name: choice.name ?? '' } };
+  }
+}

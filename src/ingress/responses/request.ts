@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { parseWith } from '../../pipeline/validate.ts';
+import { compact, isRecord } from '../../providers/translate/request-parts.ts';
+import type { ChatRequest, ChatTool } from '../../providers/types.ts';
+import { GatewayError } from '../../server/errors.ts';
+import { toChatMessages, type Item } from './items.ts';
+
+/** What the gateway relies on in a Responses request; an upstream that speaks Responses judges the rest. */
+const createSchema = z.looseObject({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(z.looseObject({}))]),
+  instructions: z.string().nullable().optional(),
+  previous_response_id: z.string().min(1).nullable().optional(),
+  stream: z.boolean().nullable().optional(),
+  store: z.boolean().nullable().optional(),
+  tools: z.array(z.looseObject({ type: z.string() })).optional(),
+  tool_choice: z.union([z.enum(['auto', 'none', 'required']), z.looseObject({ type: z.string() })]).optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().min(0).max(1).nullable().optional(),
+  max_output_tokens: z.int().min(16).nullable().optional(),
+  metadata: z.record(z.string(), z.string()).nullable().optional(),
+});
+
+export type CreateResponse = z.output<typeof createSchema>;
+
+export function parseCreateResponse(body: unknown): CreateResponse {
+  return parseWith(createSchema, body);
+}
+
+/** Read and echoed by the adaptation; these change nothing for a chat upstream or mean what they say there. */
+const ADAPTED = new Set([
+  'model',
+  'input',
+  'instructions',
+  'previous_response_id',
+  'stream',
+  'stream_options',
+  'store',
+  'tools',
+  'tool_choice',
+  'temperature',
+  'top_p',
+  'max_output_tokens',
+  'metadata',
+  'parallel_tool_calls',
+  'text',
+  'reasoning',
+  'user',
+  'truncation',
+  'service_tier',
+  'prompt_cache_key',
+  'safety_identifier',
+  'include',
+]);
+
+/** A Responses request (with the conversation so far) as the internal chat request, for a provider without Responses. */
+export function toChatRequest(request: CreateResponse, conversation: readonly Item[]): ChatRequest {
+  for (const [field, value] of Object.entries(request)) {
+    if (value === null || value === undefined || ADAPTED.has(field)) continue;
+    if (field === 'background' && value === false) continue;
+    throw new GatewayError('unsupported_parameter', `'${field}' needs a model served by OpenAI's Responses API.`, { param: field });
+  }
+  const reasoning = request['reasoning'];
+  const effort = isRecord(reasoning) && typeof reasoning['effort'] === 'string' ? reasoning['effort'] : undefined;
+  const instructions = request.instructions ? [{ role: 'system', content: request.instructions }] : [];
+  return compact({
+    model: request.model,
+    messages: [...instructions, ...toChatMessages(conversation)],
+    stream: request.stream === true ? true : undefined,
+    stream_options: request.stream === true ? { include_usage: true } : undefined,
+    tools: request.tools?.map(toTool),
+    tool_choice: toolChoiceOf(request.tool_choice),
+    parallel_tool_calls: typeof request['parallel_tool_calls'] === 'boolean' && request.tools ? request['parallel_tool_calls'] : undefined,
+    temperature: request.temperature ?? undefined,
+    top_p: request.top_p ?? undefined,
+    max_completion_tokens: request.max_output_tokens ?? undefined,
+    response_format: responseFormatOf(request['text']),
+    reasoning_effort: effort,
+    user: typeof request['user'] === 'string' ? request['user'] : undefined,
+  });
+}
+
+function toTool(tool: { type: string; [key: string]: unknown }, index: number): ChatTool {
+  if (tool.type !== 'function') {
+    throw new GatewayError('unsupported_parameter', `Tools of type '${tool.type}' need a model served by OpenAI's Responses API.`, {
+      param: `tools[${index}].type`,
+    });
+  }
+  return {
+    type: 'function',
+    function: compact({
+      name: String(tool['name']),
+      description: typeof tool['description'] === 'string' ? tool['description'] : undefined,
+      parameters: isRecord(tool['parameters']) ? tool['parameters'] : { type: 'object', properties: {} },
+      strict: typeof tool['strict'] === 'boolean' ? tool['strict'] : undefined,
+    }),
+  };
+}
+
+function toolChoiceOf(choice: CreateResponse['tool_choice']): unknown {
+  if (choice === undefined || typeof choice === 'string') return choice;
+  if (choice.type === 'function' && typeof choice['name'] === 'string') return { type: 'function', function: { name: choice['name'] } };
+  throw new GatewayError('unsupported_parameter', `tool_choice of type '${choice.type}' needs OpenAI's Responses API.`, {
+    param: 'tool_choice',
+  });
+}
+
+/** `text.format` as chat's `response_format`. */
+function responseFormatOf(text: unknown): unknown {
+  const format = isRecord(text) ? text['format'] : undefined;
+  if (!isRecord(format) || format['type'] === 'text') return undefined;
+  if (format['type'] === 'json_object') return { type: 'json_object' };
+  if (format['type'] === 'json_schema') {
+    return {
+      type: 'json_schema',
+      json_schema: compact({ name: format['name'] ?? 'response', schema: format['schema'], strict: format['strict'] ?? undefined }),
+    };
+  }
+  throw new GatewayError('invalid_request', `Invalid 'text.format.type': '${String(format['type'])}'.`, { param: 'text.format.type' });
+}

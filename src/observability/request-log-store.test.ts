@@ -1,0 +1,149 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openPostgres } from '../state/postgres.ts';
+import type { SqlDatabase } from '../state/sql.ts';
+import { openSqlite } from '../state/sqlite.ts';
+import { createRequestLogStore, type RequestRecord } from './request-log-store.ts';
+
+const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SCHEMA = `lp_test_store_${process.pid}_${Date.now()}`;
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 0, 10, 12);
+
+function record(overrides: Partial<RequestRecord>): RequestRecord {
+  return {
+    id: `req-${Math.random()}`,
+    ts: T0,
+    key_name: null,
+    user_id: null,
+    operation: 'chat',
+    model: 'fast',
+    provider: 'openai',
+    provider_type: 'openai',
+    upstream_model: 'gpt-4o-mini',
+    status: 200,
+    streaming: 0,
+    attempts: 1,
+    duration_ms: 100,
+    ttft_ms: 50,
+    overhead_ms: 1,
+    prompt_tokens: 10,
+    completion_tokens: 5,
+    cached_tokens: 2,
+    reasoning_tokens: 1,
+    cost_usd: 0.001,
+    error_code: null,
+    request_body: null,
+    response_body: null,
+    ...overrides,
+  };
+}
+
+/** Ten requests for "fast" (latencies 10..100 ms, one failed) and two for "slow", over two days and two users. */
+const RECORDS: RequestRecord[] = [
+  ...Array.from({ length: 10 }, (_, index) =>
+    record({
+      duration_ms: (index + 1) * 10,
+      user_id: index < 6 ? 'ann' : 'bob',
+      key_name: 'team-a',
+      status: index === 9 ? 502 : 200,
+      error_code: index === 9 ? 'upstream_error' : null,
+    }),
+  ),
+  record({ model: 'slow', provider: 'local', ts: T0 + DAY, duration_ms: 1000, cost_usd: 0.5, user_id: 'ann' }),
+  record({ model: 'slow', provider: 'local', ts: T0 + DAY, duration_ms: 3000, cost_usd: 0.25, prompt_tokens: null }),
+];
+
+const backends: [string, () => SqlDatabase][] = [
+  ['node:sqlite', () => openSqlite(join(mkdtempSync(join(tmpdir(), 'lightport-store-')), 'requests.db'))],
+  ['PostgreSQL', () => openPostgres({ url: DATABASE_URL, schema: SCHEMA })],
+];
+
+afterAll(async () => {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+  await client.end();
+});
+
+describe.each(backends)('request-log store on %s', (_name, open) => {
+  const store = createRequestLogStore(open());
+  afterAll(() => store.close());
+
+  it('migrates (again and again) and takes a batch of records', async () => {
+    await store.migrate();
+    await store.migrate();
+    await store.insert(RECORDS);
+  });
+
+  it('sums requests, errors, tokens and cost per model, with nearest-rank latency percentiles', async () => {
+    const rows = await store.usage({ from: T0 - DAY, to: T0 + 2 * DAY, groupBy: 'model' });
+    expect(rows).toEqual([
+      {
+        group: 'slow',
+        requests: 2,
+        errors: 0,
+        input_tokens: 10,
+        output_tokens: 10,
+        cached_tokens: 4,
+        reasoning_tokens: 2,
+        cost_usd: 0.75,
+        p50_ms: 1000,
+        p95_ms: 3000,
+      },
+      {
+        group: 'fast',
+        requests: 10,
+        errors: 1,
+        input_tokens: 100,
+        output_tokens: 50,
+        cached_tokens: 20,
+        reasoning_tokens: 10,
+        cost_usd: expect.closeTo(0.01, 12) as number,
+        p50_ms: 50,
+        p95_ms: 100,
+      },
+    ]);
+  });
+
+  it('groups by provider, key, user and day, and honours the time window', async () => {
+    const window = { from: T0 - DAY, to: T0 + 2 * DAY };
+    const byProvider = await store.usage({ ...window, groupBy: 'provider' });
+    expect(byProvider.map((row) => [row.group, row.requests])).toEqual([
+      ['local', 2],
+      ['openai', 10],
+    ]);
+    const byKey = await store.usage({ ...window, groupBy: 'key' });
+    expect(Object.fromEntries(byKey.map((row) => [String(row.group), row.requests]))).toEqual({ 'team-a': 10, null: 2 });
+    const byUser = await store.usage({ ...window, groupBy: 'user' });
+    expect(Object.fromEntries(byUser.map((row) => [String(row.group), row.requests]))).toEqual({ ann: 7, bob: 4, null: 1 });
+    const byDay = await store.usage({ ...window, groupBy: 'day' });
+    expect(Object.fromEntries(byDay.map((row) => [String(row.group), row.requests]))).toEqual({ '2026-01-10': 10, '2026-01-11': 2 });
+    const firstDayOnly = await store.usage({ from: T0, to: T0 + DAY, groupBy: 'model' });
+    expect(firstDayOnly.map((row) => row.group)).toEqual(['fast']);
+  });
+
+  it('prunes records older than the retention cut-off', async () => {
+    expect(await store.prune(T0 + 1)).toBe(10);
+    const rows = await store.usage({ from: 0, to: T0 + 2 * DAY, groupBy: 'model' });
+    expect(rows.map((row) => [row.group, row.requests])).toEqual([['slow', 2]]);
+  });
+});
+
+describe('a store that cannot be reached', () => {
+  it('fails calls with an error, never the process (SQLite file in a missing directory)', async () => {
+    const store = createRequestLogStore(openSqlite('/nonexistent-dir/lightport/requests.db'));
+    await expect(store.migrate()).rejects.toThrow(/cannot open SQLite database/);
+    await expect(store.insert(RECORDS)).rejects.toThrow();
+    await store.close();
+  });
+
+  it('fails calls with an error, never the process (PostgreSQL port with nothing listening)', async () => {
+    const store = createRequestLogStore(openPostgres({ url: 'postgres://postgres@127.0.0.1:1/test', schema: 'public' }));
+    await expect(store.migrate()).rejects.toThrow();
+    await store.close();
+  });
+});

@@ -1,0 +1,43 @@
+import { requestFinished, type RequestFinished } from '../observability/events.ts';
+import type { RequestContext } from './context.ts';
+
+/** Tells the observers about a request once its response has closed and the pipeline is done with it. */
+export function publishFinished(context: RequestContext): void {
+  if (!requestFinished.hasSubscribers) return;
+  const { req, res } = context;
+  const traceparent = req.headers['traceparent'];
+  const tracestate = req.headers['tracestate'];
+  const event: RequestFinished = {
+    requestId: context.id,
+    method: req.method ?? 'GET',
+    path: req.url ?? '/',
+    status: res.statusCode,
+    completed: res.writableFinished,
+    streaming: context.streaming === true,
+    startedAt: performance.timeOrigin + context.startedAt,
+    durationMs: performance.now() - context.startedAt,
+    upstreamMs: context.upstreamMs,
+    attempts: context.attempts ?? [],
+    bodyCapture: context.bodyCapture,
+    firstByteMs: context.firstByteAt === undefined ? undefined : context.firstByteAt - context.startedAt,
+    operation: context.operation,
+    model: context.model,
+    provider: context.provider,
+    providerType: context.providerType,
+    upstreamModel: context.upstreamModel,
+    usage: context.usage,
+    costUsd: context.costUsd,
+    errorCode: context.errorCode,
+    keyName: context.keyName,
+    team: context.key?.team,
+    user: context.user,
+    traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+    tracestate: typeof tracestate === 'string' ? tracestate : undefined,
+    requestBody: context.requestBody,
+    responseChunks: context.responseChunks,
+    errorBody: context.errorBody,
+    mcp: context.mcp,
+    cache: context.cache,
+  };
+  requestFinished.publish(event);
+}

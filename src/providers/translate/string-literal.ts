@@ -1,0 +1,14 @@
+/**
+ * The JSON string literal between `prefix` and `suffix` when `data` is exactly that, cut out
+ * without parsing: the hot text-delta events of a stream carry their text as one literal that
+ * can be pasted into the translated event as it is. Any other spelling returns undefined.
+ */
+export function stringLiteralBetween(data: string, prefix: string, suffix: string): string | undefined {
+  const start = data.indexOf(prefix);
+  if (start === -1 || !data.endsWith(suffix)) return undefined;
+  const literal = data.slice(start + prefix.length, data.length - suffix.length);
+  // One whole JSON string: it starts and ends with a quote and no unescaped quote is inside.
+  if (literal.length < 2 || literal.charCodeAt(0) !== 34 || literal.charCodeAt(literal.length - 1) !== 34) return undefined;
+  if (/(^|[^\\])(\\\\)*"/.test(literal.slice(1, -1))) return undefined;
+  return literal;
+}

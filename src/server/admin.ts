@@ -1,0 +1,107 @@
+import { validateConfigData } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import type { RequestContext } from '../pipeline/context.ts';
+import type { RoutingRuntime } from './routing-runtime.ts';
+import { requireAdmin } from './admin-auth.ts';
+import { readJsonBody } from './body.ts';
+import { GatewayError } from './errors.ts';
+import { sendJson } from './respond.ts';
+import type { RouteTable } from './routes.ts';
+
+export interface AdminDeps {
+  readonly runtime: RoutingRuntime;
+  readonly bodyLimit: number;
+  /** Applies a validated config; returns the sections that only a restart changes. */
+  readonly apply: (config: Config, source: string) => string[];
+}
+
+const SECRET_NAME = /api[_-]?key|^key$|secret|token|password|authorization|credential|access_key/i;
+
+/** `/admin/...`: read the running config and health, replace the routing section. */
+export function addAdminRoutes(routes: RouteTable, deps: AdminDeps): RouteTable {
+  const guarded = (handler: (context: RequestContext) => Promise<void> | void) => async (context: RequestContext) => {
+    requireAdmin(context.req.headers, deps.runtime.config.admin.key);
+    await handler(context);
+  };
+  return routes
+    .add(
+      'GET',
+      '/admin/config',
+      guarded((context) => sendJson(context.res, 200, redact(deps.runtime.config), context.headers)),
+    )
+    .add(
+      'GET',
+      '/admin/health',
+      guarded((context) => sendJson(context.res, 200, { targets: healthReport(deps.runtime) }, context.headers)),
+    )
+    .add(
+      'PUT',
+      '/admin/routing',
+      guarded(async (context) => {
+        const body = await readJsonBody(context.req, deps.bodyLimit);
+        const config = validateRouting(deps.runtime.config, body);
+        const restartNeeded = deps.apply(config, 'admin API');
+        sendJson(
+          context.res,
+          200,
+          { status: 'applied', models: Object.keys(config.models), restart_needed: restartNeeded },
+          context.headers,
+        );
+      }),
+    );
+}
+
+/** The running config with `models` and `router` replaced by the body's, validated like the file. */
+function validateRouting(running: Config, body: unknown): Config {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('models' in body)) {
+    throw new GatewayError('invalid_config', 'The body must be a JSON object with "models" (and optionally "router").', {
+      param: 'models',
+    });
+  }
+  const { models, router, ...rest } = body as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0)
+    throw new GatewayError('invalid_config', `Only "models" and "router" can be replaced here, not: ${unknown.join(', ')}.`);
+  const result = validateConfigData({ ...running, models, router: router ?? running.router });
+  if (result.ok) return result.config;
+  const list = result.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
+  throw new GatewayError('invalid_config', `The routing section was refused (${result.problems.length} problem(s)): ${list}`, {
+    param: result.problems[0]?.path ?? 'models',
+  });
+}
+
+function healthReport(runtime: RoutingRuntime): object[] {
+  const now = performance.now();
+  return [...runtime.health.entries()].map((record) => ({
+    target: record.id,
+    circuit: record.circuit.state,
+    reopens_in_ms: Math.round(record.circuit.remainingMs(now)),
+    consecutive_failures: record.circuit.consecutiveFailures,
+    error_rate: Number(record.circuit.errorRate().toFixed(3)),
+    latency_ms: Number(record.latencyMs.toFixed(2)),
+    p95_ms: Number(record.p95Ms.toFixed(2)),
+    in_flight: record.inFlight,
+  }));
+}
+
+/** A copy with every secret-looking field (keys, tokens, auth headers) and URL passwords replaced. */
+function redact(value: unknown, field = ''): unknown {
+  if (typeof value === 'string') {
+    if (SECRET_NAME.test(field)) return '[redacted]';
+    return field === 'url' || field === 'base_url' ? redactUrl(value) : value;
+  }
+  if (Array.isArray(value)) return value.map((item) => redact(item));
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, redact(child, key)]));
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = 'redacted';
+    return parsed.href;
+  } catch {
+    return '[redacted]';
+  }
+}

@@ -1,0 +1,14 @@
+import type { SqlValue } from './sql.ts';
+
+/** Messages between ./sqlite.ts and its worker. */
+export type SqliteRequest = { readonly id: number } & (
+  | { readonly op: 'exec'; readonly sql: string }
+  | { readonly op: 'query'; readonly sql: string; readonly params: readonly SqlValue[] }
+  | { readonly op: 'run'; readonly sql: string; readonly params: readonly SqlValue[] }
+  | { readonly op: 'insertMany'; readonly sql: string; readonly rows: readonly (readonly SqlValue[])[] }
+  | { readonly op: 'close' }
+);
+
+export type SqliteReply =
+  | { readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: string };
