@@ -53,11 +53,10 @@ const SETTLE_DELAY_MS = 10;
 
 /**
  * Limits shared by every replica. Admissions wait at most one turn of the event loop, then
- * go to Redis together: one Lua script call, one round trip, each decision atomic. So do
- * settlements that free concurrency slots (queued before the caller can send its next request,
- * so that request finds the slot free); other settlements (token corrections, spend: nobody
- * waits for them) join the next batch, or go on their own after SETTLE_DELAY_MS. Settlements
- * run first in a batch. Under load that is one write for many requests, not two per request.
+ * go to Redis together: one Lua script call, one round trip, each decision atomic. Settlements
+ * that free concurrency slots go at once (see #enqueue); other settlements (token corrections,
+ * spend: nobody waits for them) join the next batch, or go on their own after SETTLE_DELAY_MS.
+ * Settlements run first in a batch. Under load that is one write for many requests.
  */
 export class RedisBackend implements LimitBackend {
   readonly #redis: Redis;
@@ -65,6 +64,7 @@ export class RedisBackend implements LimitBackend {
   #admissions: Pending[] = [];
   #settlements: Pending[] = [];
   #immediate: NodeJS.Immediate | undefined;
+  #flushQueued = false;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(redis: Redis) {
@@ -83,7 +83,7 @@ export class RedisBackend implements LimitBackend {
       l: request.leases.map((lease) => [lease.key, lease.limit] as const),
       s: request.budgets.map((budget) => [budget.key, budget.limitUsd] as const),
     };
-    const answer = await this.#enqueue(this.#admissions, operation, true);
+    const answer = await this.#enqueue(this.#admissions, operation, 'turn');
     const remaining = answer.slice(4).map(Number);
     const reason = REFUSALS[Number(answer[0])];
     if (reason === undefined) return { kind: 'admitted', remaining };
@@ -104,8 +104,7 @@ export class RedisBackend implements LimitBackend {
       l: request.leases.map((lease) => lease.key),
       s: request.spend.map((use) => [use.key, use.usd, use.limitUsd, use.expiresAt, use.thresholds] as const),
     };
-    // A released concurrency slot must be free before the caller's next request is decided.
-    const answer = await this.#enqueue(this.#settlements, operation, request.leases.length > 0);
+    const answer = await this.#enqueue(this.#settlements, operation, request.leases.length > 0 ? 'now' : 'later');
     if (answer.length === 0) return NOTHING_CROSSED;
     const crossed: CrossedThreshold[] = (answer as Array<[number, number, number]>).map(([index, threshold, spentUsd]) => ({
       index,
@@ -127,15 +126,26 @@ export class RedisBackend implements LimitBackend {
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
-  #enqueue(queue: Pending[], operation: Operation, soon: boolean): Promise<Answer> {
+  /**
+   * `turn`: with whatever else this turn of the event loop decides. `now`: before this task ends,
+   * for a released concurrency slot: it then reaches Redis right behind the response's last bytes,
+   * before the caller can have sent its next request to any replica. `later`: within SETTLE_DELAY_MS.
+   */
+  #enqueue(queue: Pending[], operation: Operation, when: 'now' | 'turn' | 'later'): Promise<Answer> {
     return new Promise((resolve, reject) => {
       queue.push({ operation, resolve, reject });
-      if (soon) this.#immediate ??= setImmediate(() => this.#flush());
+      if (when === 'now') {
+        if (!this.#flushQueued) {
+          this.#flushQueued = true;
+          queueMicrotask(() => this.#flush());
+        }
+      } else if (when === 'turn') this.#immediate ??= setImmediate(() => this.#flush());
       else this.#timer ??= setTimeout(() => this.#flush(), SETTLE_DELAY_MS);
     });
   }
 
   #flush(): void {
+    this.#flushQueued = false;
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#immediate = undefined;
