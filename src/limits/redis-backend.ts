@@ -53,8 +53,8 @@ const SETTLE_DELAY_MS = 10;
 
 /**
  * Limits shared by every replica. Admissions wait at most one turn of the event loop, then
- * go to Redis together: one Lua script call, one round trip, each decision atomic. Settlements
- * that free concurrency slots go at once (see #enqueue); other settlements (token corrections,
+ * go to Redis together: one Lua script call, one round trip, each decision atomic. So do
+ * settlements that free concurrency slots (see #enqueue); other settlements (token corrections,
  * spend: nobody waits for them) join the next batch, or go on their own after SETTLE_DELAY_MS.
  * Settlements run first in a batch. Under load that is one write for many requests.
  */
@@ -64,7 +64,6 @@ export class RedisBackend implements LimitBackend {
   #admissions: Pending[] = [];
   #settlements: Pending[] = [];
   #immediate: NodeJS.Immediate | undefined;
-  #flushQueued = false;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(redis: Redis) {
@@ -104,7 +103,7 @@ export class RedisBackend implements LimitBackend {
       l: request.leases.map((lease) => lease.key),
       s: request.spend.map((use) => [use.key, use.usd, use.limitUsd, use.expiresAt, use.thresholds] as const),
     };
-    const answer = await this.#enqueue(this.#settlements, operation, request.leases.length > 0 ? 'now' : 'later');
+    const answer = await this.#enqueue(this.#settlements, operation, request.leases.length > 0 ? 'turn' : 'later');
     if (answer.length === 0) return NOTHING_CROSSED;
     const crossed: CrossedThreshold[] = (answer as Array<[number, number, number]>).map(([index, threshold, spentUsd]) => ({
       index,
@@ -127,25 +126,19 @@ export class RedisBackend implements LimitBackend {
   }
 
   /**
-   * `turn`: with whatever else this turn of the event loop decides. `now`: before this task ends,
-   * for a released concurrency slot: it then reaches Redis right behind the response's last bytes,
-   * before the caller can have sent its next request to any replica. `later`: within SETTLE_DELAY_MS.
+   * `turn`: with whatever else this turn of the event loop decides; a released concurrency slot
+   * goes so too, so it reaches Redis within a turn of the response's end, and always ahead of
+   * this replica's next decision (settlements go first). `later`: within SETTLE_DELAY_MS.
    */
-  #enqueue(queue: Pending[], operation: Operation, when: 'now' | 'turn' | 'later'): Promise<Answer> {
+  #enqueue(queue: Pending[], operation: Operation, when: 'turn' | 'later'): Promise<Answer> {
     return new Promise((resolve, reject) => {
       queue.push({ operation, resolve, reject });
-      if (when === 'now') {
-        if (!this.#flushQueued) {
-          this.#flushQueued = true;
-          queueMicrotask(() => this.#flush());
-        }
-      } else if (when === 'turn') this.#immediate ??= setImmediate(() => this.#flush());
+      if (when === 'turn') this.#immediate ??= setImmediate(() => this.#flush());
       else this.#timer ??= setTimeout(() => this.#flush(), SETTLE_DELAY_MS);
     });
   }
 
   #flush(): void {
-    this.#flushQueued = false;
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#immediate = undefined;

@@ -25,8 +25,17 @@ export class SqlLimitsStore implements LimitsStore {
       this.#db.dialect === 'sqlite'
         ? tablesSql({ integer: 'INTEGER', real: 'REAL' })
         : tablesSql({ integer: 'BIGINT', real: 'DOUBLE PRECISION' });
-    // Replicas starting together may race to create the tables; the loser finds them made.
-    await this.#db.exec(ddl).catch(() => this.#db.exec(ddl));
+    // Replicas starting together may race to create the schema and tables (PostgreSQL then reports a
+    // duplicate); a moment later the loser finds them made.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#db.exec(ddl);
+        return;
+      } catch (error) {
+        if (attempt === 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
   }
 
   async listKeys(since: number): Promise<StoredKey[]> {
