@@ -1,6 +1,7 @@
 // The feature suites that `npm run bench` runs after the core comparison, each with its targets.
 // Each suite starts its own processes and measures its ratios within its own run.
 import { runCacheBench } from './cache.ts';
+import { runLimitsBench } from './limits.ts';
 import { runMcpBench } from './mcp.ts';
 import { runObservabilityBench } from './observability.ts';
 import { runRoutingBench } from './routing.ts';
@@ -56,6 +57,14 @@ export const SUITES: readonly Suite[] = [
     targets: [
       { name: 'exact cache hit CPU / bare proxy', figure: 'cache_exact_hit_cpu_ratio', limit: 0.5 },
       { name: 'false hits on distinct-but-similar prompts', figure: 'cache_workload_distinct_similar_false_hits', limit: 0 },
+    ],
+  },
+  {
+    name: 'limits',
+    run: runLimitsBench,
+    targets: [
+      { name: 'CPU, keys + limits in memory / off', figure: 'limits.cpu_ratio_memory_to_off', limit: 1.05 },
+      { name: 'CPU, keys + limits on Redis / off', figure: 'limits.cpu_ratio_redis_to_off', limit: 1.2 },
     ],
   },
 ];
