@@ -6,13 +6,21 @@ import type { LimitsStage } from './stage.ts';
  * Runs the upstream work of a request inside the limits: admitted first (or refused with
  * 403/429), settled after the response. Without a stage it is just the work.
  */
-export async function withinLimits(
+export function withinLimits(
   limits: LimitsStage | undefined,
   context: RequestContext,
   request: ChatRequest | EmbeddingsRequest,
   work: () => Promise<void>,
 ): Promise<void> {
-  if (limits === undefined) return work();
+  return limits === undefined ? work() : admitted(limits, context, request, work);
+}
+
+async function admitted(
+  limits: LimitsStage,
+  context: RequestContext,
+  request: ChatRequest | EmbeddingsRequest,
+  work: () => Promise<void>,
+): Promise<void> {
   const admitted = limits.admit(context, request);
   const ticket = admitted instanceof Promise ? await admitted : admitted;
   try {

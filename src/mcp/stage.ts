@@ -14,7 +14,7 @@ import { buildSources } from './sources/build.ts';
 import { cacheHint, resourceKeyPrefix } from './sources/mcp-resource.ts';
 import type { ContextSource } from './sources/source.ts';
 import { requestVariables } from './templates.ts';
-import { splitMcpEntries } from './tool-entries.ts';
+import { isMcpEntry, splitMcpEntries } from './tool-entries.ts';
 import { McpPlan } from './tool-loop.ts';
 import { buildToolset, type Toolset } from './toolset.ts';
 import { collectTools, unavailableError } from './tool-selection.ts';
@@ -81,11 +81,16 @@ export class McpStage implements ConnectionListener {
     return problems;
   }
 
+  /** Whether MCP may have anything to do with this request (a policy applies, the caller asks by header or by tool entry). */
+  involved(context: RequestContext, request: ChatRequest): boolean {
+    return this.#active || context.req.headers['x-lightport-mcp'] !== undefined || request.tools?.some(isMcpEntry) === true;
+  }
+
   async prepare(context: RequestContext, request: ChatRequest): Promise<McpPlan | undefined> {
+    if (!this.involved(context, request)) return undefined;
     const { entries, rest } = splitMcpEntries(request.tools);
     const header = context.req.headers['x-lightport-mcp'];
     const asked = typeof header === 'string' ? header : undefined;
-    if (!this.#active && entries.length === 0 && asked === undefined) return undefined;
     let selection = this.#policies.select(request.model, asked, entries);
     if (context.mcpAllow !== undefined) selection = narrowSelection(selection, context.mcpAllow);
     if (selection.servers.length === 0 && selection.sources.length === 0 && entries.length === 0) return undefined;

@@ -14,11 +14,15 @@ export interface McpToolEntry {
 const REMOTE_FIELDS = ['server_url', 'connector_id', 'command', 'url', 'authorization', 'headers'];
 
 export function splitMcpEntries(tools: ChatTool[] | undefined): { entries: McpToolEntry[]; rest: ChatTool[] | undefined } {
-  if (tools === undefined || !tools.some((tool) => tool.type === 'mcp')) return { entries: [], rest: tools };
+  if (tools === undefined || !tools.some(isMcpEntry)) return { entries: [], rest: tools };
   const entries: McpToolEntry[] = [];
   const rest: ChatTool[] = [];
   tools.forEach((tool, index) => (tool.type === 'mcp' ? entries.push(parseEntry(tool, index)) : rest.push(tool)));
   return { entries, rest };
+}
+
+export function isMcpEntry(tool: ChatTool): boolean {
+  return tool.type === 'mcp';
 }
 
 function parseEntry(tool: ChatTool, index: number): McpToolEntry {

@@ -23,7 +23,14 @@ interface BoundSet {
   readonly overhead: HistogramCell;
 }
 
+/** The raw event fields a bound set was made for. */
+type RecentSet = Pick<
+  RequestFinished,
+  'status' | 'model' | 'upstreamModel' | 'provider' | 'operation' | 'providerType' | 'errorCode' | 'keyName' | 'user'
+> & { readonly set: BoundSet };
+
 const MOST_BOUND_SETS = 10_000;
+const RECENT_SETS = 8;
 const CIRCUIT_VALUES = { closed: 0, half_open: 1, open: 2 } as const;
 
 /** Keeps the first `max` distinct values of a label; later ones are reported as "other". */
@@ -47,6 +54,8 @@ export class GatewayMetrics {
   readonly #metrics: MetricDefinitions;
   readonly #config: MetricsConfig;
   readonly #sets = new Map<string, BoundSet>();
+  readonly #recent: RecentSet[] = [];
+  #recentNext = 0;
   readonly #models: BoundedValues;
   readonly #targets: BoundedValues;
   readonly #people: BoundedValues;
@@ -125,7 +134,46 @@ export class GatewayMetrics {
     }
   }
 
+  /**
+   * The bound set for the event's labels. Most traffic repeats a few label combinations, so a
+   * handful of recent ones are matched field by field before any label string is built.
+   */
   #bound(event: RequestFinished): BoundSet {
+    const keyName = this.#config.labels.key ? event.keyName : undefined;
+    const user = this.#config.labels.user ? event.user : undefined;
+    for (const recent of this.#recent) {
+      if (
+        recent.status === event.status &&
+        recent.model === event.model &&
+        recent.upstreamModel === event.upstreamModel &&
+        recent.provider === event.provider &&
+        recent.operation === event.operation &&
+        recent.providerType === event.providerType &&
+        recent.errorCode === event.errorCode &&
+        recent.keyName === keyName &&
+        recent.user === user
+      )
+        return recent.set;
+    }
+    const set = this.#boundByLabels(event);
+    const entry: RecentSet = {
+      status: event.status,
+      model: event.model,
+      upstreamModel: event.upstreamModel,
+      provider: event.provider,
+      operation: event.operation,
+      providerType: event.providerType,
+      errorCode: event.errorCode,
+      keyName,
+      user,
+      set,
+    };
+    if (this.#recent.length < RECENT_SETS) this.#recent.push(entry);
+    else this.#recent[this.#recentNext++ % RECENT_SETS] = entry;
+    return set;
+  }
+
+  #boundByLabels(event: RequestFinished): BoundSet {
     const model = this.#models.bound(event.model ?? '');
     const provider = event.provider ?? '';
     const target = event.provider === undefined ? '' : this.#targets.bound(`${event.provider}/${event.upstreamModel ?? ''}`);
@@ -136,7 +184,10 @@ export class GatewayMetrics {
     const id = `${event.operation}\u0001${model}\u0001${target}\u0001${status}\u0001${errorType}\u0001${key}\u0001${user}\u0001${event.providerType}`;
     let set = this.#sets.get(id);
     if (set === undefined) {
-      if (this.#sets.size >= MOST_BOUND_SETS) this.#sets.clear();
+      if (this.#sets.size >= MOST_BOUND_SETS) {
+        this.#sets.clear();
+        this.#recent.length = 0;
+      }
       set = this.#bind({
         operation: event.operation ?? '',
         model,

@@ -45,6 +45,8 @@ export const PRICING_CATALOG: Readonly<Record<string, ModelPrice>> = {
   'openai/text-embedding-ada-002': price(0.1, 0),
   // Anthropic: cache writes at 1.25× input (5-minute cache), cache reads at 0.1×.
   'anthropic/claude-opus-4-1': price(15, 75, 1.5, 18.75),
+  'anthropic/claude-sonnet-4-5': price(3, 15, 0.3, 3.75),
+  'anthropic/claude-haiku-4-5': price(1, 5, 0.1, 1.25),
   'anthropic/claude-opus-4-0': price(15, 75, 1.5, 18.75),
   'anthropic/claude-sonnet-4-0': price(3, 15, 0.3, 3.75),
   'anthropic/claude-3-7-sonnet-latest': price(3, 15, 0.3, 3.75),

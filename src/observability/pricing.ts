@@ -4,6 +4,12 @@ import { PRICING_CATALOG } from './pricing-catalog.ts';
 
 export type { ModelPrice };
 
+/** What a price is looked up by: a routing target's provider and upstream model. */
+export interface PricedTarget {
+  readonly provider: { readonly name: string; readonly type: string };
+  readonly upstreamModel: string;
+}
+
 /** What a target's tokens cost: YAML overrides first, then the bundled catalog. */
 export class Pricing {
   readonly #overrides: ReadonlyMap<string, ModelPrice>;
@@ -14,6 +20,18 @@ export class Pricing {
   constructor(config: PricingConfig, catalog: Readonly<Record<string, ModelPrice>> = PRICING_CATALOG) {
     this.#overrides = new Map(Object.entries(config.models));
     this.#catalog = new Map(Object.entries(catalog));
+  }
+
+  readonly #byTarget = new WeakMap<PricedTarget, ModelPrice | null>();
+
+  /** The price of one routing target's tokens, memoised on the target (targets live as long as their routing generation). */
+  priceOf(target: PricedTarget): ModelPrice | undefined {
+    let found = this.#byTarget.get(target);
+    if (found === undefined) {
+      found = this.lookup(target.provider.name, target.provider.type, target.upstreamModel) ?? null;
+      this.#byTarget.set(target, found);
+    }
+    return found ?? undefined;
   }
 
   /** The price of `model` at a provider known by its configured name and its type. */
@@ -64,5 +82,9 @@ export function costOf(usage: TokenUsage, price: ModelPrice): number {
 /** A cost as a plain decimal string (never exponent notation), to 1e-10 USD. */
 export function formatUsd(cost: number): string {
   const fixed = cost.toFixed(10);
-  return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
+  const point = fixed.indexOf('.');
+  if (point === -1) return fixed;
+  let end = fixed.length;
+  while (end > point + 1 && fixed.charCodeAt(end - 1) === 48 /* 0 */) end--;
+  return end === point + 1 ? fixed.slice(0, point) : fixed.slice(0, end);
 }

@@ -54,6 +54,8 @@ export interface RequestContext {
   firstByteAt?: number;
   /** Total time spent in upstream attempts. */
   upstreamMs: number;
+  /** The request's position in the server's in-flight list (server/in-flight.ts); -1 once it left. */
+  inFlightIndex: number;
   /** One record per upstream attempt, kept only while someone observes requests. */
   attempts?: AttemptFinished[];
   /** The caller's API, when not OpenAI's: errors are written in its shape. */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { attemptFinished, requestFinished, type AttemptErrorClass, type AttemptFinished } from '../observability/events.ts';
-import type { ModelPrice } from '../observability/pricing.ts';
+import type { Pricing } from '../observability/pricing.ts';
 import type { AttemptOptions, AttemptOutcome } from '../providers/types.ts';
 import type { Target } from '../router/route.ts';
 import { judge, retryDelay, type FailureReason, type Verdict } from '../router/retry-policy.ts';
@@ -19,7 +19,7 @@ export interface Delivery {
   /** The model's own deadline, when shorter than the server's. */
   readonly deadlineMs?: number;
   /** What a target's tokens cost, for the answer's x-lightport-cost-usd. */
-  readonly price?: (target: Target) => ModelPrice | undefined;
+  readonly pricing?: Pricing;
 }
 
 interface Progress {
@@ -37,15 +37,13 @@ interface Progress {
  * request's deadline, then turns the last outcome into the response. Retries and
  * fallbacks happen only while nothing has reached the client.
  */
-export async function deliver(context: RequestContext, delivery: Delivery): Promise<void> {
-  const deadline = delivery.deadlineMs === undefined ? undefined : shortenDeadline(context, delivery.deadlineMs);
-  try {
-    await runPlan(context, delivery);
-  } finally {
-    if (deadline !== undefined) clearTimeout(deadline);
-  }
+export function deliver(context: RequestContext, delivery: Delivery): Promise<void> {
+  // The model's own deadline, when shorter than the server's: the server's deadline sweep enforces it.
+  if (delivery.deadlineMs !== undefined) context.deadlineAt = Math.min(context.deadlineAt, context.startedAt + delivery.deadlineMs);
+  return runPlan(context, delivery);
 }
 
+/** One async frame for the whole plan: attempts are begun and judged by the synchronous steps around the one await. */
 async function runPlan(context: RequestContext, delivery: Delivery): Promise<void> {
   const progress: Progress = { attempts: 0, fallbackReason: undefined, last: undefined, windowAbove: undefined, soonestProbeMs: undefined };
   const { targets } = delivery;
@@ -63,51 +61,53 @@ async function runPlan(context: RequestContext, delivery: Delivery): Promise<voi
       progress.fallbackReason = 'circuit_open';
       continue;
     }
-    const reason = await tryTarget(context, delivery, target, progress);
-    if (reason === undefined) return;
-    if (context.abort.signal.aborted) {
-      finish(context, { kind: 'cancelled' });
-      return;
+    for (let round = 1; ; round++) {
+      const attempt = beginAttempt(context, delivery, target, progress, round > 1);
+      let outcome: AttemptOutcome;
+      try {
+        outcome = await delivery.send(target, attempt.options);
+      } catch (error) {
+        target.health.end('neutral', 0, performance.now());
+        throw error;
+      } finally {
+        attempt.limit?.release();
+      }
+      const { verdict, final } = endAttempt(context, attempt, outcome);
+      if (verdict.kind === 'final') {
+        if (final.kind === 'ok') attempt.sink.complete(final.usage);
+        else finish(context, final);
+        return;
+      }
+      const next = nextStep(context, target, progress, { outcome: final, verdict, round });
+      if (next === 'next_target') {
+        if (context.abort.signal.aborted) {
+          finish(context, { kind: 'cancelled' });
+          return;
+        }
+        progress.fallbackReason = verdict.reason;
+        break;
+      }
+      if (next !== 'retry_now') await sleep(next, undefined, { signal: context.abort.signal }).catch(() => undefined);
+      if (context.abort.signal.aborted) {
+        finish(context, { kind: 'cancelled' });
+        return;
+      }
     }
-    progress.fallbackReason = reason;
   }
   answerExhausted(context, progress);
 }
 
-/** Attempts on one target; undefined once the request is answered, else why to move on. */
-async function tryTarget(
-  context: RequestContext,
-  delivery: Delivery,
-  target: Target,
-  progress: Progress,
-): Promise<FailureReason | undefined> {
-  for (let round = 1; ; round++) {
-    const { outcome, verdict, sink } = await attempt(context, delivery, target, progress, round > 1);
-    if (verdict.kind === 'final') {
-      if (outcome.kind === 'ok') sink.complete(outcome.usage);
-      else finish(context, outcome);
-      return undefined;
-    }
-    progress.last = { target, outcome };
-    if (verdict.reason === 'context_length') progress.windowAbove = target.facts?.context_window ?? 0;
-    if (!verdict.retry || round >= target.retry.attempts) return verdict.reason;
-    const delay = retryDelay(target.retry, round, verdict.retryAfterMs);
-    if (delay === undefined || performance.now() + delay >= context.deadlineAt) return verdict.reason;
-    if (delay > 0) await sleep(delay, undefined, { signal: context.abort.signal }).catch(() => undefined);
-    if (context.abort.signal.aborted) {
-      finish(context, { kind: 'cancelled' });
-      return undefined;
-    }
-  }
+interface Attempt {
+  readonly target: Target;
+  readonly retry: boolean;
+  readonly progress: Progress;
+  readonly sink: DeferredResponse;
+  readonly options: AttemptOptions;
+  readonly limit: { release(): void } | undefined;
+  readonly startedAt: number;
 }
 
-async function attempt(
-  context: RequestContext,
-  delivery: Delivery,
-  target: Target,
-  progress: Progress,
-  retry: boolean,
-): Promise<{ outcome: AttemptOutcome; verdict: Verdict; sink: DeferredResponse }> {
+function beginAttempt(context: RequestContext, delivery: Delivery, target: Target, progress: Progress, retry: boolean): Attempt {
   progress.attempts++;
   markAttempt(context, delivery, target, progress);
   const sink = new DeferredResponse(context);
@@ -117,21 +117,17 @@ async function attempt(
     sink,
     signal: limit?.signal ?? context.abort.signal,
     requestId: context.id,
-    ...(delivery.callerApiKey === undefined ? {} : { callerApiKey: delivery.callerApiKey }),
-    ...(target.firstByteTimeoutMs === undefined ? {} : { firstByteTimeoutMs: target.firstByteTimeoutMs }),
-    ...(target.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: target.idleTimeoutMs }),
+    callerApiKey: delivery.callerApiKey,
+    firstByteTimeoutMs: target.firstByteTimeoutMs,
+    idleTimeoutMs: target.idleTimeoutMs,
   };
-  const startedAt = performance.now();
   target.health.begin();
-  let outcome: AttemptOutcome;
-  try {
-    outcome = await delivery.send(target, options);
-  } catch (error) {
-    target.health.end('neutral', 0, performance.now());
-    throw error;
-  } finally {
-    limit?.release();
-  }
+  return { target, retry, progress, sink, options, limit, startedAt: performance.now() };
+}
+
+/** Judges the attempt, updates the target's health, and says what the client would get from it. */
+function endAttempt(context: RequestContext, attempt: Attempt, outcome: AttemptOutcome): { verdict: Verdict; final: AttemptOutcome } {
+  const { target, sink, startedAt } = attempt;
   const endedAt = performance.now();
   context.upstreamMs += endedAt - startedAt;
   const verdict = judge(outcome, target, sink.committed, context.abort.signal.aborted);
@@ -141,21 +137,34 @@ async function attempt(
     outcome = { kind: 'failed', code: 'upstream_unreachable', message: 'The upstream connection closed before the answer started.' };
   if (!sink.committed && outcome.kind === 'cancelled' && !context.abort.signal.aborted)
     outcome = { kind: 'failed', code: 'upstream_timeout', message: `The upstream did not answer within ${target.totalTimeoutMs} ms.` };
-  if (attemptFinished.hasSubscribers || requestFinished.hasSubscribers)
-    recordAttempt(context, { target, outcome, verdict, retry, progress, startedAt, durationMs: endedAt - startedAt });
-  return { outcome, verdict, sink };
+  if (attemptFinished.hasSubscribers || requestFinished.hasSubscribers) recordAttempt(context, attempt, outcome, verdict, endedAt);
+  return { verdict, final: outcome };
+}
+
+/** After a failed attempt: the same target again (now, or after a delay in ms), or the next target. */
+function nextStep(
+  context: RequestContext,
+  target: Target,
+  progress: Progress,
+  failed: { outcome: AttemptOutcome; verdict: Verdict & { kind: 'again' }; round: number },
+): 'next_target' | 'retry_now' | number {
+  const { verdict, round } = failed;
+  progress.last = { target, outcome: failed.outcome };
+  if (verdict.reason === 'context_length') progress.windowAbove = target.facts?.context_window ?? 0;
+  if (!verdict.retry || round >= target.retry.attempts) return 'next_target';
+  const delay = retryDelay(target.retry, round, verdict.retryAfterMs);
+  if (delay === undefined || performance.now() + delay >= context.deadlineAt) return 'next_target';
+  return delay > 0 ? delay : 'retry_now';
 }
 
 function markAttempt(context: RequestContext, delivery: Delivery, target: Target, progress: Progress): void {
-  const price = delivery.price?.(target);
+  const price = delivery.pricing?.priceOf(target);
   if (price === undefined) delete context.price;
   else context.price = price;
   context.provider = target.provider.name;
   context.providerType = target.provider.type;
   context.upstreamModel = target.upstreamModel;
   const headers = context.headers;
-  headers['x-lightport-provider'] = target.provider.name;
-  headers['x-lightport-model'] = target.upstreamModel;
   headers['x-lightport-target'] = target.id;
   headers['x-lightport-attempts'] = String(progress.attempts);
   if (progress.fallbackReason !== undefined) headers['x-lightport-fallback-reason'] = progress.fallbackReason;
@@ -183,7 +192,7 @@ function answerExhausted(context: RequestContext, progress: Progress): void {
 function attemptLimit(context: RequestContext, ms: number): { signal: AbortSignal; release(): void } {
   const controller = new AbortController();
   const forward = (): void => controller.abort(context.abort.signal.reason);
-  context.abort.signal.addEventListener('abort', forward, { once: true });
+  context.abort.signal.addEventListener('abort', forward); // removed on release
   const timer = setTimeout(() => controller.abort('attempt_timeout'), ms);
   return {
     signal: controller.signal,
@@ -194,44 +203,26 @@ function attemptLimit(context: RequestContext, ms: number): { signal: AbortSigna
   };
 }
 
-function shortenDeadline(context: RequestContext, deadlineMs: number): NodeJS.Timeout | undefined {
-  const remaining = context.startedAt + deadlineMs - performance.now();
-  if (context.startedAt + deadlineMs >= context.deadlineAt) return undefined;
-  context.deadlineAt = context.startedAt + deadlineMs;
-  return setTimeout(() => context.abort.abort('deadline'), Math.max(0, remaining));
-}
-
-interface AttemptReport {
-  readonly target: Target;
-  readonly outcome: AttemptOutcome;
-  readonly verdict: Verdict;
-  readonly retry: boolean;
-  readonly progress: Progress;
-  readonly startedAt: number;
-  readonly durationMs: number;
-}
-
 /** Keeps the attempt for the request's observers and publishes it to the attempt's own. */
-function recordAttempt(context: RequestContext, report: AttemptReport): void {
-  const { target, outcome, verdict, progress } = report;
+function recordAttempt(context: RequestContext, attempt: Attempt, outcome: AttemptOutcome, verdict: Verdict, endedAt: number): void {
+  const { target, progress } = attempt;
   const status = outcome.kind === 'ok' ? context.res.statusCode : outcome.kind === 'upstream_error' ? outcome.status : undefined;
-  const errorClass = classify(outcome);
   const event: AttemptFinished = {
     requestId: context.id,
-    ...(context.model === undefined ? {} : { model: context.model }),
+    model: context.model,
     provider: target.provider.name,
     providerType: target.provider.type,
     upstreamModel: target.upstreamModel,
     target: target.id,
     attempt: progress.attempts,
-    retry: report.retry,
-    fallback: !report.retry && progress.fallbackReason !== undefined,
+    retry: attempt.retry,
+    fallback: !attempt.retry && progress.fallbackReason !== undefined,
     outcome: outcome.kind,
-    startMs: report.startedAt - context.startedAt,
-    durationMs: report.durationMs,
-    ...(status === undefined ? {} : { status }),
-    ...(errorClass === undefined ? {} : { errorClass }),
-    ...(verdict.kind === 'again' ? { failureReason: verdict.reason } : {}),
+    startMs: attempt.startedAt - context.startedAt,
+    durationMs: endedAt - attempt.startedAt,
+    status,
+    errorClass: classify(outcome),
+    failureReason: verdict.kind === 'again' ? verdict.reason : undefined,
   };
   (context.attempts ??= []).push(event);
   if (attemptFinished.hasSubscribers) attemptFinished.publish(event);

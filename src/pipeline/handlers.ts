@@ -37,12 +37,7 @@ function observe(context: RequestContext, body: ChatRequest | EmbeddingsRequest)
   if (context.bodyCapture !== 'off') context.requestBody = body;
 }
 
-/** The plan, with each target's price for the answer's cost. */
-function priced(delivery: Delivery, pricing: Pricing): Delivery {
-  return { ...delivery, price: (target) => pricing.lookup(target.provider.name, target.provider.type, target.upstreamModel) };
-}
-
-/** Route: a configured model, `<provider>/<model>`, or a provider named by header (configured, or passthrough). */
+/** Route: a configured model, `<provider>/<model>`, or a provider named by header (configured, or passthrough); each target priced. */
 function plan(context: RequestContext, deps: PipelineDeps, request: RoutedRequest, send: Send): Delivery {
   const table = deps.routing.current;
   const model = request.body.model;
@@ -50,7 +45,7 @@ function plan(context: RequestContext, deps: PipelineDeps, request: RoutedReques
   const named = context.req.headers['x-lightport-provider'];
   if (typeof named === 'string' && named !== '') {
     const configured = table.providers.get(named);
-    if (configured) return { targets: [table.target(configured, model)], send };
+    if (configured) return { targets: [table.target(configured, model)], send, pricing: deps.pricing };
     if (deps.passthrough) {
       const baseUrl = context.req.headers['x-lightport-base-url'];
       const { provider, callerApiKey } = deps.passthrough.resolve(
@@ -62,12 +57,13 @@ function plan(context: RequestContext, deps: PipelineDeps, request: RoutedReques
         targets: [makeTarget(provider, model, table.config.router, deps.passthroughHealth, { transient: true })],
         send,
         callerApiKey,
+        pricing: deps.pricing,
       };
     }
   }
   const route = table.resolve(model);
   const targets = route.planner.fixed ?? route.planner.plan(new RoutingInput(request, context.req.headers, context.keyName));
-  return route.deadlineMs === undefined ? { targets, send } : { targets, send, deadlineMs: route.deadlineMs };
+  return { targets, send, deadlineMs: route.deadlineMs, pricing: deps.pricing };
 }
 
 /**
@@ -80,28 +76,30 @@ function cacheTarget(delivery: Delivery, model: string): { provider: string; ups
   return { provider: 'route', upstreamModel: model };
 }
 
-export async function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
+export function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
   const request: ChatRequest = parseChatRequest(body);
   observe(context, request);
   // Routing comes first, so an unknown model is refused before any MCP work.
-  let enriched: McpPlan | undefined;
-  const send: Send = (target, options) =>
-    enriched === undefined ? target.provider.chat(request, options) : enriched.chat(target.provider, options);
-  const delivery = priced(plan(context, deps, { kind: 'chat', body: request }, send), deps.pricing);
-  await withinLimits(deps.limits, context, request, async () => {
-    // Enriched once; every retry and fallback runs the same enriched plan.
-    enriched = await deps.mcp?.prepare(context, request);
-    const cached = await deps.cache?.lookup(context, enriched?.request ?? request, {
-      ...cacheTarget(delivery, request.model),
-      runsTools: enriched?.runsTools === true,
-    });
-    if (cached === 'answered') return;
-    await deliver(
-      context,
-      cached === undefined
-        ? delivery
-        : { ...delivery, send: (target, options) => cached.wrap((attempt) => send(target, attempt))(options) },
-    );
+  const delivery = plan(context, deps, { kind: 'chat', body: request }, (target, options) => target.provider.chat(request, options));
+  const work =
+    deps.cache === undefined && deps.mcp?.involved(context, request) !== true
+      ? () => deliver(context, delivery)
+      : () => enrichAndDeliver(context, deps, request, delivery);
+  return withinLimits(deps.limits, context, request, work);
+}
+
+/** MCP enrichment (once: every retry and fallback runs the same enriched plan), then the cache, then the attempts. */
+async function enrichAndDeliver(context: RequestContext, deps: PipelineDeps, request: ChatRequest, routed: Delivery): Promise<void> {
+  const enriched = await deps.mcp?.prepare(context, request);
+  const send: Send = enriched === undefined ? routed.send : (target, options) => enriched.chat(target.provider, options);
+  const cached = await deps.cache?.lookup(context, enriched?.request ?? request, {
+    ...cacheTarget(routed, request.model),
+    runsTools: enriched?.runsTools === true,
+  });
+  if (cached === 'answered') return;
+  await deliver(context, {
+    ...routed,
+    send: cached === undefined ? send : (target, options) => cached.wrap((attempt) => send(target, attempt))(options),
   });
 }
 
@@ -111,7 +109,7 @@ export async function handleEmbeddings(context: RequestContext, deps: PipelineDe
   const delivery = plan(context, deps, { kind: 'embeddings', body: request }, (target, options) =>
     target.provider.embeddings(request, options),
   );
-  await withinLimits(deps.limits, context, request, () => deliver(context, priced(delivery, deps.pricing)));
+  await withinLimits(deps.limits, context, request, () => deliver(context, delivery));
 }
 
 /**

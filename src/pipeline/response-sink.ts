@@ -90,11 +90,10 @@ export class DeferredResponse implements ResponseSink {
     }
     this.#held = undefined;
     const body = held.length === 1 ? (held[0] as Buffer | string) : Buffer.concat(held.map(toBuffer), this.#heldBytes);
-    const headers: Record<string, string | number> = {
-      ...context.headers,
-      'content-type': this.#contentType,
-      'content-length': this.#heldBytes,
-    };
+    // The request's own headers object: nothing is sent with it after this answer.
+    const headers = context.headers;
+    headers['content-type'] = this.#contentType;
+    headers['content-length'] = String(this.#heldBytes);
     if (context.costUsd !== undefined) headers[COST_HEADER] = formatUsd(context.costUsd);
     this.committed = true;
     context.streaming = false;
@@ -109,9 +108,12 @@ export class DeferredResponse implements ResponseSink {
     const context = this.#context;
     const streaming = this.#contentType.startsWith('text/event-stream');
     context.streaming = streaming;
-    const headers: Record<string, string> = streaming
-      ? { ...context.headers, 'content-type': SSE_CONTENT_TYPE, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
-      : { ...context.headers, 'content-type': this.#contentType };
+    const headers = context.headers;
+    if (streaming) {
+      headers['content-type'] = SSE_CONTENT_TYPE;
+      headers['cache-control'] = 'no-cache';
+      headers['x-accel-buffering'] = 'no';
+    } else headers['content-type'] = this.#contentType;
     if (this.#acceptsTrailer()) headers['trailer'] = COST_HEADER;
     context.res.writeHead(this.#status, headers);
   }

@@ -56,131 +56,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
  */
 export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
   return new Promise((resolve) => {
-    let started = false;
-    let success = false;
-    let status = 0;
-    let errorHeaders: UpstreamHeaders = {};
-    const errorChunks: Buffer[] = [];
-    let errorBytes = 0;
-    const tail: Buffer[] = [];
-    let filter: UsageEventFilter | undefined;
-    let tailBytes = 0;
-    const head: Buffer[] = [];
-    let headBytes = 0;
-    let settled = false;
-    const settle = (outcome: AttemptOutcome): void => {
-      if (settled) return;
-      settled = true;
-      call.signal.removeEventListener('abort', onAbort);
-      resolve(outcome);
-    };
-    let abortController: Dispatcher.DispatchController | undefined;
-    const onAbort = (): void => abortController?.abort(new Error('request cancelled'));
-    call.signal.addEventListener('abort', onAbort, { once: true });
-    const { translator } = call;
-
-    const startSink = (contentType: string): void => {
-      if (started) return;
-      started = true;
-      call.sink.start(status, contentType);
-    };
-    const forward = (controller: Dispatcher.DispatchController, bytes: Buffer | string): void => {
-      if (!call.sink.write(bytes)) {
-        controller.pause();
-        call.sink.onDrain(() => controller.resume());
-      }
-    };
-    /** A translated answer that turned out to be an error: an error before the first byte, a broken stream after. */
-    const failTranslation = (controller: Dispatcher.DispatchController | undefined, failure: UpstreamErrorOutcome): void => {
-      settle(started ? { kind: 'broken', message: failure.body.error.message } : failure);
-      controller?.abort(new Error('upstream answer failed'));
-    };
-    const translate = (controller: Dispatcher.DispatchController, step: () => string): string | undefined => {
-      if (translator === undefined) return undefined;
-      let out: string;
-      try {
-        out = step();
-      } catch (error) {
-        failTranslation(controller, unreadableAnswer(error));
-        return undefined;
-      }
-      if (translator.failure) {
-        failTranslation(controller, translator.failure);
-        return undefined;
-      }
-      return out;
-    };
-
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(controller) {
-        abortController = controller;
-        if (call.signal.aborted) controller.abort(new Error('request cancelled'));
-      },
-      onResponseStart(_controller, statusCode, headers) {
-        status = statusCode;
-        success = statusCode >= 200 && statusCode < 300;
-        if (!success) errorHeaders = headers;
-        else if (translator === undefined) {
-          const contentType = String(headers['content-type'] ?? 'application/json');
-          if (call.hideUsageEvent && contentType.startsWith('text/event-stream')) filter = new UsageEventFilter();
-          startSink(contentType);
-        }
-      },
-      onResponseData(controller, chunk) {
-        if (settled) return;
-        if (!success) {
-          if (errorBytes < ERROR_BODY_LIMIT) {
-            errorChunks.push(chunk);
-            errorBytes += chunk.length;
-          }
-          return;
-        }
-        if (translator !== undefined) {
-          const out = translate(controller, () => translator.push(chunk));
-          if (out) {
-            startSink(translator.contentType);
-            forward(controller, Buffer.from(out));
-          }
-          return;
-        }
-        if (call.readUsage) {
-          if (headBytes < HEAD_BYTES) {
-            head.push(chunk);
-            headBytes += chunk.length;
-          }
-          tail.push(chunk);
-          tailBytes += chunk.length;
-          while (tail.length > 1 && tailBytes - (tail[0]?.length ?? 0) >= TAIL_BYTES) tailBytes -= tail.shift()?.length ?? 0;
-        }
-        const forwarded = filter === undefined ? chunk : filter.push(chunk);
-        if (forwarded.length > 0) forward(controller, forwarded);
-      },
-      onResponseEnd(controller) {
-        if (settled) return;
-        if (!success) {
-          settle(mapUpstreamError(status, Buffer.concat(errorChunks).toString('utf8'), errorHeaders));
-          return;
-        }
-        if (translator !== undefined) {
-          const out = translate(controller, () => translator.end());
-          if (out === undefined) return;
-          startSink(translator.contentType);
-          if (out) call.sink.write(out);
-          call.sink.end(translator.usage);
-          settle(translator.usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage: translator.usage });
-          return;
-        }
-        const rest = filter?.flush();
-        if (rest !== undefined && rest.length > 0) call.sink.write(rest);
-        const usage = call.readUsage?.(tail, head);
-        call.sink.end(usage);
-        settle(usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage });
-      },
-      onResponseError(_controller, error) {
-        settle(failureOutcome(error, started, call.signal.aborted));
-      },
-    };
-
+    const exchange = new UpstreamExchange(call, resolve);
     call.dispatcher.dispatch(
       {
         origin: call.origin,
@@ -191,10 +67,163 @@ export function sendUpstream(call: UpstreamCall): Promise<AttemptOutcome> {
         headersTimeout: call.timeoutMs,
         bodyTimeout: call.idleTimeoutMs ?? call.timeoutMs,
       },
-      handler,
+      exchange,
     );
   });
 }
+
+/**
+ * One request's side of the upstream exchange: undici's handler, holding the state of the
+ * answer. A class rather than closures, since one is made per attempt on the hot path.
+ */
+class UpstreamExchange implements Dispatcher.DispatchHandler {
+  readonly #call: UpstreamCall;
+  readonly #resolve: (outcome: AttemptOutcome) => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  #started = false;
+  #success = false;
+  #settled = false;
+  #status = 0;
+  #errorHeaders: UpstreamHeaders = {};
+  #errorChunks: Buffer[] | undefined;
+  #errorBytes = 0;
+  #tail: Buffer[] | undefined;
+  #tailBytes = 0;
+  #head: Buffer[] | undefined;
+  #headBytes = 0;
+  #filter: UsageEventFilter | undefined;
+  readonly #onAbort = (): void => this.#controller?.abort(new Error('request cancelled'));
+  readonly #resume = (): void => this.#controller?.resume();
+
+  constructor(call: UpstreamCall, resolve: (outcome: AttemptOutcome) => void) {
+    this.#call = call;
+    this.#resolve = resolve;
+    call.signal.addEventListener('abort', this.#onAbort); // removed in #settle
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#call.signal.aborted) controller.abort(new Error('request cancelled'));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: UpstreamHeaders): void {
+    this.#status = statusCode;
+    this.#success = statusCode >= 200 && statusCode < 300;
+    if (!this.#success) this.#errorHeaders = headers;
+    else if (this.#call.translator === undefined) {
+      const contentType = String(headers['content-type'] ?? 'application/json');
+      if (this.#call.hideUsageEvent && contentType.startsWith('text/event-stream')) this.#filter = new UsageEventFilter();
+      this.#startSink(contentType);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return;
+    if (!this.#success) {
+      if (this.#errorBytes < ERROR_BODY_LIMIT) {
+        (this.#errorChunks ??= []).push(chunk);
+        this.#errorBytes += chunk.length;
+      }
+      return;
+    }
+    const { translator } = this.#call;
+    if (translator !== undefined) {
+      const out = this.#translate(controller, translator, chunk);
+      if (out) {
+        this.#startSink(translator.contentType);
+        this.#forward(controller, Buffer.from(out));
+      }
+      return;
+    }
+    if (this.#call.readUsage) this.#keepForUsage(chunk);
+    const forwarded = this.#filter === undefined ? chunk : this.#filter.push(chunk);
+    if (forwarded.length > 0) this.#forward(controller, forwarded);
+  }
+
+  onResponseEnd(controller: Dispatcher.DispatchController): void {
+    if (this.#settled) return;
+    const { sink, translator } = this.#call;
+    if (!this.#success) {
+      const body = this.#errorChunks === undefined ? '' : Buffer.concat(this.#errorChunks).toString('utf8');
+      this.#settle(mapUpstreamError(this.#status, body, this.#errorHeaders));
+      return;
+    }
+    if (translator !== undefined) {
+      const out = this.#translate(controller, translator, undefined);
+      if (out === undefined) return;
+      this.#startSink(translator.contentType);
+      if (out) sink.write(out);
+      sink.end(translator.usage);
+      this.#settle(translator.usage === undefined ? OK : { kind: 'ok', usage: translator.usage });
+      return;
+    }
+    const rest = this.#filter?.flush();
+    if (rest !== undefined && rest.length > 0) sink.write(rest);
+    const usage = this.#tail === undefined ? undefined : this.#call.readUsage?.(this.#tail, this.#head ?? []);
+    sink.end(usage);
+    this.#settle(usage === undefined ? OK : { kind: 'ok', usage });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#settle(failureOutcome(error, this.#started, this.#call.signal.aborted));
+  }
+
+  #settle(outcome: AttemptOutcome): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#call.signal.removeEventListener('abort', this.#onAbort);
+    this.#resolve(outcome);
+  }
+
+  #startSink(contentType: string): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#call.sink.start(this.#status, contentType);
+  }
+
+  #forward(controller: Dispatcher.DispatchController, bytes: Buffer | string): void {
+    if (!this.#call.sink.write(bytes)) {
+      controller.pause();
+      this.#call.sink.onDrain(this.#resume);
+    }
+  }
+
+  /** Keeps the answer's first and last bytes, where its usage is. */
+  #keepForUsage(chunk: Buffer): void {
+    if (this.#headBytes < HEAD_BYTES) {
+      (this.#head ??= []).push(chunk);
+      this.#headBytes += chunk.length;
+    }
+    const tail = (this.#tail ??= []);
+    tail.push(chunk);
+    this.#tailBytes += chunk.length;
+    while (tail.length > 1 && this.#tailBytes - (tail[0]?.length ?? 0) >= TAIL_BYTES) this.#tailBytes -= tail.shift()?.length ?? 0;
+  }
+
+  /** The translator's output for the next chunk (or the end, without one); undefined once it failed. */
+  #translate(controller: Dispatcher.DispatchController, translator: AnswerTranslator, chunk: Buffer | undefined): string | undefined {
+    let out: string;
+    try {
+      out = chunk === undefined ? translator.end() : translator.push(chunk);
+    } catch (error) {
+      this.#failTranslation(controller, unreadableAnswer(error));
+      return undefined;
+    }
+    if (translator.failure) {
+      this.#failTranslation(controller, translator.failure);
+      return undefined;
+    }
+    return out;
+  }
+
+  /** A translated answer that turned out to be an error: an error before the first byte, a broken stream after. */
+  #failTranslation(controller: Dispatcher.DispatchController, failure: UpstreamErrorOutcome): void {
+    this.#settle(this.#started ? { kind: 'broken', message: failure.body.error.message } : failure);
+    controller.abort(new Error('upstream answer failed'));
+  }
+}
+
+const OK: AttemptOutcome = { kind: 'ok' };
 
 function unreadableAnswer(error: unknown): UpstreamErrorOutcome {
   const reason = error instanceof Error ? error.message : String(error);

@@ -33,8 +33,10 @@ const AGAIN = (reason: FailureReason, retry = true, health: HealthResult = 'fail
  * while it has attempts left, then the next); a context-length error moves straight to a
  * target with a larger window. After the first byte nothing is tried again.
  */
+const SUCCESS: Verdict = { kind: 'final', health: 'success' };
+
 export function judge(outcome: AttemptOutcome, target: Target, committed: boolean, requestAborted: boolean): Verdict {
-  if (outcome.kind === 'ok') return { kind: 'final', health: 'success' };
+  if (outcome.kind === 'ok') return SUCCESS;
   if (committed) return { kind: 'final', health: outcome.kind === 'cancelled' && requestAborted ? 'neutral' : 'failure' };
   switch (outcome.kind) {
     case 'cancelled':

@@ -29,6 +29,8 @@ import { SharedCircuits } from '../router/shared-circuits.ts';
 import { addAdminRoutes } from './admin.ts';
 import { readJsonBody } from './body.ts';
 import { applyCors } from './cors.ts';
+import { sweepDeadlines } from './deadlines.ts';
+import { InFlightRequests } from './in-flight.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { startMetricsListener, type MetricsListener } from './metrics-endpoint.ts';
 import { sendJson } from './respond.ts';
@@ -113,7 +115,8 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
 
   let listening = false;
   let draining = false;
-  const inFlight = new Set<RequestContext>();
+  const inFlight = new InFlightRequests();
+  const stopDeadlines = sweepDeadlines(inFlight);
   const observers = startObservers(config, logger, { inFlight: () => inFlight.size });
   let metricsListener: MetricsListener | undefined;
 
@@ -231,28 +234,29 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       headers: { 'x-request-id': id },
       bodyCapture: observers.bodyCapture(),
       upstreamMs: 0,
+      inFlightIndex: -1,
     };
     inFlight.add(context);
-    const deadline = setTimeout(() => context.abort.abort('deadline'), config.server.request_timeout_ms);
     // The request is reported once the response has closed and the pipeline has finished with it.
     let pending = 2;
     const settleOne = (): void => {
       if (--pending === 0) publishFinished(context);
     };
     res.once('close', () => {
-      clearTimeout(deadline);
       inFlight.delete(context);
       if (!res.writableFinished) context.abort.abort('client_closed');
       settleOne();
     });
-    handle(context)
-      .catch((error: unknown) => {
-        const gatewayError = toGatewayError(error);
-        if (gatewayError.code === 'internal_error') logger.error({ err: error, request_id: id }, 'request failed');
-        if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
+    handle(context).then(settleOne, (error: unknown) => {
+      const gatewayError = toGatewayError(error);
+      if (gatewayError.code === 'internal_error') logger.error({ err: error, request_id: id }, 'request failed');
+      if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
+      try {
         sendGatewayError(context, gatewayError);
-      })
-      .finally(settleOne);
+      } finally {
+        settleOne();
+      }
+    });
   };
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
@@ -296,6 +300,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
         await waitUntil(() => inFlight.size === 0, 500);
       }
       server.closeAllConnections();
+      stopDeadlines();
       await closed;
       await Promise.all([
         observers.close(),

@@ -49,7 +49,7 @@ function put(body: unknown): Promise<Response> {
   return admin('/admin/routing', { method: 'PUT', body: JSON.stringify(body) });
 }
 
-async function until(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -30,6 +30,8 @@ providers:
     tool_calls:
       - { name: lookup_order, arguments: { order_id: "A-1" } }
       - { name: "*", arguments: { q: "x" } }
+models:
+  bounded: { provider: hangs, model: m, deadline_ms: 150 }
 `,
   });
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -87,6 +89,16 @@ describe('mock provider', () => {
     const error = await errorOf(client.chat.completions.create({ model: 'hangs/m', messages: user('x') }));
     expect(error?.status).toBe(504);
     expect(error?.code).toBe('upstream_timeout');
+  });
+
+  it("ends a hang at the model's own deadline when it is shorter than the server's", async () => {
+    const started = performance.now();
+    const error = await errorOf(client.chat.completions.create({ model: 'bounded', messages: user('x') }));
+    const elapsed = performance.now() - started;
+    expect(error?.status).toBe(504);
+    expect(elapsed).toBeGreaterThanOrEqual(150);
+    // The server's own deadline is 400 ms: the model's fired first.
+    expect(elapsed).toBeLessThan(390);
   });
 
   it('runs a scripted tool loop over two turns', async () => {

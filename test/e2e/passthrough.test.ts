@@ -49,7 +49,7 @@ describe("passthrough with the caller's own key", () => {
   it("forwards to an allowed upstream URL with the caller's key and model", async () => {
     const { data, response } = await ask(passthroughClient(upstream.url)).withResponse();
     expect(data.choices[0]?.message.content).toBe('You said: byok');
-    expect(response.headers.get('x-lightport-provider')).toBe('openai-compatible');
+    expect(response.headers.get('x-lightport-target')).toBe('openai-compatible/gpt-4o-mini');
     const sent = upstream.requests.at(-1);
     expect(sent?.headers['authorization']).toBe(`Bearer ${CALLER_KEY}`);
     expect(sent?.body).toMatchObject({ model: 'gpt-4o-mini' });

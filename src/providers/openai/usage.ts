@@ -1,6 +1,6 @@
 import type { TokenUsage } from '../types.ts';
 
-const USAGE_KEY = '"usage":';
+const USAGE_KEY = Buffer.from('"usage":');
 
 /**
  * Token usage from the last bytes of an OpenAI-format answer (the JSON body's end, or a

@@ -154,6 +154,8 @@ describe('the Messages API through the gateway', () => {
     // The fake counts 21 input tokens, 4 cache reads and 9 output tokens; OpenAI's prompt_tokens include cache reads.
     const usage = { prompt_tokens: 25, completion_tokens: 9, total_tokens: 34, cached_tokens: 4 };
     expect(await logged(whole.response.headers.get('x-request-id') ?? '')).toMatchObject({ provider: 'claude', streaming: false, usage });
+    // Priced like chat: the catalog's Claude Sonnet 4.5 price of that usage.
+    expect(Number(whole.response.headers.get('x-lightport-cost-usd'))).toBeGreaterThan(0);
     expect(await logged(streamed.response.headers.get('x-request-id') ?? '')).toMatchObject({ provider: 'claude', streaming: true, usage });
     expect(gateway.output().stdout).not.toContain(ANTHROPIC_KEY);
     expect(gateway.output().stdout).not.toContain(OPENAI_KEY);
