@@ -12,10 +12,10 @@ export function withinLimits(
   request: ChatRequest | EmbeddingsRequest,
   work: () => Promise<void>,
 ): Promise<void> {
-  return limits === undefined ? work() : admitted(limits, context, request, work);
+  return limits === undefined ? work() : workAdmitted(limits, context, request, work);
 }
 
-async function admitted(
+async function workAdmitted(
   limits: LimitsStage,
   context: RequestContext,
   request: ChatRequest | EmbeddingsRequest,

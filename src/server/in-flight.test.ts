@@ -3,7 +3,7 @@ import type { RequestContext } from '../pipeline/context.ts';
 import { InFlightRequests } from './in-flight.ts';
 
 const request = (id: string) => ({ id, inFlightIndex: -1 }) as unknown as RequestContext;
-const ids = (list: InFlightRequests) => [...list].map((context) => context.id).sort();
+const ids = (list: InFlightRequests) => [...list].map((context) => context.id).toSorted();
 
 describe('InFlightRequests', () => {
   it('adds, removes from any position and iterates what is left', () => {
@@ -41,7 +41,7 @@ describe('InFlightRequests', () => {
       seen.push(context.id);
       list.delete(context);
     }
-    expect(seen.sort()).toEqual(['a', 'b', 'c']);
+    expect(seen.toSorted()).toEqual(['a', 'b', 'c']);
     expect(list.size).toBe(0);
   });
 });
