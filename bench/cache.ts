@@ -43,26 +43,45 @@ async function post(pool: Pool, body: string): Promise<{ status: number; cache: 
   return { status: response.statusCode, cache: String(response.headers['x-lightport-cache'] ?? ''), text };
 }
 
-/** CPU seconds per request the server's process tree spends on `count` copies of one request. */
-async function cpuPerRequest(server: RunningServer, body: string, count: number): Promise<number> {
-  const pool = new Pool(server.origin, { connections: CONCURRENCY });
-  const run = async (requests: number): Promise<void> => {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next++ < requests) {
-          const { status, text } = await post(pool, body);
-          if (status !== 200) throw new Error(`${server.name}: HTTP ${status} ${text.slice(0, 200)}`);
-        }
-      }),
-    );
-  };
-  await run(Math.max(100, Math.round(count / 4)));
-  const before = processTreeCpuSeconds(server.pid);
-  await run(count);
-  const spent = processTreeCpuSeconds(server.pid) - before;
-  await pool.close();
-  return spent / count;
+/** Sends `requests` copies of one request over a pool, CONCURRENCY at a time. */
+async function send(server: RunningServer, pool: Pool, body: string, requests: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < requests) {
+        const { status, text } = await post(pool, body);
+        if (status !== 200) throw new Error(`${server.name}: HTTP ${status} ${text.slice(0, 200)}`);
+      }
+    }),
+  );
+}
+
+/**
+ * CPU seconds per request each server's process tree spends on copies of its request: both
+ * warmed up first (V8 keeps getting cheaper well past the first thousand requests), then
+ * measured in alternating rounds so that machine noise lands on both alike.
+ */
+async function cpuPerRequest(
+  servers: readonly { readonly server: RunningServer; readonly body: string }[],
+  options: { readonly warmup: number; readonly requests: number; readonly rounds: number },
+): Promise<number[]> {
+  const pools = servers.map(({ server }) => new Pool(server.origin, { connections: CONCURRENCY }));
+  const spent = servers.map(() => 0);
+  try {
+    for (const [index, { server, body }] of servers.entries()) await send(server, pools[index] as Pool, body, options.warmup);
+    for (let round = 0; round < options.rounds; round++) {
+      for (let step = 0; step < servers.length; step++) {
+        const index = (round + step) % servers.length;
+        const { server, body } = servers[index] as { server: RunningServer; body: string };
+        const before = processTreeCpuSeconds(server.pid);
+        await send(server, pools[index] as Pool, body, options.requests);
+        spent[index] = (spent[index] ?? 0) + processTreeCpuSeconds(server.pid) - before;
+      }
+    }
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+  return spent.map((seconds) => seconds / (options.requests * options.rounds));
 }
 
 async function semanticLookupMs(entries: number, lookups: number): Promise<{ p50: number; p99: number }> {
@@ -124,10 +143,14 @@ export async function runCacheBench(): Promise<Record<string, number>> {
       env: { PATH: process.env['PATH'] ?? '' },
     });
     servers.push(gateway);
-    const requests = Math.max(500, Math.round(5000 * scale));
     const body = (model: string) => JSON.stringify({ model, temperature: 0, messages: [{ role: 'user', content: 'Hello, cache.' }] });
-    const hitCpu = await cpuPerRequest(gateway, body('cached'), requests);
-    const bareCpu = await cpuPerRequest(bare, body('gpt-4o-mini'), requests);
+    const [hitCpu = Number.NaN, bareCpu = Number.NaN] = await cpuPerRequest(
+      [
+        { server: gateway, body: body('cached') },
+        { server: bare, body: body('gpt-4o-mini') },
+      ],
+      { warmup: Math.max(1000, Math.round(20_000 * scale)), requests: Math.max(200, Math.round(2000 * scale)), rounds: 10 },
+    );
     const workload = await replayWorkload(gateway);
     const lookups = Math.max(200, Math.round(1000 * scale));
     const small = await semanticLookupMs(10_000, lookups);

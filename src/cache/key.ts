@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CachePolicyConfig } from '../config/cache-schema.ts';
 import { canonicalJson } from '../mcp/canonical-json.ts';
 import type { ChatMessage, ChatRequest } from '../providers/types.ts';
@@ -12,7 +12,7 @@ export interface CacheTarget {
 }
 
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text);
 }
 
 /** The policy's namespace, plus a hash of the caller's key when entries are per key (never the key itself). */
