@@ -9,7 +9,8 @@ const USAGE = `Usage: lightport <command> [options]
 
 Commands:
   start [--config FILE] [--port N] [--host H]   start the gateway (the default command)
-  validate FILE                                  check a config, print every problem
+  validate [--connect] FILE                      check a config, print every problem;
+                                                 --connect also checks MCP tool names and state
   init [--output FILE] [--force]                 write a commented starter lightport.yaml
   schema                                         print the config's JSON Schema
 
@@ -30,6 +31,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         host: { type: 'string' },
         output: { type: 'string', short: 'o' },
         force: { type: 'boolean' },
+        connect: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -46,7 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'start':
       return runStart({ config: values.config, port: values.port, host: values.host });
     case 'validate':
-      return runValidate(rest[0] ?? values.config);
+      return runValidate(rest[0] ?? values.config, { connect: values.connect === true });
     case 'init':
       return runInit(values.output ?? 'lightport.yaml', values.force === true);
     case 'schema':

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { formatProblem, loadConfigFile } from '../config/load.ts';
+import { formatProblem, loadConfigFile, locateProblems } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger } from '../observability/logger.ts';
 import { PRICING_DATA_DATE } from '../observability/pricing-catalog.ts';
@@ -32,7 +32,7 @@ export async function runStart(options: StartOptions): Promise<number> {
   const gateway = createGateway(config, logger, { configFile: file });
   const problems = await gateway.prepare();
   if (problems.length > 0) {
-    for (const problem of problems) process.stderr.write(`${file}: ${problem}\n`);
+    for (const problem of await locateProblems(file, problems)) process.stderr.write(`${formatProblem(file, problem)}\n`);
     process.stderr.write(`Lightport did not start: ${problems.length} problem(s) in ${file}\n`);
     await gateway.shutdown();
     logger.flush();

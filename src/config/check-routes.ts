@@ -1,4 +1,4 @@
-import type { YamlPath } from './locate.ts';
+import { formatPath, type YamlPath } from './locate.ts';
 import { suggest } from './suggest.ts';
 
 export type Report = (path: YamlPath, message: string, keyOf?: string) => void;
@@ -53,6 +53,37 @@ function* targetEntries(model: Record<string, unknown>, path: YamlPath): Generat
 
 function asEntry(value: unknown): string | Record<string, unknown> | undefined {
   return typeof value === 'string' || isRecord(value) ? value : undefined;
+}
+
+/**
+ * Routing rule names: unique across models, and every name an MCP policy attaches to exists.
+ */
+export function checkRuleNames(data: Record<string, unknown>, models: Record<string, unknown>, at: Report): void {
+  const named = new Map<string, YamlPath>();
+  for (const [model, entry] of Object.entries(models)) {
+    if (!isRecord(entry) || !Array.isArray(entry['rules'])) continue;
+    for (const [index, rule] of entry['rules'].entries()) {
+      const name = isRecord(rule) ? rule['name'] : undefined;
+      if (typeof name !== 'string') continue;
+      const path = ['models', model, 'rules', index, 'name'];
+      const first = named.get(name);
+      if (first === undefined) named.set(name, path);
+      else at(path, `rule name "${name}" is taken by ${formatPath(first)}`);
+    }
+  }
+  const mcp = data['mcp'];
+  const policies = isRecord(mcp) && Array.isArray(mcp['policies']) ? mcp['policies'] : [];
+  for (const [index, policy] of policies.entries()) {
+    const rules = isRecord(policy) && Array.isArray(policy['rules']) ? policy['rules'] : [];
+    for (const [position, rule] of rules.entries()) {
+      if (typeof rule !== 'string' || named.has(rule)) continue;
+      const hint = suggest(rule, [...named.keys()]);
+      at(
+        ['mcp', 'policies', index, 'rules', position],
+        `unknown routing rule "${rule}"${hint ? ` (did you mean "${hint}"?)` : '; name a rule with models.<model>.rules[].name'}`,
+      );
+    }
+  }
 }
 
 function checkProvider(provider: string, path: YamlPath, providers: readonly string[], at: Report): void {

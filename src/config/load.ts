@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { checkModelReferences, type Report } from './check-routes.ts';
+import { checkModelReferences, checkRuleNames, type Report } from './check-routes.ts';
 import { interpolateEnvironment } from './interpolate.ts';
 import { formatPath, lineOf, locateNode, type YamlPath } from './locate.ts';
 import { configSchema, type Config } from './schema.ts';
@@ -25,6 +25,24 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
     this.problems = problems;
   }
+}
+
+/** A problem found once the config runs (an MCP server lacks a listed tool, Redis is down), at a YAML path. */
+export interface StartupProblem {
+  readonly path: YamlPath;
+  readonly message: string;
+}
+
+/** Start-up problems with the lines of their paths in the config file (line 1 when it cannot be read). */
+export async function locateProblems(file: string, problems: readonly StartupProblem[]): Promise<ConfigProblem[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines });
+  return problems.map((problem) => ({
+    path: formatPath(problem.path),
+    ...lineOf(locateNode(document, problem.path), lines),
+    message: problem.message,
+  }));
 }
 
 export function formatProblem(file: string, problem: ConfigProblem): string {
@@ -94,6 +112,7 @@ function reportIssue(issue: z.core.$ZodIssue, data: unknown, at: Report): void {
 function checkReferences(data: unknown, at: Report): void {
   if (!isRecord(data) || !isRecord(data['models'])) return;
   checkModelReferences(data, data['models'], at);
+  checkRuleNames(data, data['models'], at);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

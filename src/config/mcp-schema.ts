@@ -98,8 +98,12 @@ const policySchema = z.strictObject({
   name: z.string().optional(),
   models: z
     .array(z.string().min(1))
-    .default(['*'])
-    .describe('Request model names this policy applies to; * matches any run of characters.'),
+    .optional()
+    .describe('Request model names this policy applies to; * matches any run of characters. Default: every model, unless rules are given.'),
+  rules: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Named routing rules (models.<name>.rules[].name): the policy applies to requests such a rule routed.'),
   servers: z.array(z.string()).default([]).describe('MCP servers whose tools are offered by default.'),
   opt_in_servers: z.array(z.string()).default([]).describe('Servers offered only when the request asks for them.'),
   sources: z.array(z.string()).default([]).describe('Context sources injected, in this order.'),

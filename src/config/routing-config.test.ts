@@ -77,4 +77,21 @@ describe('routing config', () => {
     const [problem] = problems('  f: { strategy: loadbalance, targets: [p/m], metod: round_robin }\n');
     expect(problem?.message).toBe('unknown key "metod" (did you mean "method"?)');
   });
+
+  it('names rules uniquely, and MCP policies attach only to rules that exist', () => {
+    const found = problems(`
+  a:
+    strategy: conditional
+    rules:
+      - { name: vip, when: 'caller.user == "a"', target: p/m }
+      - { name: vip, when: 'caller.user == "b"', target: q/m }
+mcp:
+  policies:
+    - { rules: [vpi], servers: [] }
+`);
+    expect(found.map((problem) => [problem.path, problem.line, problem.message])).toEqual([
+      ['models.a.rules[1].name', 10, 'rule name "vip" is taken by models.a.rules[0].name'],
+      ['mcp.policies[0].rules[0]', 13, 'unknown routing rule "vpi" (did you mean "vip"?)'],
+    ]);
+  });
 });

@@ -61,6 +61,8 @@ const leafFields = {
   ...catalogFields,
 };
 
+const RULE_NAME = /^[A-Za-z0-9_.-]+$/;
+
 const ruleSource = z.string().superRefine((source, context) => {
   const problem = checkRule(source);
   if (problem) context.addIssue({ code: 'custom', message: `invalid rule at column ${problem.column}: ${problem.message}` });
@@ -138,7 +140,17 @@ const costModel = z.strictObject({
 const conditionalModel = z.strictObject({
   strategy: z.literal('conditional'),
   rules: z
-    .array(z.strictObject({ when: ruleSource.describe('A JavaScript expression over request, caller and time.'), target: targetEntry }))
+    .array(
+      z.strictObject({
+        name: z
+          .string()
+          .regex(RULE_NAME, 'rule names use letters, digits, _ . -')
+          .optional()
+          .describe('Names the rule, so MCP policies can attach context to the requests it routes.'),
+        when: ruleSource.describe('A JavaScript expression over request, caller and time.'),
+        target: targetEntry,
+      }),
+    )
     .min(1),
   default: targetEntry.optional().describe('Used when no rule matches; without it such a request is refused.'),
   ...strategyFields,

@@ -13,6 +13,7 @@ const config = mcpSchema.parse({
   policies: [
     { models: ['support-*'], servers: ['crm'], opt_in_servers: ['docs'] },
     { models: ['*'], servers: [] },
+    { rules: ['escalations'], servers: ['admin'] },
   ],
 });
 const policies = new PolicySet(config);
@@ -28,15 +29,23 @@ function errorCode(run: () => unknown): string | undefined {
 
 describe('PolicySet', () => {
   it('offers the policy defaults for matching models, nothing for others', () => {
-    expect(policies.select('support-bot', undefined, []).servers.map((choice) => choice.server)).toEqual(['crm']);
-    expect(policies.select('other', undefined, []).servers).toEqual([]);
+    expect(policies.select('support-bot', undefined, undefined, []).servers.map((choice) => choice.server)).toEqual(['crm']);
+    expect(policies.select('other', undefined, undefined, []).servers).toEqual([]);
+  });
+
+  it('adds the servers of policies attached to the routing rules that routed the request', () => {
+    expect(policies.select('support-bot', ['escalations'], undefined, []).servers.map((choice) => choice.server)).toEqual(['crm', 'admin']);
+    expect(policies.select('other', ['escalations'], undefined, []).servers.map((choice) => choice.server)).toEqual(['admin']);
+    // A policy with rules and no models applies to no model by name.
+    expect(policies.select('other', ['cheap'], undefined, []).servers).toEqual([]);
+    expect(errorCode(() => policies.select('other', ['cheap'], 'admin', []))).toBe('mcp_server_not_allowed');
   });
 
   it('lets the header narrow or opt in, only among allowed servers', () => {
-    expect(policies.select('support-bot', 'docs', []).servers.map((choice) => choice.server)).toEqual(['docs']);
-    expect(policies.select('support-bot', 'none', []).servers).toEqual([]);
-    expect(errorCode(() => policies.select('support-bot', 'admin', []))).toBe('mcp_server_not_allowed');
-    expect(errorCode(() => policies.select('support-bot', 'crn', []))).toBe('mcp_server_unknown');
+    expect(policies.select('support-bot', undefined, 'docs', []).servers.map((choice) => choice.server)).toEqual(['docs']);
+    expect(policies.select('support-bot', undefined, 'none', []).servers).toEqual([]);
+    expect(errorCode(() => policies.select('support-bot', undefined, 'admin', []))).toBe('mcp_server_not_allowed');
+    expect(errorCode(() => policies.select('support-bot', undefined, 'crn', []))).toBe('mcp_server_unknown');
   });
 
   it('reads MCP tool entries: allowed tools narrow, approval turns auto-run off', () => {
@@ -45,7 +54,7 @@ describe('PolicySet', () => {
       { type: 'mcp', server_label: 'docs', allowed_tools: { tool_names: ['search'] }, require_approval: 'always' },
     ]);
     expect(rest).toEqual([{ type: 'function', function: { name: 'mine' } }]);
-    const [choice] = policies.select('support-bot', undefined, entries).servers;
+    const [choice] = policies.select('support-bot', undefined, undefined, entries).servers;
     expect(choice?.server).toBe('docs');
     expect([...(choice?.tools ?? [])]).toEqual(['search']);
     expect(choice?.autoRun).toBe(false);

@@ -41,6 +41,7 @@ export function narrowSelection(selection: McpSelection, allow: McpAllowlist): M
 
 interface CompiledPolicy {
   readonly models: readonly RegExp[];
+  readonly rules: ReadonlySet<string>;
   readonly config: McpPolicyConfig;
 }
 
@@ -57,16 +58,23 @@ const MEMO_LIMIT = 1000;
 export class PolicySet {
   readonly #policies: readonly CompiledPolicy[];
   readonly #servers: readonly string[];
-  readonly #byModel = new Map<string, Allowed>();
+  readonly #byRoute = new Map<string, Allowed>();
 
   constructor(config: McpConfig) {
     this.#servers = Object.keys(config.servers);
-    this.#policies = config.policies.map((policy) => ({ config: policy, models: policy.models.map(globToRegExp) }));
+    this.#policies = config.policies.map((policy) => ({
+      config: policy,
+      models: (policy.models ?? (policy.rules.length > 0 ? [] : ['*'])).map(globToRegExp),
+      rules: new Set(policy.rules),
+    }));
   }
 
-  /** Servers and sources for a request: the policy defaults, or exactly what the header and MCP tool entries ask for. */
-  select(model: string, header: string | undefined, entries: readonly McpToolEntry[]): McpSelection {
-    const allowed = this.#allowedFor(model);
+  /**
+   * Servers and sources for a request (by its model and the named routing rules that routed it):
+   * the policy defaults, or exactly what the header and MCP tool entries ask for.
+   */
+  select(model: string, rules: readonly string[] | undefined, header: string | undefined, entries: readonly McpToolEntry[]): McpSelection {
+    const allowed = this.#allowedFor(model, rules);
     const requested = header === undefined ? undefined : parseHeader(header);
     if (requested === undefined && entries.length === 0) {
       return { servers: allowed.defaults.map((server) => ({ server, autoRun: true })), sources: allowed.sources };
@@ -95,10 +103,13 @@ export class PolicySet {
     }
   }
 
-  #allowedFor(model: string): Allowed {
-    const memo = this.#byModel.get(model);
+  #allowedFor(model: string, rules: readonly string[] | undefined): Allowed {
+    const key = rules === undefined ? model : `${model}\n${rules.join('\n')}`;
+    const memo = this.#byRoute.get(key);
     if (memo !== undefined) return memo;
-    const matching = this.#policies.filter((policy) => policy.models.some((pattern) => pattern.test(model)));
+    const matching = this.#policies.filter(
+      (policy) => policy.models.some((pattern) => pattern.test(model)) || rules?.some((rule) => policy.rules.has(rule)) === true,
+    );
     const allowed: Allowed =
       matching.length === 0
         ? EMPTY
@@ -107,8 +118,8 @@ export class PolicySet {
             optional: new Set(matching.flatMap((policy) => policy.config.opt_in_servers)),
             sources: unique(matching.flatMap((policy) => policy.config.sources)),
           };
-    if (this.#byModel.size >= MEMO_LIMIT) this.#byModel.clear();
-    this.#byModel.set(model, allowed);
+    if (this.#byRoute.size >= MEMO_LIMIT) this.#byRoute.clear();
+    this.#byRoute.set(key, allowed);
     return allowed;
   }
 }

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import type { StartupProblem } from '../config/load.ts';
 import type { McpConfig } from '../config/mcp-schema.ts';
 import { closeMatches } from '../config/suggest.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -40,7 +41,7 @@ export class McpStage implements ConnectionListener {
   readonly #pins = new Map<string, ToolPins>();
   readonly #verified = new Set<string>();
   readonly #sources: ReadonlyMap<string, ContextSource>;
-  readonly #problems: string[];
+  readonly #problems: StartupProblem[];
   readonly #policies: PolicySet;
   readonly #cache: ContextCache;
   readonly #active: boolean;
@@ -65,7 +66,7 @@ export class McpStage implements ConnectionListener {
    * lists against what the servers list. Returns config problems; a server that is down
    * is not one (it is retried in the background).
    */
-  async start(): Promise<string[]> {
+  async start(): Promise<StartupProblem[]> {
     await Promise.all([...this.#connections.values()].map((connection) => connection.start()));
     const problems = [...this.#problems];
     for (const [name, connection] of this.#connections) {
@@ -73,9 +74,11 @@ export class McpStage implements ConnectionListener {
       const toolset = await this.#toolset(name).catch(() => undefined);
       for (const unknown of toolset?.unknownNames ?? []) {
         const hint = closeMatches(unknown.name, toolset?.listed ?? []);
-        problems.push(
-          `mcp.servers.${name}.tools.${unknown.list}: server ${name} has no tool "${unknown.name}"${hint.length > 0 ? ` (did you mean "${hint[0]}"?)` : ''}`,
-        );
+        const listed = connection.config.tools[unknown.list] ?? [];
+        problems.push({
+          path: ['mcp', 'servers', name, 'tools', unknown.list, listed.indexOf(unknown.name)],
+          message: `server ${name} has no tool "${unknown.name}"${hint.length > 0 ? ` (did you mean "${hint[0]}"?)` : ''}`,
+        });
       }
     }
     return problems;
@@ -91,7 +94,7 @@ export class McpStage implements ConnectionListener {
     const { entries, rest } = splitMcpEntries(request.tools);
     const header = context.req.headers['x-lightport-mcp'];
     const asked = typeof header === 'string' ? header : undefined;
-    let selection = this.#policies.select(request.model, asked, entries);
+    let selection = this.#policies.select(request.model, context.routeRules, asked, entries);
     if (context.mcpAllow !== undefined) selection = narrowSelection(selection, context.mcpAllow);
     if (selection.servers.length === 0 && selection.sources.length === 0 && entries.length === 0) return undefined;
 

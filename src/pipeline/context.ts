@@ -68,6 +68,8 @@ export interface RequestContext {
   errorBody?: OpenAIErrorBody;
   requestBody?: unknown;
   responseChunks?: (Buffer | string)[];
+  /** Named routing rules that chose the plan; MCP policies may attach to them. */
+  routeRules?: readonly string[];
   /** Set by the auth stage: the MCP servers and tools this caller may use (narrows the policy). */
   mcpAllow?: McpAllowlist;
   /** What the MCP stage did for this request, for the request log. */

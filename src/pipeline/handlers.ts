@@ -62,7 +62,12 @@ function plan(context: RequestContext, deps: PipelineDeps, request: RoutedReques
     }
   }
   const route = table.resolve(model);
-  const targets = route.planner.fixed ?? route.planner.plan(new RoutingInput(request, context.req.headers, context.keyName));
+  let targets = route.planner.fixed;
+  if (targets === undefined) {
+    const input = new RoutingInput(request, context.req.headers, context.keyName);
+    targets = route.planner.plan(input);
+    if (input.matchedRules !== undefined) context.routeRules = input.matchedRules;
+  }
   return { targets, send, deadlineMs: route.deadlineMs, pricing: deps.pricing };
 }
 

@@ -96,7 +96,9 @@ class RouteBuilder {
       case 'conditional': {
         const branches = entry.rules.flatMap((rule) => {
           const planner = child(rule.target);
-          return planner === undefined ? [] : [{ test: compileRule(rule.when), planner }];
+          return planner === undefined
+            ? []
+            : [{ test: compileRule(rule.when), planner, ...(rule.name === undefined ? {} : { name: rule.name }) }];
         });
         const fallback = entry.default === undefined ? undefined : child(entry.default);
         if (branches.length === 0 && fallback === undefined) return undefined;

@@ -23,6 +23,8 @@ export class RoutingInput {
   #metadata: Readonly<Record<string, unknown>> | undefined;
   #tags: readonly string[] | undefined;
   #scope: RuleScope | undefined;
+  /** Names of the routing rules that chose this request's plan, outermost first. */
+  matchedRules: string[] | undefined;
 
   constructor(request: RoutedRequest, headers: IncomingHttpHeaders, keyName?: string) {
     this.request = request;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { watchConfigFile } from '../config/watch.ts';
+import type { StartupProblem } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { cachePurgeHandler } from '../cache/admin.ts';
 import { createLimits } from '../limits/build.ts';
@@ -42,7 +43,7 @@ export interface Gateway {
   readonly server: Server;
   readonly runtime: RoutingRuntime;
   /** Connects MCP servers (checking their tool lists) and starts auth & limits; returns problems that stop start-up. */
-  prepare(): Promise<readonly string[]>;
+  prepare(): Promise<readonly StartupProblem[]>;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Where metrics are served when metrics.port is set. */
   metricsAddress(): AddressInfo | undefined;
@@ -80,12 +81,12 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     ...(cache === undefined ? {} : { cache }),
   };
   /** Loads stored keys and spend and connects Redis; a failure is a start-up problem, not a crash. */
-  const startLimits = (): Promise<string | undefined> =>
+  const startLimits = (): Promise<StartupProblem | undefined> =>
     limits === undefined
       ? Promise.resolve(undefined)
       : limits.start().then(
           () => undefined,
-          (error: unknown) => `auth/limits: could not start: ${(error as Error).message}`,
+          (error: unknown) => ({ path: ['state'], message: `auth/limits could not start: ${(error as Error).message}` }),
         );
   const bodyLimit = config.server.body_limit;
   const responsesStore = openResponsesStore(config.responses);

@@ -38,6 +38,12 @@ providers:
     tool_calls:
       - name: memory__create_entities
         arguments: { entities: [{ name: Ada, entityType: person, observations: [writes programs] }] }
+models:
+  support:
+    strategy: conditional
+    rules:
+      - { name: escalations, when: 'request.metadata.tier == "vip"', target: openai/gpt-4o-mini }
+    default: openai/gpt-4.1-mini
 mcp:
   servers:
     everything: ${stdioServer(MCP_SERVER_BIN.everything, ['stdio'], 'tools: { allow: [echo, get-sum] }')}
@@ -50,6 +56,7 @@ mcp:
   policies:
     - { models: ['openai/*'], servers: [everything], opt_in_servers: [memory], sources: [handbook, profile, doc] }
     - { models: ['openai/gpt-4o', 'mock/*'], servers: [memory], sources: [graph] }
+    - { rules: [escalations], servers: [memory] }
 `,
     env: { OPENAI_BASE_URL: upstream.url },
     readyTimeoutMs: 45_000,
@@ -64,6 +71,7 @@ afterAll(async () => {
 });
 
 interface UpstreamBody {
+  model: string;
   messages: { role: string; content: string }[];
   tools?: { function: { name: string; parameters: Record<string, unknown> } }[];
 }
@@ -155,6 +163,23 @@ describe('MCP context injection', () => {
     expect(unknown?.status).toBe(400);
     expect(unknown?.code).toBe('mcp_server_unknown');
     expect(unknown?.message).toContain('Did you mean: everything?');
+  });
+
+  it('attaches a policy to a named routing rule: only requests that rule routed get its servers', async () => {
+    const support = (tier: string, headers: Record<string, string> = {}) =>
+      client.chat.completions.create(
+        { model: 'support', messages: [{ role: 'user', content: 'hi' }] },
+        { headers: { 'x-lightport-metadata': JSON.stringify({ tier }), ...headers } },
+      );
+    await support('vip');
+    expect(lastBody().model).toBe('gpt-4o-mini');
+    expect(toolNames()).toContain('memory__read_graph');
+    await support('basic');
+    expect(lastBody().model).toBe('gpt-4.1-mini');
+    expect(lastBody().tools).toBeUndefined();
+    // The header may opt in only among what the rule's policy allows.
+    const refused = await apiErrorOf(support('basic', { 'x-lightport-mcp': 'memory' }));
+    expect(refused?.code).toBe('mcp_server_not_allowed');
   });
 
   it('accepts Responses-style MCP tool entries naming configured servers, never URLs', async () => {

@@ -214,6 +214,30 @@ mcp:
 `);
     const result = await runCli(['start', '--port', '0', '--config', config]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('mcp.servers.fs.tools.allow: server fs has no tool "list_directroy" (did you mean "list_directory"?)');
+    expect(result.stderr).toContain(`${config}:4:`);
+    expect(result.stderr).toContain(
+      'mcp.servers.fs.tools.allow[1]: server fs has no tool "list_directroy" (did you mean "list_directory"?)',
+    );
+  });
+
+  it('validate --connect finds the same problem with its line; plain validate checks only the file', async () => {
+    const config = writeTempConfig(`
+mcp:
+  servers:
+    fs:
+      transport: stdio
+      command: ${JSON.stringify(process.execPath)}
+      args: [${JSON.stringify(MCP_SERVER_BIN.filesystem)}, ${JSON.stringify(files)}]
+      tools:
+        deny:
+          - write_file
+          - delete_everything
+`);
+    const offline = await runCli(['validate', config]);
+    expect(offline.code).toBe(0);
+    const connected = await runCli(['validate', '--connect', config]);
+    expect(connected.code).toBe(1);
+    expect(connected.stderr).toContain(`${config}:11:13 mcp.servers.fs.tools.deny[1]: server fs has no tool "delete_everything"`);
+    expect(connected.stderr).toContain('1 problem(s)');
   });
 });

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import type { StartupProblem } from '../../config/load.ts';
 import type { McpConfig } from '../../config/mcp-schema.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { McpConnection } from '../connection.ts';
@@ -18,14 +19,14 @@ export interface SourceDeps {
 export function buildSources(
   configs: McpConfig['sources'],
   deps: SourceDeps,
-): { sources: ReadonlyMap<string, ContextSource>; problems: string[] } {
+): { sources: ReadonlyMap<string, ContextSource>; problems: StartupProblem[] } {
   const sources = new Map<string, ContextSource>();
-  const problems: string[] = [];
+  const problems: StartupProblem[] = [];
   for (const [name, config] of Object.entries(configs)) {
     try {
       sources.set(name, buildSource(name, config, deps));
     } catch (error) {
-      problems.push(`mcp.sources.${name}: ${error instanceof Error ? error.message : String(error)}`);
+      problems.push({ path: ['mcp', 'sources', name], message: error instanceof Error ? error.message : String(error) });
     }
   }
   return { sources, problems };
