@@ -21,6 +21,7 @@ export interface MetricDefinitions {
   readonly cost: BoundCounter;
   readonly overhead: BoundHistogram;
   readonly upstreamErrors: Counter;
+  readonly streamsInterrupted: Counter;
   readonly retries: Counter;
   readonly fallbacks: Counter;
   readonly circuitState: Gauge;
@@ -85,6 +86,12 @@ export function defineMetrics(registry: Registry, sources: MetricSources): Metri
       name: 'lightport_upstream_errors_total',
       help: 'Failed upstream attempts by class (rate_limit, overloaded, context_length, auth, bad_request, not_found, server, timeout, unreachable, not_allowed, broken).',
       labelNames: ['provider', 'target', 'class'],
+      registers,
+    }),
+    streamsInterrupted: new Counter({
+      name: 'lightport_streams_interrupted_total',
+      help: 'Streams that began and then ended with an error event, by reason (upstream_error, upstream_timeout, shutting_down, ...).',
+      labelNames: ['provider', 'target', 'reason'],
       registers,
     }),
     retries: new Counter({

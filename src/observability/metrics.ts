@@ -124,6 +124,7 @@ export class GatewayMetrics {
       set.tokens.reasoning.value += usage.reasoning_tokens ?? 0;
     }
     if (event.costUsd !== undefined) set.cost.value += event.costUsd;
+    if (event.streaming && event.status < 400 && event.errorCode !== undefined) this.#countInterrupted(event, event.errorCode);
     for (const attempt of event.attempts) {
       if (attempt.errorClass === undefined && !attempt.retry && !attempt.fallback) continue;
       const labels = { provider: attempt.provider, target: this.#targets.bound(`${attempt.provider}/${attempt.upstreamModel}`) };
@@ -132,6 +133,12 @@ export class GatewayMetrics {
       if (attempt.retry) this.#metrics.retries.inc(labels);
       else if (attempt.fallback) this.#metrics.fallbacks.inc(labels);
     }
+  }
+
+  /** A stream that had begun (status sent) and ended with an error event. */
+  #countInterrupted(event: RequestFinished, reason: string): void {
+    const target = event.provider === undefined ? '' : this.#targets.bound(`${event.provider}/${event.upstreamModel ?? ''}`);
+    this.#metrics.streamsInterrupted.inc({ provider: event.provider ?? '', target, reason: this.#errors.bound(reason) });
   }
 
   /**

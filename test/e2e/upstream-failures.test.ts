@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { scrape } from '../support/prometheus.ts';
 
 const chunk = (content: string) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }] })}\n\n`;
@@ -111,6 +112,14 @@ describe('upstream failures', () => {
     const body = (await response.json()) as { error: { message: string; type: string } };
     expect(body.error.message).toContain('Service Unavailable');
     expect(body.error.type).toBe('server_error');
+  });
+
+  it('counts the interrupted streams (both above) in lightport_streams_interrupted_total, and nothing else', async () => {
+    const metrics = await scrape(`${gateway.url}/metrics`);
+    expect(
+      metrics.value('lightport_streams_interrupted_total', { provider: 'bad', target: 'bad/dies-mid-stream', reason: 'upstream_error' }),
+    ).toBe(2);
+    expect(metrics.value('lightport_streams_interrupted_total')).toBe(2);
   });
 
   it('still serves after all of that', async () => {
