@@ -3,7 +3,6 @@ import type { Provider } from '../providers/types.ts';
 import type { HealthMap } from './health-map.ts';
 import { lookupModel, type ModelFacts } from './model-catalog.ts';
 import { staticPlanner, type Planner, type Route, type Target } from './route.ts';
-import { compileRule } from './rules/rule-compiler.ts';
 import { conditionalPlanner } from './strategies/conditional.ts';
 import { costPlanner } from './strategies/cost.ts';
 import { fallbackPlanner } from './strategies/fallback.ts';
@@ -96,9 +95,7 @@ class RouteBuilder {
       case 'conditional': {
         const branches = entry.rules.flatMap((rule) => {
           const planner = child(rule.target);
-          return planner === undefined
-            ? []
-            : [{ test: compileRule(rule.when), planner, ...(rule.name === undefined ? {} : { name: rule.name }) }];
+          return planner === undefined ? [] : [{ when: rule.when, planner, ...(rule.name === undefined ? {} : { name: rule.name }) }];
         });
         const fallback = entry.default === undefined ? undefined : child(entry.default);
         if (branches.length === 0 && fallback === undefined) return undefined;

@@ -147,13 +147,19 @@ class ParsedHeaders<T> {
   constructor(parse: (text: string) => T) {
     this.#parse = parse;
   }
+  #lastText = '';
+  #lastValue: T | undefined;
   get(text: string): T {
+    // Most traffic repeats one header value: an equal string is cheaper to compare than to hash.
+    if (text === this.#lastText && this.#lastValue !== undefined) return this.#lastValue;
     let value = this.#entries.get(text);
     if (value === undefined) {
       value = deepFreeze(this.#parse(text));
       if (this.#entries.size >= 512) this.#entries.clear();
       this.#entries.set(text, value);
     }
+    this.#lastText = text;
+    this.#lastValue = value;
     return value;
   }
 }

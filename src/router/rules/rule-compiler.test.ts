@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkRule, compileRule, type RuleScope } from './rule-compiler.ts';
+import { checkRule, compileRule, compileRuleSet, type RuleScope } from './rule-compiler.ts';
 
 const scope = (request: object = {}, caller: object = {}, time: object = {}): RuleScope =>
   ({ request, caller, time }) as unknown as RuleScope;
@@ -81,5 +81,32 @@ describe('rule evaluation', () => {
     const at = scope({ metadata: { k: 'constructor' } }, { metadata: {} });
     expect(run('caller.metadata[request.metadata.k] != null', at)).toBe(false);
     expect(run('request.metadata.k.length == 11', at)).toBe(true);
+  });
+});
+
+describe('rules compiled to code', () => {
+  it('keeps quotes, backslashes and line breaks in literals and keys as data, never as code', () => {
+    const hostile = ['"); process.exit(1); ("', "\\'); globalThis.x = 1; //", '\u2028}); throw 1; ({', '*/ process.exit(1) /*'];
+    for (const text of hostile) {
+      const literal = JSON.stringify(text);
+      expect(run(`request.model == ${literal}`, scope({ model: text }))).toBe(true);
+      expect(run(`request.model == ${literal}`, scope({ model: 'other' }))).toBe(false);
+      expect(run(`request.metadata[${literal}] == 1`, scope({ metadata: { [text]: 1 } }))).toBe(true);
+      expect(run(`matches(request.model, ${JSON.stringify(text.replaceAll(/[()*\\]/g, '.'))})`, scope({ model: text }))).toBe(true);
+    }
+    expect((globalThis as Record<string, unknown>)['x']).toBeUndefined();
+  });
+
+  it('runs a set of rules as one function: the index of the first that holds, or -1', () => {
+    const firstRule = compileRuleSet([
+      'request.metadata.plan == "free"',
+      'caller.tags.includes("beta") && matches(request.model, "^gpt-")',
+      'matches(lower(request.model), "^claude")',
+    ]);
+    expect(firstRule(scope({ metadata: { plan: 'free' }, model: 'gpt-4o' }, { tags: ['beta'] }))).toBe(0);
+    expect(firstRule(scope({ metadata: {}, model: 'gpt-4o' }, { tags: ['beta'] }))).toBe(1);
+    expect(firstRule(scope({ metadata: {}, model: 'Claude-3' }, { tags: [] }))).toBe(2);
+    expect(firstRule(scope({ metadata: {}, model: 'mistral' }, { tags: [] }))).toBe(-1);
+    expect(compileRuleSet([])(scope())).toBe(-1);
   });
 });

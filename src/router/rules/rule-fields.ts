@@ -35,40 +35,24 @@ export interface RuleScope {
   readonly time: TimeFields;
 }
 
-type Reader = (scope: RuleScope) => unknown;
-
-/**
- * One reader per field, each its own function, so every field read in a compiled rule is
- * a plain monomorphic property load rather than a lookup by name.
- */
-export const FIELD_READERS: { readonly [root in keyof RuleScope]: Readonly<Record<string, Reader>> } = {
-  request: {
-    model: (scope) => scope.request.model,
-    kind: (scope) => scope.request.kind,
-    messageCount: (scope) => scope.request.messageCount,
-    estimatedTokens: (scope) => scope.request.estimatedTokens,
-    maxTokens: (scope) => scope.request.maxTokens,
-    tools: (scope) => scope.request.tools,
-    stream: (scope) => scope.request.stream,
-    images: (scope) => scope.request.images,
-    jsonSchema: (scope) => scope.request.jsonSchema,
-    user: (scope) => scope.request.user,
-    metadata: (scope) => scope.request.metadata,
-    tags: (scope) => scope.request.tags,
-  },
-  caller: {
-    key: (scope) => scope.caller.key,
-    user: (scope) => scope.caller.user,
-    metadata: (scope) => scope.caller.metadata,
-    tags: (scope) => scope.caller.tags,
-  },
-  time: {
-    hour: (scope) => scope.time.hour,
-    minute: (scope) => scope.time.minute,
-    weekday: (scope) => scope.time.weekday,
-    date: (scope) => scope.time.date,
-    timestamp: (scope) => scope.time.timestamp,
-  },
+/** The fields a rule may read on each root; compiled rules read them as plain property loads. */
+export const RULE_FIELDS: { readonly [root in keyof RuleScope]: ReadonlyArray<keyof RuleScope[root]> } = {
+  request: [
+    'model',
+    'kind',
+    'messageCount',
+    'estimatedTokens',
+    'maxTokens',
+    'tools',
+    'stream',
+    'images',
+    'jsonSchema',
+    'user',
+    'metadata',
+    'tags',
+  ],
+  caller: ['key', 'user', 'metadata', 'tags'],
+  time: ['hour', 'minute', 'weekday', 'date', 'timestamp'],
 };
 
 const HOUR_MS = 3_600_000;

@@ -67,10 +67,12 @@ export type Helper = (first: unknown, second: unknown, pattern: RegExp | undefin
 export const HELPERS: Readonly<Record<string, { readonly arity: readonly [number, number]; readonly call: Helper }>> = {
   includes: {
     arity: [2, 2],
-    call: (haystack, needle) =>
-      typeof haystack === 'string'
-        ? typeof needle === 'string' && haystack.includes(needle)
-        : Array.isArray(haystack) && haystack.some((item) => same(item, needle)),
+    call: (haystack, needle) => {
+      if (typeof haystack === 'string') return typeof needle === 'string' && haystack.includes(needle);
+      if (!Array.isArray(haystack)) return false;
+      for (const item of haystack as unknown[]) if (same(item, needle)) return true;
+      return false;
+    },
   },
   startsWith: {
     arity: [2, 2],

@@ -1,23 +1,26 @@
 import { GatewayError } from '../../server/errors.ts';
 import type { Planner } from '../route.ts';
-import type { CompiledRule } from '../rules/rule-compiler.ts';
+import { compileRuleSet } from '../rules/rule-compiler.ts';
 
 export interface ConditionalBranch {
-  readonly test: CompiledRule;
+  /** The rule's source. */
+  readonly when: string;
   /** The rule's name, recorded on the input when it matches (MCP policies attach to it). */
   readonly name?: string;
   readonly planner: Planner;
 }
 
-/** The first branch whose rule holds picks the plan; the default otherwise. */
+/** The first branch whose rule holds picks the plan; the default otherwise. All rules run as one compiled function. */
 export function conditionalPlanner(model: string, branches: readonly ConditionalBranch[], fallback: Planner | undefined): Planner {
   const targets = [...new Set([...branches.flatMap((branch) => branch.planner.targets), ...(fallback?.targets ?? [])])];
+  const firstRule = compileRuleSet(branches.map((branch) => branch.when));
   return {
     targets,
     plan: (input) => {
-      const scope = input.scope;
-      for (const branch of branches) {
-        if (!branch.test(scope)) continue;
+      const index = firstRule(input.scope);
+      // Never read branches[-1]: an out-of-range read takes V8's slow path.
+      const branch = index >= 0 ? branches[index] : undefined;
+      if (branch !== undefined) {
         if (branch.name !== undefined) (input.matchedRules ??= []).push(branch.name);
         return branch.planner.plan(input);
       }
