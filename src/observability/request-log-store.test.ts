@@ -133,6 +133,24 @@ describe.each(backends)('request-log store on %s', (_name, open) => {
   });
 });
 
+describe('rows through node:sqlite', () => {
+  it('keep every value and its type: text with quotes and non-ASCII, integers, reals, nulls', async () => {
+    const db = openSqlite(join(mkdtempSync(join(tmpdir(), 'lightport-rows-')), 'rows.db'));
+    await db.exec('CREATE TABLE t (a TEXT, b INTEGER, c REAL, d TEXT)');
+    const rows = [
+      ['it\'s "quoted" \\ é 中文 😀', 1_767_000_000_123, 0.000_001_5, null],
+      ['{"json": [1, 2]}', -3, 2.5, '\n\t'],
+    ];
+    await db.insertMany('t', ['a', 'b', 'c', 'd'], rows);
+    const read = await db.query<Record<string, unknown>>('SELECT a, b, c, d, typeof(b) AS tb, typeof(c) AS tc FROM t ORDER BY rowid');
+    expect(read).toEqual([
+      { a: rows[0]?.[0], b: 1_767_000_000_123, c: 0.000_001_5, d: null, tb: 'integer', tc: 'real' },
+      { a: '{"json": [1, 2]}', b: -3, c: 2.5, d: '\n\t', tb: 'integer', tc: 'real' },
+    ]);
+    await db.close();
+  });
+});
+
 describe('a store that cannot be reached', () => {
   it('fails calls with an error, never the process (SQLite file in a missing directory)', async () => {
     const store = createRequestLogStore(openSqlite('/nonexistent-dir/lightport/requests.db'));
