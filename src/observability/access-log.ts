@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import pino from 'pino';
 import type { BodyRenderer } from './bodies.ts';
 import type { RequestFinished } from './events.ts';
+import { isoTimeNow } from './iso-time.ts';
 import type { Logger } from './logger.ts';
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
@@ -24,7 +25,7 @@ export function subscribeAccessLog(logger: Logger, bodies: BodyRenderer): () => 
     const usage = event.usage;
     const line = JSON.stringify({
       level: INFO,
-      time: new Date().toISOString(),
+      time: isoTimeNow(),
       msg: 'request',
       request_id: event.requestId,
       method: event.method,

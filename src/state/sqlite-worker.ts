@@ -37,7 +37,7 @@ function run(db: DatabaseSync, request: SqliteRequest): unknown {
       const statement = prepared(db, request.sql);
       db.exec('BEGIN');
       try {
-        for (const row of request.rows) statement.run(...(row as SQLInputValue[]));
+        for (const row of JSON.parse(request.rows) as SQLInputValue[][]) statement.run(...row);
         db.exec('COMMIT');
       } catch (error) {
         db.exec('ROLLBACK');
