@@ -17,6 +17,9 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
 const scaled = (count: number): number => Math.max(50, Math.round(count * scale));
 
+/** Rounds of the rule-cost comparison; paired rounds cancel the machine's drift, more of them its noise. */
+const RULE_COST_ROUNDS = 24;
+
 const METADATA = JSON.stringify({ plan: 'enterprise', region: 'eu-west', tenant: 'acme-corp' });
 
 function target(origin: string, model: string): ModelTarget {
@@ -50,13 +53,13 @@ async function refusingOrigin(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-/** CPU per request of the ruled model ÷ the single-target model, alternating, median of rounds. */
+/** CPU per request of the ruled model ÷ the single-target model: many short alternating rounds, median of their ratios. */
 async function ruleCost(gateway: RunningServer, requests: number): Promise<Record<string, number>> {
   const single = target(gateway.origin, 'single');
   const ruled = target(gateway.origin, 'ruled');
   for (const warm of [single, ruled]) check(await runRequests(warm, requests, 32));
   const perRequest: Record<'single' | 'ruled', number[]> = { single: [], ruled: [] };
-  for (let round = 0; round < 10; round++) {
+  for (let round = 0; round < RULE_COST_ROUNDS; round++) {
     const order =
       round % 2 === 0
         ? ([
@@ -175,7 +178,7 @@ export async function runRoutingBench(): Promise<Record<string, number>> {
       pinning.proxies,
     );
 
-    const figures: Record<string, number> = { ...(await ruleCost(noCircuit, scaled(12_000))) };
+    const figures: Record<string, number> = { ...(await ruleCost(noCircuit, scaled(5000))) };
     figures['routing.failover_extra_ms.refused'] = await extraLatencyMs(noCircuit, 'after-refused', scaled(4000));
     figures['routing.failover_extra_ms.503'] = await extraLatencyMs(noCircuit, 'after-503', scaled(4000));
     // Five refused attempts open the primary's circuit; from then on it is skipped.

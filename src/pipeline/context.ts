@@ -45,7 +45,7 @@ export interface RequestContext {
   providerType?: string;
   upstreamModel?: string;
   /** The chosen target's price, when known. */
-  price?: ModelPrice;
+  price?: ModelPrice | undefined;
   usage?: TokenUsage;
   /** Set by the auth stage when `auth` is on: the key's name, team, metadata and what it may use. */
   key?: CallerKey;

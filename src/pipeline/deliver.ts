@@ -158,9 +158,8 @@ function nextStep(
 }
 
 function markAttempt(context: RequestContext, delivery: Delivery, target: Target, progress: Progress): void {
-  const price = delivery.pricing?.priceOf(target);
-  if (price === undefined) delete context.price;
-  else context.price = price;
+  // Assigned, never deleted: a delete would turn the context into a slow dictionary-mode object.
+  context.price = delivery.pricing?.priceOf(target);
   context.provider = target.provider.name;
   context.providerType = target.provider.type;
   context.upstreamModel = target.upstreamModel;
