@@ -105,7 +105,9 @@ export async function runObservabilityBench(): Promise<Record<string, number>> {
         samples[variant].push(((processTreeCpuSeconds(pid) - before) * 1e6) / settings.cpuRequests);
       }
       if (process.env['BENCH_VERBOSE'] === '1')
-        process.stderr.write(`observability round ${round}: ${VARIANTS.map((variant) => `${variant} ${samples[variant].at(-1)?.toFixed(1)}`).join(', ')}\n`);
+        process.stderr.write(
+          `observability round ${round}: ${VARIANTS.map((variant) => `${variant} ${samples[variant].at(-1)?.toFixed(1)}`).join(', ')}\n`,
+        );
     }
     await checkRecorded(gateways.on);
     const cpu = Object.fromEntries(VARIANTS.map((variant) => [variant, median(samples[variant])])) as Record<Variant, number>;

@@ -111,6 +111,7 @@ export class McpPlan {
       role: 'assistant',
       content: result.content === '' ? null : result.content,
       tool_calls: calls.map(openAIToolCall),
+      ...(result.thinkingBlocks.length > 0 ? { thinking_blocks: result.thinkingBlocks } : {}),
     });
     const signal = this.#toolSignal ?? AbortSignal.timeout(this.#input.config.total_timeout_ms);
     const runs = await Promise.all(

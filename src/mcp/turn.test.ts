@@ -42,6 +42,7 @@ describe('StreamTurn', () => {
       content: 'Let me check.',
       toolCalls: [{ id: 'call_1', name: 'crm__find', arguments: '{"q":"é"}' }],
       finishReason: 'tool_calls',
+      thinkingBlocks: [],
     });
     const relayed = text();
     expect(relayed).toContain('"content":"Let me "');

@@ -9,6 +9,8 @@ export interface TurnResult {
   readonly content: string;
   readonly toolCalls: readonly ToolCall[];
   readonly finishReason: string | null;
+  /** Signed reasoning blocks (Anthropic extended thinking), sent back with the tool calls on the next turn. */
+  readonly thinkingBlocks: readonly unknown[];
 }
 
 interface ChunkChoice {
@@ -56,6 +58,7 @@ export class JsonTurn {
       content: typeof message['content'] === 'string' ? message['content'] : '',
       toolCalls: calls.map((call) => ({ id: call.id ?? '', name: call.function?.name ?? '', arguments: call.function?.arguments ?? '' })),
       finishReason: choice?.finish_reason ?? null,
+      thinkingBlocks: Array.isArray(message['thinking_blocks']) ? message['thinking_blocks'] : [],
     };
   }
 }
@@ -70,6 +73,7 @@ export class StreamTurn {
   readonly #decoder = new StringDecoder('utf8');
   readonly #calls: { id: string; name: string; arguments: string }[] = [];
   #content = '';
+  readonly #thinkingBlocks: unknown[] = [];
   #finishReason: string | null = null;
   #writable = true;
   envelope: Record<string, unknown> = {};
@@ -96,7 +100,12 @@ export class StreamTurn {
   };
 
   result(): TurnResult {
-    return { content: this.#content, toolCalls: this.#calls.filter((call) => call.name !== ''), finishReason: this.#finishReason };
+    return {
+      content: this.#content,
+      toolCalls: this.#calls.filter((call) => call.name !== ''),
+      finishReason: this.#finishReason,
+      thinkingBlocks: this.#thinkingBlocks,
+    };
   }
 
   #onEvent(data: string): void {
@@ -118,6 +127,7 @@ export class StreamTurn {
     const delta = choice.delta ?? {};
     for (const call of delta.tool_calls ?? []) this.#addCallDelta(call);
     if (typeof delta.content === 'string') this.#content += delta.content;
+    if (Array.isArray(delta['thinking_blocks'])) this.#thinkingBlocks.push(...(delta['thinking_blocks'] as unknown[]));
     if (choice.finish_reason !== undefined && choice.finish_reason !== null) this.#finishReason = choice.finish_reason;
     const held = (delta.tool_calls?.length ?? 0) > 0 || (choice.finish_reason ?? null) !== null || (chunk.usage ?? null) !== null;
     if (!held) return this.#forward(`data: ${data}\n\n`, delta.role !== undefined);

@@ -72,3 +72,19 @@ it('sends Gemini tool schemas in the subset it accepts', async () => {
   expect(declarations.map((declaration) => declaration.name)).toEqual(['everything__echo', 'everything__get-sum']);
   for (const declaration of declarations) expect(JSON.stringify(declaration.parametersJsonSchema)).not.toContain('$schema');
 });
+
+describe('the MCP tool loop over Anthropic extended thinking', () => {
+  it.each([false, true])('sends the signed thinking blocks back with the tool results (stream: %s)', async (stream) => {
+    const request = { model: 'claude/m-parallel', messages: user('use both tools'), max_tokens: 4000, reasoning_effort: 'low' as const };
+    let text = '';
+    if (stream) {
+      for await (const chunk of await client.chat.completions.create({ ...request, stream: true }))
+        text += chunk.choices[0]?.delta.content ?? '';
+    } else {
+      text = (await client.chat.completions.create(request)).choices[0]?.message.content ?? '';
+    }
+    expect(text).toContain('tool="get-sum"');
+    const second = anthropic.requests.at(-1)?.body as { messages: { role: string; content: { type: string }[] }[] };
+    expect(second.messages[1]?.content.map((block) => block.type)).toEqual(['thinking', 'tool_use', 'tool_use']);
+  });
+});

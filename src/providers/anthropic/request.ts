@@ -1,4 +1,5 @@
 import type { ChatMessage, ChatRequest } from '../types.ts';
+import { thinkingBlockOf } from './thinking.ts';
 import {
   checkSupportedFields,
   compact,
@@ -99,6 +100,10 @@ function toMessages(messages: readonly ChatMessage[]): AnthropicMessage[] {
         turns.add('user', contentParts(message.content).map(toBlock));
         break;
       case 'assistant': {
+        // Signed reasoning from an earlier answer goes back first, as Anthropic requires after tool use.
+        const thinking = Array.isArray(message['thinking_blocks'])
+          ? message['thinking_blocks'].flatMap((block) => thinkingBlockOf(block) ?? [])
+          : [];
         const text = textOf(message.content);
         const calls = toolCallsOf(message).map((call) => ({
           type: 'tool_use',
@@ -106,7 +111,7 @@ function toMessages(messages: readonly ChatMessage[]): AnthropicMessage[] {
           name: call.name,
           input: parseArguments(call.arguments),
         }));
-        turns.add('assistant', [...(text ? [{ type: 'text', text }] : []), ...calls]);
+        turns.add('assistant', [...thinking, ...(text ? [{ type: 'text', text }] : []), ...calls]);
         break;
       }
       case 'tool':

@@ -1,7 +1,8 @@
 import type { TokenUsage } from '../types.ts';
-import { makeUsage, type AnswerOut, type FinishReason, type ToolCallOut } from '../translate/openai-output.ts';
+import { makeUsage, type AnswerOut, type FinishReason, type ThinkingBlock, type ToolCallOut } from '../translate/openai-output.ts';
 import { isRecord } from '../translate/request-parts.ts';
 import { JSON_TOOL } from './request.ts';
+import { thinkingBlockOf } from './thinking.ts';
 
 export function anthropicFinishReason(stopReason: unknown): FinishReason {
   switch (stopReason) {
@@ -34,8 +35,11 @@ export function fromAnthropicMessage(body: unknown, jsonMode: boolean): AnswerOu
   let text = '';
   let reasoning = '';
   const toolCalls: ToolCallOut[] = [];
+  const thinkingBlocks: ThinkingBlock[] = [];
   for (const block of body['content']) {
     if (!isRecord(block)) continue;
+    const thinking = thinkingBlockOf(block);
+    if (thinking !== undefined) thinkingBlocks.push(thinking);
     if (block['type'] === 'text' && typeof block['text'] === 'string') text += block['text'];
     else if (block['type'] === 'thinking' && typeof block['thinking'] === 'string') reasoning += block['thinking'];
     else if (block['type'] === 'tool_use') {
@@ -50,6 +54,7 @@ export function fromAnthropicMessage(body: unknown, jsonMode: boolean): AnswerOu
     model: String(body['model'] ?? ''),
     text: text === '' && toolCalls.length > 0 ? null : text,
     reasoning,
+    ...(thinkingBlocks.length > 0 ? { thinkingBlocks } : {}),
     toolCalls,
     finishReason: jsonMode && finish === 'tool_calls' && toolCalls.length === 0 ? 'stop' : finish,
     usage: anthropicUsage(body['usage']),

@@ -6,6 +6,7 @@ import { stringLiteralBetween } from '../translate/string-literal.ts';
 import { StreamDialect } from '../translate/translators.ts';
 import { JSON_TOOL } from './request.ts';
 import { anthropicFinishReason, anthropicUsage } from './response.ts';
+import { thinkingBlockOf } from './thinking.ts';
 
 const ERROR_STATUS: Record<string, number> = {
   overloaded_error: 529,
@@ -21,6 +22,8 @@ const ERROR_STATUS: Record<string, number> = {
 /** Messages API stream events → OpenAI chunks, one event at a time. */
 export class AnthropicStream extends StreamDialect {
   #promptUsage = makeUsage(0, 0);
+  /** Thinking blocks being streamed, by content-block index: passed on whole, with their signature, when they stop. */
+  readonly #thinking = new Map<number, { text: string; signature: string }>();
 
   constructor(model: string, includeUsage: boolean, jsonMode: boolean) {
     super(model, includeUsage, jsonMode ? JSON_TOOL : undefined);
@@ -42,7 +45,7 @@ export class AnthropicStream extends StreamDialect {
       case 'content_block_delta':
         return this.#blockDelta(Number(event['index']), event['delta']);
       case 'content_block_stop':
-        return this.endToolCall(Number(event['index']));
+        return this.#blockStop(Number(event['index']));
       case 'message_delta':
         return this.#messageDelta(event);
       case 'message_stop':
@@ -65,6 +68,13 @@ export class AnthropicStream extends StreamDialect {
   #blockStart(index: number, block: unknown): string {
     if (!isRecord(block)) return '';
     if (block['type'] === 'text' && typeof block['text'] === 'string') return this.writer.text(block['text']);
+    if (block['type'] === 'thinking') {
+      const text = typeof block['thinking'] === 'string' ? block['thinking'] : '';
+      this.#thinking.set(index, { text, signature: typeof block['signature'] === 'string' ? block['signature'] : '' });
+      return this.writer.reasoning(text);
+    }
+    const redacted = block['type'] === 'redacted_thinking' ? thinkingBlockOf(block) : undefined;
+    if (redacted !== undefined) return this.writer.thinkingBlock(redacted);
     if (block['type'] !== 'tool_use') return '';
     return this.openToolBlock(index, String(block['id']), String(block['name']));
   }
@@ -74,13 +84,29 @@ export class AnthropicStream extends StreamDialect {
     switch (delta['type']) {
       case 'text_delta':
         return this.writer.text(String(delta['text'] ?? ''));
-      case 'thinking_delta':
-        return this.writer.reasoning(String(delta['thinking'] ?? ''));
+      case 'thinking_delta': {
+        const text = String(delta['thinking'] ?? '');
+        const thinking = this.#thinking.get(index);
+        if (thinking !== undefined) thinking.text += text;
+        return this.writer.reasoning(text);
+      }
+      case 'signature_delta': {
+        const thinking = this.#thinking.get(index);
+        if (thinking !== undefined) thinking.signature += String(delta['signature'] ?? '');
+        return '';
+      }
       case 'input_json_delta':
         return this.toolBlockInput(index, String(delta['partial_json'] ?? ''));
       default:
         return '';
     }
+  }
+
+  #blockStop(index: number): string {
+    const thinking = this.#thinking.get(index);
+    if (thinking === undefined) return this.endToolCall(index);
+    this.#thinking.delete(index);
+    return this.writer.thinkingBlock({ type: 'thinking', thinking: thinking.text, signature: thinking.signature });
   }
 
   #messageDelta(event: Record<string, unknown>): string {

@@ -3,6 +3,14 @@ import type { TokenUsage } from '../types.ts';
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
+/**
+ * A provider's signed reasoning block, passed to the caller as `thinking_blocks` (the name other
+ * gateways use) so it can be sent back on the next turn, as Anthropic requires after tool use.
+ */
+export type ThinkingBlock =
+  | { readonly type: 'thinking'; readonly thinking: string; readonly signature: string }
+  | { readonly type: 'redacted_thinking'; readonly data: string };
+
 export interface ToolCallOut {
   readonly id: string;
   readonly name: string;
@@ -16,6 +24,7 @@ export interface AnswerOut {
   readonly model: string;
   readonly text: string | null;
   readonly reasoning?: string | undefined;
+  readonly thinkingBlocks?: readonly ThinkingBlock[];
   readonly toolCalls: readonly ToolCallOut[];
   readonly finishReason: FinishReason;
   readonly usage: TokenUsage | undefined;
@@ -64,6 +73,7 @@ export function completionJson(answer: AnswerOut): string {
     role: 'assistant',
     content: answer.text,
     ...(answer.reasoning ? { reasoning_content: answer.reasoning } : {}),
+    ...(answer.thinkingBlocks?.length ? { thinking_blocks: answer.thinkingBlocks } : {}),
     ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
     refusal: null,
   };
@@ -130,6 +140,11 @@ export class ChunkWriter {
 
   reasoning(text: string): string {
     return text === '' ? '' : this.#chunk({ reasoning_content: text });
+  }
+
+  /** A whole reasoning block, once it is complete (its text also went out as reasoning_content deltas). */
+  thinkingBlock(block: ThinkingBlock): string {
+    return this.#chunk({ thinking_blocks: [block] });
   }
 
   toolCallStart(index: number, id: string, name: string, args = ''): string {

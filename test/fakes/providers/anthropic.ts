@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isObject, randomId, unknownFields, type Dialect, type Plan, type RecordedCall, type Reply, type Turn } from './harness.ts';
 
 export const ANTHROPIC_KEY = 'sk-ant-fake-valid-key';
@@ -21,6 +22,15 @@ const FIELDS = new Set([
 ]);
 const BLOCKS = new Set(['text', 'image', 'tool_use', 'tool_result', 'document', 'thinking', 'redacted_thinking']);
 const ID = /^[a-zA-Z0-9_-]+$/;
+const THINKING_TEXT = 'The user wants a short answer; a tool may help.';
+
+/** The fake's signature of a thinking block: Anthropic's is opaque and checked server-side, this one is checkable too. */
+function signature(thinking: string): string {
+  return createHash('sha256').update(`fake-anthropic-thinking:${thinking}`).digest('base64');
+}
+
+const THINKING_REQUIRED =
+  'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`.';
 
 const error = (status: number, type: string, message: string, headers?: Record<string, string>): Reply => ({
   status,
@@ -32,6 +42,7 @@ const invalid = (message: string): Reply => error(400, 'invalid_request_error', 
 function checkMessages(
   messages: unknown,
   issued: ReadonlySet<string>,
+  thinking = false,
 ): Reply | { toolResults: string[]; userText: string; images: string[] } {
   if (!Array.isArray(messages) || messages.length === 0) return invalid('messages: at least one message is required');
   let previous = '';
@@ -48,8 +59,10 @@ function checkMessages(
     if (!Array.isArray(content)) return invalid(`messages.${index}.content: Input should be a valid list`);
     last = { toolResults: [], userText: '', images: [] };
     const uses = new Set<string>();
-    for (const block of content) {
+    for (const [at, block] of content.entries()) {
       if (!isObject(block) || !BLOCKS.has(String(block['type']))) return invalid(`messages.${index}.content: unknown block type`);
+      if (block['type'] === 'thinking' && block['signature'] !== signature(String(block['thinking'])))
+        return invalid(`messages.${index}.content.${at}: Invalid \`signature\` in \`thinking\` block`);
       if (block['type'] === 'text') last.userText += String(block['text']);
       if (block['type'] === 'image') {
         const source = isObject(block['source']) ? block['source'] : {};
@@ -73,6 +86,14 @@ function checkMessages(
         last.toolResults.push(String(block['content']));
       }
     }
+    if (thinking && message['role'] === 'user' && last.toolResults.length > 0 && index === messages.length - 1) {
+      const answered = messages[index - 1] as Record<string, unknown>;
+      const first = Array.isArray(answered['content']) ? (answered['content'][0] as Record<string, unknown> | undefined) : undefined;
+      if (first?.['type'] !== 'thinking' && first?.['type'] !== 'redacted_thinking')
+        return invalid(
+          `messages.${index - 1}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(first?.['type'])}\`. ${THINKING_REQUIRED}`,
+        );
+    }
     if (message['role'] === 'user' && pendingToolUses.size > 0) {
       return invalid(
         `messages.${index}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${[...pendingToolUses].join(', ')}`,
@@ -92,7 +113,14 @@ function parse(call: RecordedCall, issued: ReadonlySet<string>): Reply | Turn {
   if (extra) return invalid(`${extra}: Extra inputs are not permitted`);
   if (typeof body['model'] !== 'string') return invalid('model: Field required');
   if (typeof body['max_tokens'] !== 'number') return invalid('max_tokens: Field required');
-  const read = checkMessages(body['messages'], issued);
+  const thinking = isObject(body['thinking']) && body['thinking']['type'] === 'enabled';
+  if (thinking) {
+    const budget = (body['thinking'] as Record<string, unknown>)['budget_tokens'];
+    if (typeof budget !== 'number' || budget < 1024)
+      return invalid('thinking.enabled.budget_tokens: Input should be greater than or equal to 1024');
+    if (budget >= body['max_tokens']) return invalid('`max_tokens` must be greater than `thinking.budget_tokens`');
+  }
+  const read = checkMessages(body['messages'], issued, thinking);
   if ('status' in read) return read;
   const tools = Array.isArray(body['tools']) ? body['tools'].filter(isObject) : [];
   for (const tool of tools) {
@@ -105,13 +133,15 @@ function parse(call: RecordedCall, issued: ReadonlySet<string>): Reply | Turn {
     tools: tools.map((tool) => ({ name: String(tool['name']), schema: tool['input_schema'] as Record<string, unknown> })),
     forcedTool: choice?.['type'] === 'tool' ? String(choice['name']) : undefined,
     jsonMode: false,
+    thinking,
     ...read,
   };
 }
 
-function contentBlocks(plan: Plan): Record<string, unknown>[] {
-  if (plan.kind === 'text') return [{ type: 'text', text: plan.pieces.join('') }];
-  return plan.calls.map((call) => ({ type: 'tool_use', id: call.id, name: call.name, input: call.args }));
+function contentBlocks(turn: Turn, plan: Plan): Record<string, unknown>[] {
+  const thinking = turn.thinking === true ? [{ type: 'thinking', thinking: THINKING_TEXT, signature: signature(THINKING_TEXT) }] : [];
+  if (plan.kind === 'text') return [...thinking, { type: 'text', text: plan.pieces.join('') }];
+  return [...thinking, ...plan.calls.map((call) => ({ type: 'tool_use', id: call.id, name: call.name, input: call.args }))];
 }
 
 const usage = { input_tokens: 21, cache_creation_input_tokens: 0, cache_read_input_tokens: 4, output_tokens: 9 };
@@ -162,7 +192,7 @@ export const anthropicDialect: Dialect = {
         type: 'message',
         role: 'assistant',
         model: turn.model,
-        content: contentBlocks(plan),
+        content: contentBlocks(turn, plan),
         stop_reason: plan.kind === 'tools' ? 'tool_use' : 'end_turn',
         stop_sequence: null,
         usage,
@@ -185,13 +215,22 @@ export const anthropicDialect: Dialect = {
       }),
       sse({ type: 'ping' }),
     ];
-    if (plan.kind === 'text') {
-      frames.push(sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
-      for (const piece of plan.pieces)
-        frames.push(sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } }));
+    const first = turn.thinking === true ? 1 : 0;
+    if (turn.thinking === true) {
+      frames.push(sse({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }));
+      for (const piece of [THINKING_TEXT.slice(0, 10), THINKING_TEXT.slice(10)])
+        frames.push(sse({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: piece } }));
+      frames.push(sse({ type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: signature(THINKING_TEXT) } }));
       frames.push(sse({ type: 'content_block_stop', index: 0 }));
+    }
+    if (plan.kind === 'text') {
+      frames.push(sse({ type: 'content_block_start', index: first, content_block: { type: 'text', text: '' } }));
+      for (const piece of plan.pieces)
+        frames.push(sse({ type: 'content_block_delta', index: first, delta: { type: 'text_delta', text: piece } }));
+      frames.push(sse({ type: 'content_block_stop', index: first }));
     } else {
-      plan.calls.forEach((call, index) => {
+      plan.calls.forEach((call, at) => {
+        const index = first + at;
         frames.push(
           sse({ type: 'content_block_start', index, content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} } }),
         );

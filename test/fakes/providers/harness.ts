@@ -31,6 +31,8 @@ export interface Turn {
   readonly images: readonly string[];
   readonly jsonMode: boolean;
   readonly jsonSchema?: Record<string, unknown> | undefined;
+  /** Extended thinking asked for: the answer starts with a signed reasoning block. */
+  readonly thinking?: boolean;
 }
 
 export interface PlannedCall {
