@@ -12,3 +12,16 @@ export function stringLiteralBetween(data: string, prefix: string, suffix: strin
   if (/(^|[^\\])(\\\\)*"/.test(literal.slice(1, -1))) return undefined;
   return literal;
 }
+
+/** Where the JSON string literal that opens at `start` ends (the index after its closing quote), or -1. */
+export function endOfStringLiteral(data: string, start: number): number {
+  if (data.charCodeAt(start) !== 34 /* " */) return -1;
+  let quote = data.indexOf('"', start + 1);
+  while (quote !== -1) {
+    let backslashes = 0;
+    while (data.charCodeAt(quote - 1 - backslashes) === 92 /* \ */) backslashes++;
+    if (backslashes % 2 === 0) return quote + 1;
+    quote = data.indexOf('"', quote + 1);
+  }
+  return -1;
+}

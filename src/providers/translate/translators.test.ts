@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AnthropicStream } from '../anthropic/stream.ts';
 import { ConverseStream, eventStreamTranslator } from '../bedrock/stream.ts';
 import { GeminiStream } from '../google/stream.ts';
@@ -100,5 +100,36 @@ describe('stream translators are incremental', () => {
     const translator = sseTranslator(new AnthropicStream('m', false, false));
     translator.push(Buffer.from('event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'));
     expect(translator.failure).toMatchObject({ status: 503, errorClass: 'overloaded', body: { error: { message: 'Overloaded' } } });
+  });
+
+  it('read Gemini text events unparsed exactly as parsed ones: escapes, quotes, thoughts and the latest usage', () => {
+    const usage = (candidates: number) => ({ promptTokenCount: 9, candidatesTokenCount: candidates, totalTokenCount: 9 + candidates });
+    const texts = ['plain', 'a "quoted" \\ path\\', 'ends with a backslash \\', 'line\nbreak \u00e9 😀', '}],"role":"model"},"index":0}]'];
+    const eventsIn = [
+      {
+        candidates: [{ content: { parts: [{ text: 'first' }], role: 'model' }, index: 0 }],
+        usageMetadata: usage(1),
+        modelVersion: 'g',
+        responseId: 'r',
+      },
+      { candidates: [{ content: { parts: [{ text: 'thinking...', thought: true }], role: 'model' }, index: 0 }], usageMetadata: usage(2) },
+      ...texts.map((part, index) => ({
+        candidates: [{ content: { parts: [{ text: part }], role: 'model' }, index: 0 }],
+        usageMetadata: usage(3 + index),
+      })),
+      { candidates: [{ content: { parts: [{ text: '.' }], role: 'model' }, finishReason: 'STOP', index: 0 }], usageMetadata: usage(20) },
+    ];
+    const bytes = Buffer.from(eventsIn.map((event) => `data: ${JSON.stringify(event)}\r\n\r\n`).join(''));
+    const parse = vi.spyOn(JSON, 'parse');
+    const translated = run(sseTranslator(new GeminiStream('m', true)), bytes, 5);
+    // Parsed: the first event, the thought and the finish (whose usage is the latest); the five text events are not.
+    expect(parse).toHaveBeenCalledTimes(3);
+    parse.mockRestore();
+    expect(text(translated)).toBe(`first${texts.join('')}.`);
+    const reasoning = events(translated).map(
+      (chunk) => (chunk['choices'] as { delta?: { reasoning_content?: string } }[])[0]?.delta?.reasoning_content ?? '',
+    );
+    expect(reasoning.join('')).toBe('thinking...');
+    expect(events(translated).at(-1)).toMatchObject({ usage: { prompt_tokens: 9, completion_tokens: 20 } });
   });
 });
