@@ -78,15 +78,34 @@ const openAILike = (type: 'mistral' | 'groq' | 'deepseek' | 'xai', baseUrl: stri
     ...streamUsage,
   });
 
-const azureProviderSchema = z.strictObject({
-  type: z.literal('azure-openai'),
-  endpoint: z.url().describe('The resource endpoint, e.g. https://my-resource.openai.azure.com; model names are deployment names.'),
-  api_version: z.string().default('2024-10-21'),
-  api_key: z.string().optional().describe('Sent as the api-key header. Use ${ENV_VAR}; never commit keys.'),
-  entra_token: z.string().optional().describe('A Microsoft Entra ID access token, sent as a bearer token instead of api_key.'),
-  ...commonFields,
-  ...streamUsage,
-});
+const azureProviderSchema = z
+  .strictObject({
+    type: z.literal('azure-openai'),
+    endpoint: z.url().describe('The resource endpoint, e.g. https://my-resource.openai.azure.com; model names are deployment names.'),
+    api_version: z.string().default('2024-10-21'),
+    api_key: z.string().optional().describe('Sent as the api-key header. Use ${ENV_VAR}; never commit keys.'),
+    entra_token: z.string().optional().describe('A fixed Microsoft Entra ID access token, sent as a bearer token instead of api_key.'),
+    entra: z
+      .strictObject({
+        scope: z.string().default('https://cognitiveservices.azure.com/.default'),
+        managed_identity_client_id: z.string().optional().describe('A user-assigned managed identity; default: the system-assigned one.'),
+      })
+      .optional()
+      .describe(
+        'Get and renew Microsoft Entra ID tokens with the Azure SDK (environment service principal, workload identity, managed identity, Azure CLI).',
+      ),
+    ...commonFields,
+    ...streamUsage,
+  })
+  .superRefine((provider, context) => {
+    const given = (['api_key', 'entra_token', 'entra'] as const).filter((field) => provider[field] !== undefined);
+    if (given.length > 1)
+      context.addIssue({
+        code: 'custom',
+        path: [given[1] ?? 'entra'],
+        message: `use one of api_key, entra_token and entra, not ${given.join(' and ')}`,
+      });
+  });
 
 export const upstreamProviderSchemas = [
   openaiProviderSchema,

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { ProviderConfig } from '../config/schema.ts';
 import { createAnthropicProvider } from './anthropic/anthropic.ts';
 import { azureAuth, azureNative, azurePaths } from './azure/azure-openai.ts';
+import { EntraBearer, entraFailure } from './azure/entra.ts';
 import { createBedrockProvider } from './bedrock/bedrock.ts';
 import { createCohereProvider } from './cohere/cohere.ts';
 import { DEEPSEEK_QUIRKS } from './deepseek/deepseek.ts';
@@ -83,16 +84,23 @@ export function buildProvider(name: string, config: ProviderConfig, dispatcher: 
     }
     case 'azure-openai': {
       const secret = config.api_key ?? config.entra_token;
-      if (!secret) return { skipped: 'no api_key or entra_token' };
+      if (!secret && config.entra === undefined) return { skipped: 'no api_key, entra_token or entra' };
+      const entra =
+        secret || config.entra === undefined
+          ? undefined
+          : new EntraBearer({ scope: config.entra.scope, managedIdentityClientId: config.entra.managed_identity_client_id });
       const description = {
         name,
         type: config.type,
         baseUrl: config.endpoint,
-        apiKey: secret,
+        ...(secret ? { apiKey: secret } : {}),
         headers: config.headers,
         timeoutMs,
         paths: azurePaths(config.api_version),
         auth: azureAuth(config.api_key ? 'api_key' : 'entra_token'),
+        ...(entra === undefined
+          ? {}
+          : { tokenAuth: { headers: () => entra.headers(), failure: (error: unknown) => entraFailure(name, error) } }),
         native: azureNative(config.api_version),
         streamUsage: config.stream_usage,
       };

@@ -3,7 +3,7 @@ import { sendUpstream, type UpstreamCall } from '../http-transport.ts';
 import { usageFromTail } from './usage.ts';
 import { normalizedCompletion, normalizedStream } from './normalize.ts';
 import { quirkedBody, type OpenAIQuirks } from './quirks.ts';
-import type { AttemptOptions, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
+import type { AttemptOptions, AttemptOutcome, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
 import { relayUsageReader } from '../relay-usage.ts';
 
 /** What differs between OpenAI-compatible upstreams: data, not code. */
@@ -20,6 +20,8 @@ export interface OpenAICompatibleDescription {
   readonly paths?: { chat(model: string): string; embeddings(model: string): string };
   /** How the key is sent; a bearer token by default. */
   readonly auth?: (apiKey: string) => Record<string, string>;
+  /** Auth headers fetched and renewed at run time (Entra ID tokens) instead of a key; a failure to get them fails the attempt. */
+  readonly tokenAuth?: { headers(): Record<string, string> | Promise<Record<string, string>>; failure(error: unknown): AttemptOutcome };
   /** The OpenAI APIs besides chat the upstream serves itself, relayed unchanged; where they live when not under the base URL as at OpenAI. */
   readonly native?: { readonly apis: ReadonlySet<NativeApi>; path?(request: RelayRequest, model: string): string };
   /** Ask for usage in streams (for cost), hiding the extra chunk from callers who did not ask; on by default. */
@@ -39,21 +41,37 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
   const staticHeaders = upstreamHeaders(description.headers, description.apiKey === undefined ? {} : auth(description.apiKey));
   const { quirks } = description;
 
-  const call = (
-    options: AttemptOptions,
-    request: Pick<UpstreamCall, 'method' | 'path' | 'body' | 'readUsage' | 'translator' | 'hideUsageEvent'>,
-  ) =>
+  const { tokenAuth } = description;
+  let tokenHeaders: { readonly auth: Record<string, string>; readonly merged: Record<string, string> } | undefined;
+  /** The static headers with the current token's: merged again only when the token changed. */
+  const withToken = (headers: Record<string, string>): Record<string, string> => {
+    if (tokenHeaders?.auth !== headers) tokenHeaders = { auth: headers, merged: upstreamHeaders(description.headers, headers) };
+    return tokenHeaders.merged;
+  };
+  type Request = Pick<UpstreamCall, 'method' | 'path' | 'body' | 'readUsage' | 'translator' | 'hideUsageEvent'>;
+  const callWith = (headers: Record<string, string>, options: AttemptOptions, request: Request) =>
     sendUpstream({
       dispatcher,
       origin,
       ...request,
       path: prefix + request.path,
-      headers: options.callerApiKey === undefined ? staticHeaders : upstreamHeaders(description.headers, auth(options.callerApiKey)),
+      headers,
       timeoutMs: options.firstByteTimeoutMs ?? description.timeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
       signal: options.signal,
       sink: options.sink,
     });
+  const call = (options: AttemptOptions, request: Request): Promise<AttemptOutcome> => {
+    if (options.callerApiKey !== undefined)
+      return callWith(upstreamHeaders(description.headers, auth(options.callerApiKey)), options, request);
+    if (tokenAuth === undefined) return callWith(staticHeaders, options, request);
+    const headers = tokenAuth.headers();
+    if (!(headers instanceof Promise)) return callWith(withToken(headers), options, request);
+    return headers.then(
+      (fetched) => callWith(withToken(fetched), options, request),
+      (error: unknown) => tokenAuth.failure(error),
+    );
+  };
   const send = (
     path: string,
     body: string,

@@ -267,11 +267,14 @@ export const xaiDialect = openAILikeDialect({
 });
 
 export const AZURE_API_VERSION = '2024-10-21';
+/** The access token the fake Entra ID endpoint issues, and the fake Azure accepts as a bearer. */
+export const AZURE_ENTRA_TOKEN = 'fake-entra-access-token';
+
 export const azureDialect = openAILikeDialect({
   name: 'azure-openai',
   chatPath: new RegExp(`^/openai/deployments/([^/]+)/chat/completions\\?api-version=${AZURE_API_VERSION}$`),
   embeddingsPath: new RegExp(`^/openai/deployments/([^/]+)/embeddings\\?api-version=${AZURE_API_VERSION}$`),
-  authorized: (call) => call.headers['api-key'] === FAKE_KEY,
+  authorized: (call) => call.headers['api-key'] === FAKE_KEY || call.headers['authorization'] === `Bearer ${AZURE_ENTRA_TOKEN}`,
   authError: openAIError(401, 'Access denied due to invalid subscription key or wrong API endpoint.', 'invalid_request_error', '401'),
   fields: new Set([
     ...OPENAI_FIELDS,
