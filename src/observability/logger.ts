@@ -14,23 +14,22 @@ const REDACTED_PATHS = [
 
 type Sink = ReturnType<typeof pino.destination>;
 
-/** Lines wait at most this long, or until this much is waiting, then go out in one write. */
-const FLUSH_MS = 50;
+/** Lines waiting past this size go out at once, without waiting for the end of the turn. */
 const FLUSH_BYTES = 64 * 1024;
 
 /**
- * Lines go out together, in order: at most FLUSH_MS after the first of them, or once
- * FLUSH_BYTES are waiting. One write per access-log line costs a system call and a wake-up
- * of whatever reads stdout, per request, more than the rest of the logging put together.
+ * Lines logged in one turn of the event loop go out together, in order, as one write at the
+ * end of that turn (or sooner past FLUSH_BYTES): under load, one write per access-log line
+ * costs a system call and a wake-up of whatever reads stdout for every request.
  */
 class BatchedLines implements DestinationStream {
   readonly #sink: Sink;
   #pending: string[] = [];
   #pendingBytes = 0;
-  #timer: NodeJS.Timeout | undefined;
+  #scheduled: NodeJS.Immediate | undefined;
   readonly #writePending = (): void => {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
+    this.#scheduled = undefined;
     this.#pendingBytes = 0;
     if (this.#pending.length === 0) return;
     const text = this.#pending.length === 1 ? (this.#pending[0] ?? '') : this.#pending.join('');
@@ -54,7 +53,7 @@ class BatchedLines implements DestinationStream {
     this.#pending.push(line);
     this.#pendingBytes += line.length;
     if (this.#pendingBytes >= FLUSH_BYTES) this.#writePending();
-    else this.#timer ??= setTimeout(this.#writePending, FLUSH_MS).unref();
+    else this.#scheduled ??= setImmediate(this.#writePending);
   }
 
   flush(callback?: (error?: Error) => void): void {

@@ -175,9 +175,9 @@ describe('MCP servers and transports', () => {
         { timeout: 5000, interval: 100 },
       )
       .not.toContain('modern__add');
-    expect(gateway.output().stdout).toMatch(
-      /"mcp_server":"modern","tool":"add","reason":"quarantined: definition changed since it was first seen/,
-    );
+    await expect
+      .poll(() => gateway.output().stdout, { timeout: 2000, interval: 50 })
+      .toMatch(/"mcp_server":"modern","tool":"add","reason":"quarantined: definition changed since it was first seen/);
   });
 
   it('survives a server dying mid-request: the call fails as a tool error, the server restarts', async () => {
