@@ -6,11 +6,10 @@
 export function stringLiteralBetween(data: string, prefix: string, suffix: string): string | undefined {
   const start = data.indexOf(prefix);
   if (start === -1 || !data.endsWith(suffix)) return undefined;
-  const literal = data.slice(start + prefix.length, data.length - suffix.length);
-  // One whole JSON string: it starts and ends with a quote and no unescaped quote is inside.
-  if (literal.length < 2 || literal.charCodeAt(0) !== 34 || literal.charCodeAt(literal.length - 1) !== 34) return undefined;
-  if (/(^|[^\\])(\\\\)*"/.test(literal.slice(1, -1))) return undefined;
-  return literal;
+  const from = start + prefix.length;
+  const to = data.length - suffix.length;
+  // One whole JSON string: the literal that opens right after the prefix closes right before the suffix.
+  return to - from >= 2 && endOfStringLiteral(data, from) === to ? data.slice(from, to) : undefined;
 }
 
 /** Where the JSON string literal that opens at `start` ends (the index after its closing quote), or -1. */

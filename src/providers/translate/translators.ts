@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { createParser } from 'eventsource-parser';
 import type { AnswerTranslator } from '../http-transport.ts';
 import type { UpstreamErrorOutcome } from '../upstream-errors.ts';
@@ -103,7 +104,7 @@ export function sseReader(onEvent: (name: string | undefined, data: string) => s
   /** The upstream ended; a last event without its blank line still counts. */
   flush(): string;
 } {
-  const decoder = new TextDecoder();
+  const decoder = new StringDecoder('utf8');
   let out = '';
   const parser = createParser({ onEvent: (message) => (out += onEvent(message.event, message.data)) });
   const drain = (): string => {
@@ -113,11 +114,11 @@ export function sseReader(onEvent: (name: string | undefined, data: string) => s
   };
   return {
     push(chunk) {
-      parser.feed(decoder.decode(chunk, { stream: true }));
+      parser.feed(decoder.write(chunk));
       return drain();
     },
     flush() {
-      parser.feed(decoder.decode() + '\n\n');
+      parser.feed(`${decoder.end()}\n\n`);
       return drain();
     },
   };
