@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { estimateChatTokens, estimateEmbeddingTokens, loadTokenCounter } from './tokens.ts';
+import { estimateChatTokens, estimateEmbeddingTokens, loadTokenCounter, remembered } from './tokens.ts';
 
 describe('token estimates', async () => {
   const count = await loadTokenCounter();
+
+  it('tokenizes a text it has seen once, and answers the same count again', () => {
+    const seen: string[] = [];
+    const counting = remembered((text) => {
+      seen.push(text);
+      return text.length;
+    });
+    const system = 'You are a support agent for Acme. '.repeat(50);
+    expect([counting(system), counting('hi'), counting(`${system}`), counting('hi')]).toEqual([system.length, 2, system.length, 2]);
+    expect(seen).toEqual([system, 'hi']);
+  });
 
   it('counts text with the o200k tokenizer', () => {
     expect(count('hello world')).toBe(2);

@@ -11,9 +11,35 @@ export type CountTokens = (text: string) => number;
 export async function loadTokenCounter(): Promise<CountTokens> {
   const { default: encoding, countTokens } = await import('gpt-tokenizer/encoding/o200k_base');
   const plain = (encoding as unknown as { countStringTokens?: (text: string) => number }).countStringTokens;
-  if (typeof plain === 'function') return (text) => plain.call(encoding, text);
+  if (typeof plain === 'function') return remembered((text) => plain.call(encoding, text));
   const options = { disallowedSpecial: new Set<string>() };
-  return (text) => countTokens(text, options);
+  return remembered((text) => countTokens(text, options));
+}
+
+// Counts of texts seen lately, up to this many characters of text in all; then it starts over.
+const MOST_REMEMBERED_CHARACTERS = 4 * 1024 * 1024;
+
+/**
+ * The counter with the counts of recent texts kept: system prompts, few-shot examples and tool
+ * lists come back request after request, and looking a text up costs a hash of it, a fraction
+ * of tokenizing it again.
+ */
+export function remembered(count: CountTokens): CountTokens {
+  const counts = new Map<string, number>();
+  let characters = 0;
+  return (text) => {
+    let tokens = counts.get(text);
+    if (tokens === undefined) {
+      tokens = count(text);
+      if (characters + text.length > MOST_REMEMBERED_CHARACTERS) {
+        counts.clear();
+        characters = 0;
+      }
+      counts.set(text, tokens);
+      characters += text.length;
+    }
+    return tokens;
+  };
 }
 
 /** Before the tokenizer has loaded: the usual four characters a token. */
