@@ -1,3 +1,4 @@
+import { partitionFor } from './semantic/embedders.ts';
 import { hash } from 'node:crypto';
 import type { CachePolicyConfig } from '../config/cache-schema.ts';
 import { canonicalJson } from '../mcp/canonical-json.ts';
@@ -48,7 +49,7 @@ export interface SemanticQuery {
 export function semanticQuery(
   request: ChatRequest,
   target: CacheTarget,
-  options: { readonly namespace: string; readonly embed: CachePolicyConfig['embed'] },
+  options: { readonly namespace: string; readonly embed: CachePolicyConfig['embed']; readonly embeddingModel?: string | undefined },
 ): SemanticQuery | undefined {
   const { messages } = request;
   const last = messages.at(-1);
@@ -57,11 +58,13 @@ export function semanticQuery(
   if (options.embed === 'last_user') {
     const text = messageText(last);
     if (text === undefined) return undefined;
-    return { text, partition: sha256(canonicalJson({ namespace: options.namespace, fields, earlier: messages.slice(0, -1) })) };
+    const partition = sha256(canonicalJson({ namespace: options.namespace, fields, earlier: messages.slice(0, -1) }));
+    return { text, partition: partitionFor(partition, options.embeddingModel) };
   }
   const fixed = messages.filter((message) => message.role === 'system' || message.role === 'developer');
   const texts = messages.filter((message) => !fixed.includes(message)).map((message) => `${message.role}: ${messageText(message) ?? ''}`);
-  return { text: texts.join('\n'), partition: sha256(canonicalJson({ namespace: options.namespace, fields, fixed })) };
+  const partition = sha256(canonicalJson({ namespace: options.namespace, fields, fixed }));
+  return { text: texts.join('\n'), partition: partitionFor(partition, options.embeddingModel) };
 }
 
 /** Plain text of a message; undefined when it carries anything else (images, tool calls), which only the exact cache matches. */

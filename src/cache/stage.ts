@@ -1,3 +1,4 @@
+import type { EmbedThroughModel } from './semantic/embedders.ts';
 import type { CacheConfig, CachePolicyConfig } from '../config/cache-schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { cacheLookedUp, cacheStored } from '../observability/events.ts';
@@ -44,14 +45,14 @@ export class CacheStage {
   readonly #shared: RedisTier | undefined;
   readonly #semantic: SemanticCache;
 
-  constructor(config: CacheConfig, logger: Logger) {
+  constructor(config: CacheConfig, logger: Logger, embedThroughModel?: EmbedThroughModel) {
     this.#config = config;
     this.#logger = logger;
     this.#policies = new CachePolicies(config);
     this.#memory = new MemoryTier(config.memory_max_bytes);
     this.#redis = config.redis === undefined ? undefined : new RedisBackend(config.redis.url, config.redis.key_prefix);
     this.#shared = this.#redis === undefined ? undefined : new RedisTier(this.#redis);
-    this.#semantic = new SemanticCache({ storePath: config.store_path, redis: this.#redis, logger });
+    this.#semantic = new SemanticCache({ storePath: config.store_path, redis: this.#redis, logger, embedThroughModel });
   }
 
   /** Loads the persisted semantic index and joins the replicas' announcements. */
@@ -80,7 +81,10 @@ export class CacheStage {
     }
     const namespace = cacheNamespace(policy, context.req.headers.authorization);
     const address: AnswerAddress = { namespace, model: request.model, key: exactKey(request, target, namespace) };
-    const semantic = policy.mode === 'semantic' ? semanticQuery(request, target, { namespace, embed: policy.embed }) : undefined;
+    const semantic =
+      policy.mode === 'semantic'
+        ? semanticQuery(request, target, { namespace, embed: policy.embed, embeddingModel: policy.embedding_model })
+        : undefined;
     const lookup: Lookup = { context, request, policy, address, directive, ttlS };
     if (directive === 'refresh') {
       this.#mark(context, { status: 'bypass' }, namespace);

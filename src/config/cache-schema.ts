@@ -20,6 +20,12 @@ const policyFields = {
     .describe(
       'Semantic: embed the last user message (every other message must match exactly) or the whole conversation (system messages must match).',
     ),
+  embedding_model: z
+    .string()
+    .min(1)
+    .describe(
+      'Semantic: a configured model (or <provider>/<model>) whose embeddings compare questions; default: the built-in local embedder.',
+    ),
   guards: z
     .array(z.enum(GUARDS))
     .describe('Semantic: what must match exactly between the question and the cached one, whatever the similarity.'),
@@ -34,6 +40,7 @@ const policySchema = z.strictObject({
   per_key: policyFields.per_key.default(true),
   sampled: policyFields.sampled.default(false),
   embed: policyFields.embed.default('last_user'),
+  embedding_model: policyFields.embedding_model.optional(),
   guards: policyFields.guards.default([...GUARDS]),
 });
 
@@ -46,6 +53,7 @@ const policyOverrideSchema = z.strictObject({
   per_key: policyFields.per_key.optional(),
   sampled: policyFields.sampled.optional(),
   embed: policyFields.embed.optional(),
+  embedding_model: policyFields.embedding_model.optional(),
   guards: policyFields.guards.optional(),
 });
 

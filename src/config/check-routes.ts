@@ -55,6 +55,20 @@ function asEntry(value: unknown): string | Record<string, unknown> | undefined {
   return typeof value === 'string' || isRecord(value) ? value : undefined;
 }
 
+/** The semantic cache's embedding models are models under models or <provider>/<model>. */
+export function checkEmbeddingModels(data: Record<string, unknown>, models: Record<string, unknown>, at: Report): void {
+  const cache = data['cache'];
+  if (!isRecord(cache)) return;
+  const providers = isRecord(data['providers']) ? Object.keys(data['providers']) : [];
+  const policies: [unknown, YamlPath][] = [[cache['defaults'], ['cache', 'defaults']]];
+  if (isRecord(cache['models']))
+    for (const [name, policy] of Object.entries(cache['models'])) policies.push([policy, ['cache', 'models', name]]);
+  for (const [policy, path] of policies) {
+    const name = isRecord(policy) ? policy['embedding_model'] : undefined;
+    if (typeof name === 'string') checkReference({ name, path: [...path, 'embedding_model'] }, Object.keys(models), providers, at);
+  }
+}
+
 /**
  * Routing rule names: unique across models, and every name an MCP policy attaches to exists.
  */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { checkModelReferences, checkRuleNames, type Report } from './check-routes.ts';
+import { checkEmbeddingModels, checkModelReferences, checkRuleNames, type Report } from './check-routes.ts';
 import { interpolateEnvironment } from './interpolate.ts';
 import { formatPath, lineOf, locateNode, type YamlPath } from './locate.ts';
 import { configSchema, type Config } from './schema.ts';
@@ -113,6 +113,7 @@ function checkReferences(data: unknown, at: Report): void {
   if (!isRecord(data) || !isRecord(data['models'])) return;
   checkModelReferences(data, data['models'], at);
   checkRuleNames(data, data['models'], at);
+  checkEmbeddingModels(data, data['models'], at);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -94,4 +94,22 @@ mcp:
       ['mcp.policies[0].rules[0]', 13, 'unknown routing rule "vpi" (did you mean "vip"?)'],
     ]);
   });
+
+  it('checks the semantic cache embedding model names a model or <provider>/<model>', () => {
+    const found = problems(`
+  embedder: { provider: p, model: e1 }
+cache:
+  defaults: { mode: semantic, embedding_model: embeder }
+  models:
+    m: { embedding_model: q/e2 }
+    n: { embedding_model: nope/e3 }
+`);
+    expect(found.map((problem) => [problem.path, problem.message])).toEqual([
+      [
+        'cache.defaults.embedding_model',
+        '"embeder" is neither a model under models nor <provider>/<model> with a known provider (did you mean "embedder"?)',
+      ],
+      ['cache.models.n.embedding_model', '"nope/e3" is neither a model under models nor <provider>/<model> with a known provider'],
+    ]);
+  });
 });

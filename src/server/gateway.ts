@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.ts';
 import { cachePurgeHandler } from '../cache/admin.ts';
 import { createLimits } from '../limits/build.ts';
 import { CacheStage } from '../cache/stage.ts';
+import { embedThroughRoutes } from '../pipeline/embed-through-routes.ts';
 import { McpStage } from '../mcp/stage.ts';
 import type { Operation } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -69,7 +70,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     : undefined;
   const passthroughHealth = new HealthMap({ ...circuitSettings(config), enabled: false });
   const mcp = new McpStage(config.mcp, { logger, dispatcher });
-  const cache = config.cache.enabled ? new CacheStage(config.cache, logger) : undefined;
+  const cache = config.cache.enabled ? new CacheStage(config.cache, logger, embedThroughRoutes(runtime)) : undefined;
   const limits = createLimits(config, logger, { adminKey: () => runtime.config.admin.key });
   const deps: PipelineDeps = {
     routing: runtime,

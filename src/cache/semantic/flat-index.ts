@@ -13,6 +13,10 @@ export class FlatIndex<T> {
     this.#vectors = new Float32Array(dimensions * 16);
   }
 
+  get dimensions(): number {
+    return this.#dimensions;
+  }
+
   get size(): number {
     return this.#items.length;
   }

@@ -5,7 +5,7 @@ import type { RedisBackend } from '../../state/redis.ts';
 import { matchesFilter, type AnswerAddress, type CachedAnswer, type PurgeFilter } from '../answer-store.ts';
 import type { SemanticQuery } from '../key.ts';
 import type { SemanticEntry } from './entry.ts';
-import { LOCAL_DIMENSIONS, localEmbedding } from './embed.ts';
+import { embedderModelOf, LOCAL_EMBEDDER, ModelEmbedder, type EmbedThroughModel, type Embedder } from './embedders.ts';
 import { FlatIndex } from './flat-index.ts';
 import { guardsPass } from './guards.ts';
 import { SemanticPersistence } from './persist.ts';
@@ -14,6 +14,8 @@ export interface SemanticCacheOptions {
   readonly storePath: string | undefined;
   readonly redis: RedisBackend | undefined;
   readonly logger: Logger;
+  /** Embeds through a configured embedding model; absent, only the built-in embedder is there. */
+  readonly embedThroughModel?: EmbedThroughModel | undefined;
 }
 
 /** How many nearest entries are checked against the guards before giving up. */
@@ -36,12 +38,15 @@ export class SemanticCache {
   readonly #redis: RedisBackend | undefined;
   readonly #logger: Logger;
   readonly #origin = randomUUID();
+  readonly #embedThroughModel: EmbedThroughModel | undefined;
+  readonly #embedders = new Map<string, Embedder>();
   #size = 0;
 
   constructor(options: SemanticCacheOptions) {
     this.#persistence = options.storePath === undefined ? undefined : new SemanticPersistence(options.storePath);
     this.#redis = options.redis;
     this.#logger = options.logger;
+    this.#embedThroughModel = options.embedThroughModel;
   }
 
   /** Loads the persisted index; `restore` receives each persisted answer (for the in-process tier). */
@@ -64,20 +69,26 @@ export class SemanticCache {
     return this.#size;
   }
 
-  /** The nearest live entry above the policy's threshold that also passes its guards. */
-  find(
+  /**
+   * The nearest live entry above the policy's threshold that also passes its guards. When the
+   * embedding model cannot embed the question, it is a miss (logged), never a failed request.
+   */
+  async find(
     query: SemanticQuery,
     policy: CachePolicyConfig,
   ): Promise<{ readonly address: AnswerAddress; readonly similarity: number } | undefined> {
     const index = this.#partitions.get(query.partition);
-    if (index === undefined) return Promise.resolve(undefined);
+    if (index === undefined) return undefined;
+    const embedded = this.#embedderFor(query.partition).embed(query.text);
+    const vector = embedded instanceof Promise ? await embedded.catch((error: unknown) => this.#embedFailed(query, error)) : embedded;
+    if (vector === undefined || vector.length !== index.dimensions) return undefined;
     const now = Date.now();
-    for (const { item, similarity } of index.search(localEmbedding(query.text), policy.threshold, CANDIDATES)) {
+    for (const { item, similarity } of index.search(vector, policy.threshold, CANDIDATES)) {
       if (item.expiresAt > now && guardsPass(policy.guards, query.text, item.text)) {
-        return Promise.resolve({ address: item.address, similarity: Math.min(1, similarity) });
+        return { address: item.address, similarity: Math.min(1, similarity) };
       }
     }
-    return Promise.resolve(undefined);
+    return undefined;
   }
 
   add(query: SemanticQuery, address: AnswerAddress, answer: CachedAnswer): void {
@@ -104,14 +115,39 @@ export class SemanticCache {
     return Promise.resolve();
   }
 
+  /** Adds the entry under its partition once its text is embedded (at once with the built-in embedder). */
   #index(entry: SemanticEntry): void {
+    const embedded = this.#embedderFor(entry.partition).embed(entry.text);
+    if (!(embedded instanceof Promise)) return this.#add(entry, embedded);
+    embedded.then(
+      (vector) => this.#add(entry, vector),
+      (error: unknown) => this.#embedFailed(entry, error),
+    );
+  }
+
+  #add(entry: SemanticEntry, vector: Float32Array): void {
     let index = this.#partitions.get(entry.partition);
     if (index === undefined) {
-      index = new FlatIndex<SemanticEntry>(LOCAL_DIMENSIONS);
+      index = new FlatIndex<SemanticEntry>(vector.length);
       this.#partitions.set(entry.partition, index);
     }
-    index.add(localEmbedding(entry.text), entry);
+    if (vector.length !== index.dimensions) return;
+    index.add(vector, entry);
     this.#size++;
+  }
+
+  #embedderFor(partition: string): Embedder {
+    const model = embedderModelOf(partition);
+    if (model === undefined || this.#embedThroughModel === undefined) return LOCAL_EMBEDDER;
+    let embedder = this.#embedders.get(model);
+    if (embedder === undefined) this.#embedders.set(model, (embedder = new ModelEmbedder(model, this.#embedThroughModel)));
+    return embedder;
+  }
+
+  #embedFailed(about: { readonly partition: string }, error: unknown): undefined {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.#logger.warn({ embedding_model: embedderModelOf(about.partition), err: reason }, 'cache: could not embed a question');
+    return undefined;
   }
 
   #onAnnouncement(message: string): void {
