@@ -36,6 +36,10 @@ afterAll(async () => {
 
 const question: ChatCompletionMessageParam = { role: 'user', content: 'What is the weather in Paris?' };
 
+/** A turn with the weather tool offered and thinking on (reasoning_effort low: a 2048-token budget). */
+const turn = (messages: ChatCompletionMessageParam[]) =>
+  client.chat.completions.create({ model: 'claude/claude-sonnet-4-5', messages, tools: [weather], reasoning_effort: 'low' });
+
 /** The follow-up turn: the assistant's tool call (with or without its thinking blocks), then the tool's result. */
 function followUp(toolCallId: string, thinkingBlocks: ThinkingBlock[] | undefined): ChatCompletionMessageParam[] {
   const assistant = {
@@ -49,12 +53,7 @@ function followUp(toolCallId: string, thinkingBlocks: ThinkingBlock[] | undefine
 
 describe('Anthropic extended thinking through the gateway', () => {
   it('returns signed thinking blocks with the tool call, and accepts them back on the tool turn', async () => {
-    const first = await client.chat.completions.create({
-      model: 'claude/claude-sonnet-4-5',
-      messages: [question],
-      tools: [weather],
-      reasoning_effort: 'low',
-    });
+    const first = await turn([question]);
     const message = first.choices[0]?.message as OpenAI.ChatCompletionMessage & {
       thinking_blocks?: ThinkingBlock[];
       reasoning_content?: string;
@@ -67,24 +66,14 @@ describe('Anthropic extended thinking through the gateway', () => {
     expect(upstream.thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
 
     const toolCallId = message.tool_calls?.[0]?.id ?? '';
-    const answer = await client.chat.completions.create({
-      model: 'claude/claude-sonnet-4-5',
-      messages: followUp(toolCallId, message.thinking_blocks),
-      tools: [weather],
-      reasoning_effort: 'low',
-    });
+    const answer = await turn(followUp(toolCallId, message.thinking_blocks));
     expect(answer.choices[0]?.message.content).toBe('Tool results: sunny, 21°C');
     const sent = fake.requests.at(-1)?.body as { messages: { role: string; content: { type: string }[] }[] };
     expect(sent.messages[1]?.content.map((block) => block.type)).toEqual(['thinking', 'tool_use']);
   });
 
   it('passes on Anthropic’s 400 when the thinking blocks are left out or altered', async () => {
-    const first = await client.chat.completions.create({
-      model: 'claude/claude-sonnet-4-5',
-      messages: [question],
-      tools: [weather],
-      reasoning_effort: 'low',
-    });
+    const first = await turn([question]);
     const message = first.choices[0]?.message as OpenAI.ChatCompletionMessage & { thinking_blocks?: ThinkingBlock[] };
     const toolCallId = message.tool_calls?.[0]?.id ?? '';
     const ask = (blocks: ThinkingBlock[] | undefined) =>
@@ -122,12 +111,7 @@ describe('Anthropic extended thinking through the gateway', () => {
     }
     expect(reasoning).toBe('The user wants a short answer; a tool may help.');
     expect(blocks).toEqual([{ type: 'thinking', thinking: reasoning, signature: expect.any(String) as string }]);
-    const answer = await client.chat.completions.create({
-      model: 'claude/claude-sonnet-4-5',
-      messages: followUp(toolCallId, blocks),
-      tools: [weather],
-      reasoning_effort: 'low',
-    });
+    const answer = await turn(followUp(toolCallId, blocks));
     expect(answer.choices[0]?.message.content).toBe('Tool results: sunny, 21°C');
   });
 });
