@@ -112,6 +112,12 @@ describe('semantic cache with a configured embedding model', () => {
       expect(answer.status).toBe(200);
       expect(answer.cache).toBe('miss');
       await expect.poll(() => gateway.output().stdout, { timeout: 2000, interval: 50 }).toContain('cache: could not embed a question');
+      // A model that is down fails every lookup and every addition: warned about once a minute, not each time.
+      const before = embedded.length;
+      expect((await ask('Which ocean is the largest?')).status).toBe(200);
+      await expect.poll(() => embedded.length - before, { timeout: 2000, interval: 50 }).toBeGreaterThanOrEqual(2);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(gateway.output().stdout.match(/cache: could not embed a question/g)).toHaveLength(1);
     } finally {
       failing = false;
     }

@@ -21,6 +21,7 @@ export interface SemanticCacheOptions {
 /** How many nearest entries are checked against the guards before giving up. */
 const CANDIDATES = 8;
 const CHANNEL = 'cache:semantic';
+const EMBED_WARNING_INTERVAL_MS = 60_000;
 
 interface Announcement {
   readonly origin: string;
@@ -40,6 +41,7 @@ export class SemanticCache {
   readonly #origin = randomUUID();
   readonly #embedThroughModel: EmbedThroughModel | undefined;
   readonly #embedders = new Map<string, Embedder>();
+  readonly #warnedAt = new Map<string, number>();
   #size = 0;
 
   constructor(options: SemanticCacheOptions) {
@@ -144,9 +146,15 @@ export class SemanticCache {
     return embedder;
   }
 
+  /** Logged as a warning at most once a minute per model (a model that is down fails every lookup), else at debug. */
   #embedFailed(about: { readonly partition: string }, error: unknown): undefined {
+    const model = embedderModelOf(about.partition) ?? 'local';
     const reason = error instanceof Error ? error.message : String(error);
-    this.#logger.warn({ embedding_model: embedderModelOf(about.partition), err: reason }, 'cache: could not embed a question');
+    const now = Date.now();
+    const warned = this.#warnedAt.get(model);
+    const level = warned === undefined || now - warned >= EMBED_WARNING_INTERVAL_MS ? 'warn' : 'debug';
+    if (level === 'warn') this.#warnedAt.set(model, now);
+    this.#logger[level]({ embedding_model: model, err: reason }, 'cache: could not embed a question');
     return undefined;
   }
 
