@@ -52,9 +52,10 @@ ${Object.keys(HELPERS)
 
 /**
  * What one compilation writes besides the expression: the patterns of matches() calls (compiled
- * once, named by position) and the subexpressions that reads and helper calls share. Rules of a
- * set tend to read the same fields and call the same helpers on them; each such subexpression
- * is computed at most once per evaluation, when first needed, into a local.
+ * once, named by position) and the subexpressions the rules share. Rules of a set tend to look
+ * up the same metadata keys and call the same helpers on them; each such lookup or call is
+ * computed at most once per evaluation, when first needed, into a local. Top-level fields
+ * (`request.model`) are read directly: the scope already keeps what they cost to compute.
  */
 class Emission {
   readonly patterns: RegExp[] = [];
@@ -219,7 +220,7 @@ function emitMember(node: Extract<Expression, { type: 'MemberExpression' }>, dep
     if (typeof key !== 'string' || !fields.includes(key) || !PLAIN_NAME.test(key)) {
       throw new RuleError(`${root} has no field ${JSON.stringify(key ?? '(computed)')}; fields: ${fields.join(', ')}`, node.property.start);
     }
-    return emission.shared(`s.${root}.${key}`);
+    return `s.${root}.${key}`;
   }
   const object = emitNode(node.object, depth, emission);
   if (key !== undefined) return emission.shared(`readField(${object}, ${JSON.stringify(key)})`);
