@@ -7,6 +7,8 @@ import { startGateway, type GatewayProcess } from '../support/gateway-process.ts
 
 let primary: OpenAIUpstream;
 let backup: OpenAIUpstream;
+/** Only the deadline test's targets: an attempt it started can reach its upstream after its 504, and must not take another test's fault. */
+let stalling: OpenAIUpstream;
 let gateway: GatewayProcess;
 
 const target = (answer: { headers: Headers }) => answer.headers.get('x-lightport-target');
@@ -17,7 +19,7 @@ function on(name: string, upstream: OpenAIUpstream): string {
 }
 
 beforeAll(async () => {
-  [primary, backup] = await Promise.all([startOpenAIUpstream(), startOpenAIUpstream()]);
+  [primary, backup, stalling] = await Promise.all([startOpenAIUpstream(), startOpenAIUpstream(), startOpenAIUpstream()]);
   // Several provider names on the same upstream keep each test's health records apart.
   gateway = await startGateway({
     config: `
@@ -28,6 +30,8 @@ ${on('slow', primary)}
 ${on('flaky', primary)}
 ${on('lonely', primary)}
 ${on('backup', backup)}
+${on('stalled', stalling)}
+${on('stalled-backup', stalling)}
 router:
   circuit: { failures: 3, open_ms: 800, min_requests: 1000 }
 models:
@@ -44,8 +48,8 @@ models:
     strategy: fallback
     deadline_ms: 700
     targets:
-      - { provider: slow, model: gpt-4o-mini, timeouts: { first_byte_ms: 400 }, retry: { attempts: 3, backoff_ms: 1 } }
-      - { provider: backup, model: gpt-4o-mini, timeouts: { first_byte_ms: 400 } }
+      - { provider: stalled, model: gpt-4o-mini, timeouts: { first_byte_ms: 400 }, retry: { attempts: 3, backoff_ms: 1 } }
+      - { provider: stalled-backup, model: gpt-4o-mini, timeouts: { first_byte_ms: 400 } }
   guarded: { strategy: fallback, targets: [flaky/gpt-4o-mini, backup/gpt-4o-mini] }
   bounded:
     strategy: fallback
@@ -59,7 +63,7 @@ models:
 
 afterAll(async () => {
   await gateway?.stop();
-  await Promise.all([primary?.close(), backup?.close()]);
+  await Promise.all([primary?.close(), backup?.close(), stalling?.close()]);
 });
 
 beforeEach(() => {
@@ -107,8 +111,7 @@ describe('retries', () => {
 
 describe('deadline', () => {
   it('is shared by retries and fallbacks: the request ends when it passes', async () => {
-    primary.setFault({ kind: 'hang' });
-    backup.setFault({ kind: 'hang' });
+    stalling.setFault({ kind: 'hang' });
     const answer = await ask(gateway.url, 'with-deadline');
     expect(answer.status).toBe(504);
     expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'upstream_timeout' } });
