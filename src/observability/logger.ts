@@ -14,21 +14,23 @@ const REDACTED_PATHS = [
 
 type Sink = ReturnType<typeof pino.destination>;
 
-/** Lines waiting past this size go out at once, without waiting for the end of the turn. */
+/** Lines waiting past this size go out at once, without waiting for the timer. */
 const FLUSH_BYTES = 64 * 1024;
+/** The longest a line waits; short enough to tail, long enough to gather a busy gateway's lines. */
+const FLUSH_MS = 20;
 
 /**
- * Lines logged in one turn of the event loop go out together, in order, as one write at the
- * end of that turn (or sooner past FLUSH_BYTES): under load, one write per access-log line
- * costs a system call and a wake-up of whatever reads stdout for every request.
+ * Lines go out together, in order, as one write every FLUSH_MS (or sooner past FLUSH_BYTES):
+ * under load, a write per access-log line (or per event-loop turn, which is about the same)
+ * costs a system call, a thread-pool hand-off and a wake-up of whatever reads stdout.
  */
 class BatchedLines implements DestinationStream {
   readonly #sink: Sink;
   #pending: string[] = [];
   #pendingBytes = 0;
-  #scheduled: NodeJS.Immediate | undefined;
+  #scheduled: NodeJS.Timeout | undefined;
   readonly #writePending = (): void => {
-    if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
+    if (this.#scheduled !== undefined) clearTimeout(this.#scheduled);
     this.#scheduled = undefined;
     this.#pendingBytes = 0;
     if (this.#pending.length === 0) return;
@@ -53,7 +55,8 @@ class BatchedLines implements DestinationStream {
     this.#pending.push(line);
     this.#pendingBytes += line.length;
     if (this.#pendingBytes >= FLUSH_BYTES) this.#writePending();
-    else this.#scheduled ??= setImmediate(this.#writePending);
+    // Unreferenced: pending lines never keep the process alive; they are flushed at exit.
+    else this.#scheduled ??= setTimeout(this.#writePending, FLUSH_MS).unref();
   }
 
   flush(callback?: (error?: Error) => void): void {
