@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../fakes/openai-upstream.ts';
+import { accessLogLine } from '../support/access-log.ts';
 import { apiErrorOf } from '../support/api-error.ts';
 import { runCli, startGateway, writeTempConfig, type GatewayProcess } from '../support/gateway-process.ts';
 import { MCP_SERVER_BIN, McpServer, startInProcessServer, stdioServer, type InProcessMcpServer } from '../support/mcp-servers.ts';
@@ -125,7 +126,7 @@ describe('MCP servers and transports', () => {
   it('proceeds without a server that is down and says so; a required one fails the request', async () => {
     const { response } = await look();
     expect(response.headers.get('x-lightport-mcp-unavailable')).toBe('dead');
-    expect(gateway.output().stdout).toMatch(/"mcp_server":"dead".*"msg":"mcp server unavailable"/);
+    await expect.poll(() => gateway.output().stdout).toMatch(/"mcp_server":"dead".*"msg":"mcp server unavailable"/);
     const failed = await apiErrorOf(
       client.chat.completions.create(
         { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
@@ -134,6 +135,8 @@ describe('MCP servers and transports', () => {
     );
     expect(failed?.status).toBe(503);
     expect(failed?.code).toBe('mcp_server_unavailable');
+    // Its access-log line is written, so the output checked below covers the failure.
+    expect(await accessLogLine(gateway, failed?.requestID ?? '')).toMatchObject({ status: 503, error: 'mcp_server_unavailable' });
     const { stdout, stderr } = gateway.output();
     expect(`${stdout}${stderr}${failed?.message ?? ''}`).not.toContain(MCP_TOKEN);
   });

@@ -5,6 +5,7 @@ import { startOpenAIUpstream, type OpenAIUpstream } from '../../fakes/openai-ups
 import { ANTHROPIC_KEY, anthropicDialect } from '../../fakes/providers/anthropic.ts';
 import { GOOGLE_KEY, googleDialect } from '../../fakes/providers/google.ts';
 import { startFakeProvider, type FakeProvider } from '../../fakes/providers/harness.ts';
+import { accessLogLine } from '../../support/access-log.ts';
 import { startGateway, type GatewayProcess } from '../../support/gateway-process.ts';
 
 const OPENAI_KEY = 'sk-upstream-openai-ingress';
@@ -136,15 +137,7 @@ describe('the Messages API through the gateway', () => {
   });
 
   it('reads the usage of relayed answers, streamed (message_start + message_delta) or whole, for the access log', async () => {
-    const logged = async (requestId: string): Promise<Record<string, unknown>> => {
-      const line = (): string =>
-        gateway
-          .output()
-          .stdout.split('\n')
-          .find((entry) => entry.includes(`"request_id":"${requestId}"`)) ?? '';
-      await expect.poll(line).not.toBe('');
-      return JSON.parse(line()) as Record<string, unknown>;
-    };
+    const logged = (requestId: string) => accessLogLine(gateway, requestId);
     const params = { model: 'sonnet', max_tokens: 50, messages: [{ role: 'user' as const, content: 'count me' }] };
     const whole = await client.messages.create(params).withResponse();
     const streamed = await client.messages.create({ ...params, stream: true }).withResponse();

@@ -89,7 +89,9 @@ it('gets an Entra ID token from the managed identity, sends it as a bearer, and 
     expect(fake.requests.at(-1)?.headers['authorization']).toBe(`Bearer ${AZURE_ENTRA_TOKEN}`);
     expect(fake.requests.at(-1)?.headers['api-key']).toBeUndefined();
     expect(identity.calls()).toBe(1);
-    // The token never reaches the gateway's output.
+    // The token never reaches the gateway's output (stopped first, so every line is written).
+    expect(await gateway.stop()).toBe(0);
+    expect(gateway.output().stdout).toContain('"msg":"request"');
     expect(JSON.stringify(gateway.output())).not.toContain(AZURE_ENTRA_TOKEN);
   } finally {
     await gateway.stop();
