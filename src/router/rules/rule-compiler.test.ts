@@ -77,6 +77,22 @@ describe('rule evaluation', () => {
     expect(run('request.metadata[caller.key] == 1', at)).toBe(false);
   });
 
+  it('compares with literals on either side exactly as same() does, and always yields a boolean', () => {
+    const at = scope({ metadata: { plan: 'pro', count: 3, on: true } });
+    expect(run('request.metadata.plan == "pro" && "pro" === request.metadata.plan', at)).toBe(true);
+    expect(run('request.metadata.plan != "free" && "free" !== request.metadata.plan', at)).toBe(true);
+    expect(run('request.metadata.count == 3 && request.metadata.on == true && false != request.metadata.on', at)).toBe(true);
+    expect(run('request.metadata.count == "3"', at)).toBe(false);
+    // null equals a missing field (undefined), as same() says; a non-null literal never does.
+    expect(run('request.metadata.missing == null && null == request.metadata.missing', at)).toBe(true);
+    expect(run('request.metadata.missing == "x" || request.metadata.missing == 0', at)).toBe(false);
+    for (const rule of ['request.metadata.plan', 'request.metadata.plan && request.metadata.count', 'request.metadata.none || 0']) {
+      expect(typeof run(rule, at)).toBe('boolean');
+    }
+    expect(compileRuleSet(['request.metadata.count', 'request.metadata.plan == "pro"'])(at)).toBe(0);
+    expect(compileRuleSet(['request.metadata.none', '!request.metadata.none && request.metadata.count > 2'])(at)).toBe(1);
+  });
+
   it('cannot reach prototypes through computed keys chosen at run time', () => {
     const at = scope({ metadata: { k: 'constructor' } }, { metadata: {} });
     expect(run('caller.metadata[request.metadata.k] != null', at)).toBe(false);

@@ -25,6 +25,8 @@ const COMPARISONS = new Set(['<', '<=', '>', '>=']);
 const ARITHMETIC = new Set(['+', '-', '*', '/', '%']);
 const BINARY = new Set(['==', '===', '!=', '!==', ...COMPARISONS, ...ARITHMETIC]);
 const PLAIN_NAME = /^[A-Za-z_$][\w$]*$/;
+/** Helpers whose result is always true or false. */
+const BOOLEAN_HELPERS = new Set(['includes', 'startsWith', 'endsWith', 'matches']);
 
 /** Marks a shared subexpression not computed yet in this evaluation. */
 const UNSET = Object.freeze({});
@@ -59,6 +61,19 @@ ${Object.keys(HELPERS)
  */
 class Emission {
   readonly patterns: RegExp[] = [];
+  /** Emitted code known to evaluate to a boolean: a test needs no truthy() around it. */
+  readonly #booleans = new Set<string>();
+
+  boolean(code: string): string {
+    this.#booleans.add(code);
+    return code;
+  }
+
+  /** The code as a test: itself when it is a boolean already. */
+  test(code: string): string {
+    return this.#booleans.has(code) ? code : `truthy(${code})`;
+  }
+
   readonly #definitions: string[] = [];
   readonly #ids = new Map<string, number>();
   readonly #uses: number[] = [];
@@ -104,15 +119,15 @@ class Emission {
  */
 export function compileRule(source: string): CompiledRule {
   const emission = new Emission();
-  const expression = emission.resolve(translate(source, emission));
-  return generate(`return function rule(s) { ${emission.locals()} return truthy(${expression}); };`, emission) as CompiledRule;
+  const expression = emission.resolve(emission.test(translate(source, emission)));
+  return generate(`return function rule(s) { ${emission.locals()} return ${expression}; };`, emission) as CompiledRule;
 }
 
 /** Rules evaluated in order as one function: the index of the first that holds, or -1. */
 export function compileRuleSet(sources: readonly string[]): CompiledRuleSet {
   const emission = new Emission();
   const expressions = sources.map((source) => translate(source, emission));
-  const tests = expressions.map((expression, index) => `  if (truthy(${emission.resolve(expression)})) return ${index};`);
+  const tests = expressions.map((expression, index) => `  if (${emission.resolve(emission.test(expression))}) return ${index};`);
   return generate(
     `return function firstRule(s) {\n  ${emission.locals()}\n${tests.join('\n')}\n  return -1;\n};`,
     emission,
@@ -182,19 +197,21 @@ function emitNode(node: Expression | SpreadElement | Super | PrivateIdentifier, 
       return `[${items.join(', ')}]`;
     }
     case 'UnaryExpression':
-      return emitUnary(node.operator, emit(node.argument), node);
+      return emitUnary(node.operator, emit(node.argument), node, emission);
     case 'BinaryExpression':
       if (!BINARY.has(node.operator)) throw new RuleError(`the operator "${node.operator}" is not allowed`, node.start);
-      return emitBinary(node.operator, emit(node.left), emit(node.right), node);
+      return emitBinary(node.operator, node.left, node.right, emit, emission);
     case 'LogicalExpression': {
       const left = emit(node.left);
       const right = emit(node.right);
-      if (node.operator === '&&') return `(truthy(${left}) ? ${right} : false)`;
-      if (node.operator === '||') return `(truthy(${left}) ? true : ${right})`;
+      const bothBoolean = emission.test(right) === right;
+      const logical = (code: string): string => (bothBoolean ? emission.boolean(code) : code);
+      if (node.operator === '&&') return logical(`(${emission.test(left)} ? ${right} : false)`);
+      if (node.operator === '||') return logical(`(${emission.test(left)} ? true : ${right})`);
       return `(${left} ?? ${right})`;
     }
     case 'ConditionalExpression':
-      return `(truthy(${emit(node.test)}) ? ${emit(node.consequent)} : ${emit(node.alternate)})`;
+      return `(${emission.test(emit(node.test))} ? ${emit(node.consequent)} : ${emit(node.alternate)})`;
     case 'CallExpression':
       return emitCall(node.callee, node.arguments, node, next, emission);
     default:
@@ -239,10 +256,10 @@ function memberKey(node: Extract<Expression, { type: 'MemberExpression' }>): str
   return key;
 }
 
-function emitUnary(operator: string, argument: string, node: Node): string {
+function emitUnary(operator: string, argument: string, node: Node, emission: Emission): string {
   switch (operator) {
     case '!':
-      return `(!truthy(${argument}))`;
+      return emission.boolean(`(!${emission.test(argument)})`);
     case '-':
       return `negate(${argument})`;
     case '+':
@@ -252,12 +269,32 @@ function emitUnary(operator: string, argument: string, node: Node): string {
   }
 }
 
-function emitBinary(operator: string, left: string, right: string, node: Node): string {
-  if (operator === '==' || operator === '===') return `same(${left}, ${right})`;
-  if (operator === '!=' || operator === '!==') return `(!same(${left}, ${right}))`;
-  if (COMPARISONS.has(operator)) return `compare(${JSON.stringify(operator)}, ${left}, ${right})`;
+/** Equality with a literal on one side is plain `===`: with a non-null literal, same() is exactly that. */
+function emitBinary(
+  operator: string,
+  leftNode: Expression | PrivateIdentifier,
+  rightNode: Expression,
+  emit: (child: Expression | PrivateIdentifier) => string,
+  emission: Emission,
+): string {
+  const left = emit(leftNode);
+  const right = emit(rightNode);
+  const literal = plainLiteral(rightNode) ?? plainLiteral(leftNode);
+  if (operator === '==' || operator === '===' || operator === '!=' || operator === '!==') {
+    const equal = literal === undefined ? `same(${left}, ${right})` : `(${left} === ${right})`;
+    return emission.boolean(operator.startsWith('!') ? `(!${equal})` : equal);
+  }
+  if (COMPARISONS.has(operator)) return emission.boolean(`compare(${JSON.stringify(operator)}, ${left}, ${right})`);
   if (ARITHMETIC.has(operator)) return `arithmetic(${JSON.stringify(operator)}, ${left}, ${right})`;
-  throw new RuleError(`the operator "${operator}" is not allowed`, node.start);
+  throw new RuleError(`the operator "${operator}" is not allowed`, leftNode.start);
+}
+
+/** The value of a finite number, string or boolean literal; undefined for anything else (null included). */
+function plainLiteral(node: Node): number | string | boolean | undefined {
+  if (node.type !== 'Literal') return undefined;
+  const { value } = node as Literal;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  return typeof value === 'string' || typeof value === 'boolean' ? value : undefined;
 }
 
 function emitCall(
@@ -293,7 +330,8 @@ function emitCall(
     name === 'matches' ? `pattern_${emission.patterns.push(compilePattern(operands[1], operands[2], node)) - 1}` : 'undefined';
   const [first, second] = (name === 'matches' ? operands.slice(0, 1) : operands).map((operand) => emitNode(operand, depth, emission));
   if (first === undefined) throw unknownHelper(name, callee);
-  return emission.shared(`helper_${name}(${first}, ${second ?? 'undefined'}, ${pattern})`);
+  const call = emission.shared(`helper_${name}(${first}, ${second ?? 'undefined'}, ${pattern})`);
+  return BOOLEAN_HELPERS.has(name) ? emission.boolean(call) : call;
 }
 
 /** `matches(text, "pattern", "flags")`: the pattern is a literal, compiled once here. */
