@@ -1,3 +1,4 @@
+import { Ajv } from 'ajv';
 import { z } from 'zod';
 import type { ChatRequest, EmbeddingsRequest } from '../providers/types.ts';
 import { GatewayError } from '../server/errors.ts';
@@ -36,13 +37,22 @@ const embeddingsRequestSchema = z.looseObject({
   dimensions: z.int().positive().optional(),
 });
 
-export function parseChatRequest(body: unknown): ChatRequest {
-  return parseWith(chatRequestSchema, body) as ChatRequest;
+const checks = new Ajv({ strict: false, allErrors: false });
+
+/**
+ * A parser for a request schema with no transforms or defaults (its output equals its input).
+ * Every request is checked by an ajv validator compiled from the schema's own JSON Schema:
+ * generated code that reads the body without copying it, several times cheaper than a zod parse
+ * on the hot path. Only a body it refuses goes through zod, for the exact message and param.
+ */
+function requestParser<T>(schema: z.ZodType<T>): (body: unknown) => T {
+  const valid = checks.compile(z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'throw' }));
+  return (body) =>
+    typeof body === 'object' && body !== null && !Array.isArray(body) && valid(body) ? (body as T) : parseWith(schema, body);
 }
 
-export function parseEmbeddingsRequest(body: unknown): EmbeddingsRequest {
-  return parseWith(embeddingsRequestSchema, body) as EmbeddingsRequest;
-}
+export const parseChatRequest = requestParser(chatRequestSchema) as (body: unknown) => ChatRequest;
+export const parseEmbeddingsRequest = requestParser(embeddingsRequestSchema) as (body: unknown) => EmbeddingsRequest;
 
 export function parseWith<T>(schema: z.ZodType<T>, body: unknown): T {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
