@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../server/errors.ts';
+import { parseCountTokensRequest, parseMessagesRequest } from '../ingress/anthropic/request.ts';
+import { parseCompletionsRequest } from '../ingress/completions/request.ts';
 import { parseChatRequest, parseEmbeddingsRequest } from './validate.ts';
 
 const user = [{ role: 'user', content: 'hi' }];
@@ -99,5 +101,43 @@ describe('embeddings request check', () => {
   it('refuses zero dimensions and an unknown encoding', () => {
     expect(refusal(parseEmbeddingsRequest, { model: 'e', input: 'a', dimensions: 0 })?.param).toBe('dimensions');
     expect(refusal(parseEmbeddingsRequest, { model: 'e', input: 'a', encoding_format: 'hex' })?.param).toBe('encoding_format');
+  });
+});
+
+describe('ingress request checks', () => {
+  const messages = (fields: Record<string, unknown>) => ({
+    model: 'c',
+    max_tokens: 10,
+    messages: [{ role: 'user', content: 'hi' }],
+    ...fields,
+  });
+
+  it('accept valid Messages and Completions requests as the very body', () => {
+    const body = messages({
+      system: [{ type: 'text', text: 's' }],
+      tools: [{ name: 't' }],
+      tool_choice: { type: 'tool', name: 't' },
+      top_k: 0,
+    });
+    expect(parseMessagesRequest(body)).toBe(body);
+    const { max_tokens: _, ...counting } = body;
+    expect(parseCountTokensRequest(counting)).toBe(counting);
+    const completion = { model: 'i', prompt: [[1, 2]], max_tokens: 0, echo: null };
+    expect(parseCompletionsRequest(completion)).toBe(completion);
+  });
+
+  it.each([
+    ['no max_tokens', { model: 'c', messages: [{ role: 'user', content: 'hi' }] }, 'max_tokens'],
+    ['a system role message', messages({ messages: [{ role: 'system', content: 'x' }] }), 'messages[0].role'],
+    ['temperature over 1', messages({ temperature: 1.5 }), 'temperature'],
+    ['a negative top_k', messages({ top_k: -1 }), 'top_k'],
+    ['an unknown tool_choice', messages({ tool_choice: { type: 'some' } }), 'tool_choice.type'],
+  ])('refuse a Messages request with %s', (_, body, param) => {
+    expect(refusal(parseMessagesRequest, body)?.param).toBe(param);
+  });
+
+  it('refuse a Completions request with no prompt or a negative max_tokens', () => {
+    expect(refusal(parseCompletionsRequest, { model: 'i', prompt: [] })?.param).toMatch(/^prompt/);
+    expect(refusal(parseCompletionsRequest, { model: 'i', prompt: 'a', max_tokens: -1 })?.param).toBe('max_tokens');
   });
 });

@@ -45,7 +45,7 @@ const checks = new Ajv({ strict: false, allErrors: false });
  * generated code that reads the body without copying it, several times cheaper than a zod parse
  * on the hot path. Only a body it refuses goes through zod, for the exact message and param.
  */
-function requestParser<T>(schema: z.ZodType<T>): (body: unknown) => T {
+export function requestParser<T>(schema: z.ZodType<T>): (body: unknown) => T {
   const valid = checks.compile(z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'throw' }));
   return (body) =>
     typeof body === 'object' && body !== null && !Array.isArray(body) && valid(body) ? (body as T) : parseWith(schema, body);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ChatTool } from '../../providers/types.ts';
-import { parseWith } from '../../pipeline/validate.ts';
+import { requestParser } from '../../pipeline/validate.ts';
 import { GatewayError } from '../../server/errors.ts';
 import { compact, isRecord } from '../../providers/translate/request-parts.ts';
 import { fromAnthropicToolId } from './tool-ids.ts';
@@ -29,13 +29,9 @@ export type MessagesRequest = z.output<typeof messagesRequestSchema>;
 export type CountTokensRequest = z.output<typeof countTokensSchema>;
 type Block = z.output<typeof blockSchema>;
 
-export function parseMessagesRequest(body: unknown): MessagesRequest {
-  return parseWith(messagesRequestSchema, body);
-}
+export const parseMessagesRequest: (body: unknown) => MessagesRequest = requestParser(messagesRequestSchema);
 
-export function parseCountTokensRequest(body: unknown): CountTokensRequest {
-  return parseWith(countTokensSchema, body);
-}
+export const parseCountTokensRequest: (body: unknown) => CountTokensRequest = requestParser(countTokensSchema);
 
 /** Fields that become part of the internal request (the service tier is Anthropic's own and changes no answer elsewhere). */
 const TRANSLATED = new Set([

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseWith } from '../../pipeline/validate.ts';
+import { requestParser } from '../../pipeline/validate.ts';
 import { compact } from '../../providers/translate/request-parts.ts';
 import type { ChatRequest } from '../../providers/types.ts';
 import { GatewayError } from '../../server/errors.ts';
@@ -16,9 +16,7 @@ const completionsSchema = z.looseObject({
 
 export type CompletionsRequest = z.output<typeof completionsSchema>;
 
-export function parseCompletionsRequest(body: unknown): CompletionsRequest {
-  return parseWith(completionsSchema, body);
-}
+export const parseCompletionsRequest: (body: unknown) => CompletionsRequest = requestParser(completionsSchema);
 
 /** Chat fields of the same name and meaning; the provider judges whether it honors them. */
 const SAME_IN_CHAT = ['temperature', 'top_p', 'n', 'stop', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'seed', 'user'] as const;
