@@ -3,7 +3,7 @@ import pino from 'pino';
 import type { BodyRenderer } from './bodies.ts';
 import type { RequestFinished } from './events.ts';
 import { isoTimeNow } from './iso-time.ts';
-import type { Logger } from './logger.ts';
+import type { LineDestination, Logger } from './logger.ts';
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
@@ -17,8 +17,10 @@ const INFO = 30;
  */
 export function subscribeAccessLog(logger: Logger, bodies: BodyRenderer): () => void {
   if (!logger.isLevelEnabled('info')) return () => {};
-  const destination = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
-  if (destination === undefined) throw new Error('the logger has no destination stream');
+  const destination = (logger as unknown as Record<symbol, Partial<LineDestination> | undefined>)[pino.symbols.streamSym];
+  const write = destination?.write?.bind(destination);
+  if (write === undefined) throw new Error('the logger has no destination stream');
+  const writeLine: (line: string) => void = destination?.writeLine?.bind(destination) ?? ((line) => write(`${line}\n`));
   const onFinished = (message: unknown): void => {
     const event = message as RequestFinished;
     const { request, response } = bodies.render(event);
@@ -50,7 +52,7 @@ export function subscribeAccessLog(logger: Logger, bodies: BodyRenderer): () => 
       request_body: request,
       response_body: response,
     });
-    destination.write(`${line}\n`);
+    writeLine(line);
   };
   subscribe('lightport:request:finished', onFinished);
   return () => unsubscribe('lightport:request:finished', onFinished);
