@@ -3,7 +3,7 @@ import pino from 'pino';
 import type { BodyRenderer } from './bodies.ts';
 import type { RequestFinished } from './events.ts';
 import { isoTimeNow } from './iso-time.ts';
-import type { LineDestination, Logger } from './logger.ts';
+import type { Logger, RecordDestination } from './logger.ts';
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
@@ -11,21 +11,23 @@ const INFO = 30;
 
 /**
  * One JSON line per finished request, in the logger's format and through its asynchronous
- * destination (so lines never interleave), serialized in one JSON.stringify: the line holds
+ * destination (so lines never interleave), handed over as a record that is serialized in one
+ * JSON.stringify when its batch goes out: the line holds
  * only known fields (never headers; bodies come redacted), so pino's per-field serializers
  * and redaction would only cost time on every request. Returns the unsubscribe function.
  */
 export function subscribeAccessLog(logger: Logger, bodies: BodyRenderer): () => void {
   if (!logger.isLevelEnabled('info')) return () => {};
-  const destination = (logger as unknown as Record<symbol, Partial<LineDestination> | undefined>)[pino.symbols.streamSym];
+  const destination = (logger as unknown as Record<symbol, Partial<RecordDestination> | undefined>)[pino.symbols.streamSym];
   const write = destination?.write?.bind(destination);
   if (write === undefined) throw new Error('the logger has no destination stream');
-  const writeLine: (line: string) => void = destination?.writeLine?.bind(destination) ?? ((line) => write(`${line}\n`));
+  const writeRecord: (record: object) => void =
+    destination?.writeRecord?.bind(destination) ?? ((record) => write(`${JSON.stringify(record)}\n`));
   const onFinished = (message: unknown): void => {
     const event = message as RequestFinished;
     const { request, response } = bodies.render(event);
     const usage = event.usage;
-    const line = JSON.stringify({
+    writeRecord({
       level: INFO,
       time: isoTimeNow(),
       msg: 'request',
@@ -52,7 +54,6 @@ export function subscribeAccessLog(logger: Logger, bodies: BodyRenderer): () => 
       request_body: request,
       response_body: response,
     });
-    writeLine(line);
   };
   subscribe('lightport:request:finished', onFinished);
   return () => unsubscribe('lightport:request:finished', onFinished);

@@ -16,10 +16,10 @@ it('writes every line whole and in order, through batches, oversized lines and e
     import { createLogger } from ${JSON.stringify(loggerModule)};
     const logger = createLogger('info');
     const line = logger[pino.symbols.streamSym];
-    for (let i = 0; i < 3000; i++) line.writeLine(JSON.stringify({ i, text: 'héllo ✓ 😀 '.repeat(i % 7) }));
+    for (let i = 0; i < 3000; i++) line.writeRecord({ i, text: 'héllo ✓ 😀 '.repeat(i % 7) });
     logger.info({ big: 'x'.repeat(100_000) + 'é' }, 'big');
-    for (let i = 3000; i < 3010; i++) line.writeLine(JSON.stringify({ i }));
-    setTimeout(() => { line.writeLine(JSON.stringify({ i: 3010 })); process.exit(0); }, 50);
+    for (let i = 3000; i < 3010; i++) line.writeRecord({ i });
+    setTimeout(() => { line.writeRecord({ i: 3010 }); process.exit(0); }, 50);
   `;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: projectRoot, maxBuffer: 64 * 1024 * 1024 });
   const lines = stdout

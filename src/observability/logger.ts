@@ -16,34 +16,58 @@ type Sink = ReturnType<typeof pino.destination>;
 
 /** Bytes of lines gathered before they go out without waiting for the timer. */
 const SLAB_BYTES = 64 * 1024;
+/** What a queued record is reckoned to take until it is serialized. */
+const RECORD_BYTES_ESTIMATE = 512;
 /** The longest a line waits; short enough to tail, long enough to gather a busy gateway's lines. */
 const FLUSH_MS = 20;
 
-/** A destination that also takes a line without its newline (the access log's), sparing a concatenation. */
-export interface LineDestination extends DestinationStream {
-  writeLine(line: string): void;
+/** A destination that also takes records to serialize as JSON lines when they go out (the access log's). */
+export interface RecordDestination extends DestinationStream {
+  writeRecord(record: object): void;
 }
 
 /**
- * Lines are encoded straight into a buffer and go out together, in order, as one write every
- * FLUSH_MS (or once the buffer is full): under load, a write per access-log line (or per
- * event-loop turn, about the same) costs a system call, a thread-pool hand-off and a wake-up of
- * whatever reads stdout, and gathering strings first costs copies and scans of them.
+ * Lines go out together, in order, as one write every FLUSH_MS (or once about SLAB_BYTES are
+ * waiting): under load, a write per access-log line (or per event-loop turn, about the same)
+ * costs a system call, a thread-pool hand-off and a wake-up of whatever reads stdout. Records
+ * are serialized only then, one after another, and every line is encoded straight into the
+ * buffer that is written: a tight loop over a batch costs less than the same work spread over
+ * the requests, and no string is built only to be copied again.
  */
-class BatchedLines implements LineDestination {
+class BatchedLines implements RecordDestination {
   readonly #sink: Sink;
-  #slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-  #used = 0;
+  /** Pino's lines (text, newline included) and records (objects), in the order they came. */
+  #queue: Array<string | object> = [];
+  #queuedBytes = 0;
   #scheduled: NodeJS.Timeout | undefined;
   readonly #writePending = (): void => {
     if (this.#scheduled !== undefined) clearTimeout(this.#scheduled);
     this.#scheduled = undefined;
-    if (this.#used === 0) return;
-    const filled = this.#slab.subarray(0, this.#used);
-    // The sink holds on to these bytes until they are written: later lines go into a new buffer.
-    this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    this.#used = 0;
-    this.#sink.write(filled as unknown as string);
+    const queue = this.#queue;
+    if (queue.length === 0) return;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    let used = 0;
+    for (const item of queue) {
+      const text = typeof item === 'string' ? item : JSON.stringify(item);
+      const newline = typeof item === 'string' ? 0 : 1;
+      // UTF-8 takes at most three bytes per UTF-16 code unit: without room for that, the buffer goes first.
+      const most = text.length * 3 + newline;
+      if (used + most > slab.length) {
+        // The sink holds on to written bytes until they are out: later lines go into a new buffer.
+        if (used > 0) this.#sink.write(slab.subarray(0, used) as unknown as string);
+        slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+        used = 0;
+        if (most > slab.length) {
+          this.#sink.write(Buffer.from(newline === 1 ? `${text}\n` : text) as unknown as string);
+          continue;
+        }
+      }
+      used += slab.write(text, used);
+      if (newline === 1) slab[used++] = 0x0a;
+    }
+    if (used > 0) this.#sink.write(slab.subarray(0, used) as unknown as string);
   };
 
   constructor(sink: Sink) {
@@ -59,11 +83,11 @@ class BatchedLines implements LineDestination {
   }
 
   write(text: string): void {
-    this.#append(text, false);
+    this.#enqueue(text, text.length);
   }
 
-  writeLine(line: string): void {
-    this.#append(line, true);
+  writeRecord(record: object): void {
+    this.#enqueue(record, RECORD_BYTES_ESTIMATE);
   }
 
   flush(callback?: (error?: Error) => void): void {
@@ -76,20 +100,12 @@ class BatchedLines implements LineDestination {
     this.#sink.flushSync();
   }
 
-  #append(text: string, newline: boolean): void {
-    // UTF-8 takes at most three bytes per UTF-16 code unit: without room for that, what is pending goes first.
-    const most = text.length * 3 + 1;
-    if (this.#used + most > this.#slab.length) {
-      this.#writePending();
-      if (most > this.#slab.length) {
-        this.#sink.write(Buffer.from(newline ? `${text}\n` : text) as unknown as string);
-        return;
-      }
-    }
-    this.#used += this.#slab.write(text, this.#used);
-    if (newline) this.#slab[this.#used++] = 0x0a;
+  #enqueue(item: string | object, bytes: number): void {
+    this.#queue.push(item);
+    this.#queuedBytes += bytes;
+    if (this.#queuedBytes >= SLAB_BYTES) this.#writePending();
     // Unreferenced: pending lines never keep the process alive; they are flushed at exit.
-    this.#scheduled ??= setTimeout(this.#writePending, FLUSH_MS).unref();
+    else this.#scheduled ??= setTimeout(this.#writePending, FLUSH_MS).unref();
   }
 }
 
