@@ -10,6 +10,7 @@ import { Pool } from 'undici';
 import { SemanticCache } from '../src/cache/semantic/semantic-cache.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { cacheWorkload } from './cache-workload.ts';
+import { planPinning, pinThisProcess } from './cpu-pinning.ts';
 import { processTreeCpuSeconds } from './proc-cpu.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
 import { percentile } from './stats.ts';
@@ -132,14 +133,22 @@ export async function runCacheBench(): Promise<Record<string, number>> {
   const directory = mkdtempSync(path.join(tmpdir(), 'lightport-bench-cache-'));
   const servers: RunningServer[] = [];
   try {
-    const upstream = await spawnServer('fake upstream', ['bench/fake-upstream.ts'], { cwd: repoRoot });
+    // The same cores as the core benchmark: the proxies on their own, the upstream and this load generator on the rest.
+    const pinning = planPinning();
+    if (pinning.drivers) pinThisProcess(pinning.drivers);
+    const onCpus = (cpus: string | undefined) => (cpus === undefined ? {} : { cpus });
+    const upstream = await spawnServer('fake upstream', ['bench/fake-upstream.ts'], { cwd: repoRoot, ...onCpus(pinning.drivers) });
     servers.push(upstream);
-    const bare = await spawnServer('bare proxy', ['bench/bare-proxy.ts', '--upstream', upstream.origin], { cwd: repoRoot });
+    const bare = await spawnServer('bare proxy', ['bench/bare-proxy.ts', '--upstream', upstream.origin], {
+      cwd: repoRoot,
+      ...onCpus(pinning.proxies),
+    });
     servers.push(bare);
     const configFile = path.join(directory, 'lightport.yaml');
     writeFileSync(configFile, gatewayConfig(upstream.origin));
     const gateway = await spawnServer('gateway', ['bin/lightport.js', 'start', '--config', configFile, '--port', '0'], {
       cwd: repoRoot,
+      ...onCpus(pinning.proxies),
       env: { PATH: process.env['PATH'] ?? '' },
     });
     servers.push(gateway);

@@ -18,12 +18,21 @@ function tasksetWorks(): boolean {
   }
 }
 
+let plan: PinningPlan | undefined;
+
 /**
  * The proxy under test gets a core of its own and the load generator and upstream share the rest.
  * Unpinned on two cores, the three processes fight over both and CPU per request swings by ±25%
  * from run to run; pinned, the proxy's work is no longer shaped by where the scheduler put it.
+ * Planned once per bench process: once it has pinned itself to the drivers' cores, the cores it
+ * may use are no longer the machine's, and a later suite's plan would put everything on them.
  */
 export function planPinning(): PinningPlan {
+  plan ??= makePlan();
+  return plan;
+}
+
+function makePlan(): PinningPlan {
   const cores = availableParallelism();
   if (process.env['BENCH_PIN'] === '0' || cores < 2 || !tasksetWorks()) {
     return { proxies: undefined, drivers: undefined, description: 'not pinned' };

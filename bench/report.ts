@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, release } from 'node:os';
+import { cpus, release } from 'node:os';
 import path from 'node:path';
 import { targetNames, type CpuFigures, type TargetName } from './phases.ts';
 import type { Percentiles } from './stats.ts';
@@ -78,7 +78,8 @@ export function machineFacts(): BenchReport['machine'] {
   return {
     node: process.version,
     cpuModel: cpus()[0]?.model ?? 'unknown',
-    cores: availableParallelism(),
+    // The machine's cores: by the time this is written the bench has pinned itself to some of them.
+    cores: cpus().length,
     kernel: release(),
     date: new Date().toISOString(),
   };
