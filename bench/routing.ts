@@ -18,7 +18,7 @@ const scale = Number(process.env['BENCH_SCALE'] ?? '1');
 const scaled = (count: number): number => Math.max(50, Math.round(count * scale));
 
 /** Rounds of the rule-cost comparison; paired rounds cancel the machine's drift, more of them its noise. */
-const RULE_COST_ROUNDS = 24;
+const RULE_COST_ROUNDS = 48;
 
 const METADATA = JSON.stringify({ plan: 'enterprise', region: 'eu-west', tenant: 'acme-corp' });
 
