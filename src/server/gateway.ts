@@ -128,11 +128,11 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       handler: (context: RequestContext, deps: PipelineDeps, body: unknown) => Promise<void>,
       format?: WireFormat,
     ) =>
-    async (context: RequestContext) => {
+    (context: RequestContext): Promise<void> => {
       if (operation !== undefined) context.operation = operation;
       // Set before the body is read, so even unreadable JSON is refused in the caller's API's error shape.
       if (format !== undefined) context.format = format;
-      await handler(context, deps, await readJsonBody(context.req, bodyLimit));
+      return readJsonBody(context.req, bodyLimit).then((body) => handler(context, deps, body));
     };
 
   const routes = new RouteTable();
@@ -244,7 +244,8 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     const settleOne = (): void => {
       if (--pending === 0) publishFinished(context);
     };
-    res.once('close', () => {
+    // 'close' comes once; on() spares the once-wrapper a request.
+    res.on('close', () => {
       inFlight.delete(context);
       if (!res.writableFinished) context.abort.abort('client_closed');
       settleOne();

@@ -53,8 +53,13 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
     sendUpstream({
       dispatcher,
       origin,
-      ...request,
+      // Field by field rather than spread: one call per attempt, and every call site gives the same shape.
+      method: request.method,
       path: prefix + request.path,
+      body: request.body,
+      readUsage: request.readUsage,
+      translator: request.translator,
+      hideUsageEvent: request.hideUsageEvent,
       headers,
       timeoutMs: options.firstByteTimeoutMs ?? description.timeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
@@ -84,9 +89,8 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
       body,
       readUsage: usageFromTail,
       hideUsageEvent: hideUsage,
-      ...(translate === undefined
-        ? {}
-        : { translator: translate === 'json' ? normalizedCompletion() : normalizedStream(translate === 'stream-with-usage') }),
+      translator:
+        translate === undefined ? undefined : translate === 'json' ? normalizedCompletion() : normalizedStream(translate === 'stream-with-usage'),
     });
 
   const chat = (request: ChatRequest, options: AttemptOptions) => {
