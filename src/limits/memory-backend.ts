@@ -21,6 +21,16 @@ interface Bucket {
   capacity: number;
 }
 
+/** Leases held on one concurrency limit. */
+interface LeaseSet {
+  held: number;
+}
+
+/** What a bucket holds at `now`: it refills `capacity` a minute, up to `capacity`. */
+function levelOf(bucket: Bucket, capacity: number, now: number): number {
+  return Math.min(capacity, bucket.tokens + ((now - bucket.at) * capacity) / MINUTE_MS);
+}
+
 interface Spend {
   usd: number;
   readonly fired: Set<number>;
@@ -32,7 +42,10 @@ const SWEEP_MS = MINUTE_MS;
 /** Limits for one process. Buckets that have refilled and idle spend totals are swept once a minute. */
 export class MemoryBackend implements LimitBackend {
   readonly #buckets = new Map<string, Bucket>();
-  readonly #leases = new Map<string, number>();
+  readonly #leases = new Map<string, LeaseSet>();
+  /** Scratch lists for one admission (admissions run one at a time): no new arrays per request. */
+  readonly #heldBuckets: Bucket[] = [];
+  readonly #heldLeases: LeaseSet[] = [];
   readonly #spend = new Map<string, Spend>();
   readonly #now: () => number;
   readonly #sweeper: NodeJS.Timeout;
@@ -45,44 +58,66 @@ export class MemoryBackend implements LimitBackend {
   admit(request: AdmitRequest): Admission {
     const now = this.#now();
     const { buckets, leases, budgets } = request;
-    const levels = buckets.map((use) => this.#level(use, now));
-    for (let index = 0; index < budgets.length; index++) {
-      const budget = budgets[index] as BudgetUse;
-      const spent = this.#spendAt(budget.key, now)?.usd ?? 0;
-      if (reached(spent, budget.limitUsd, 1))
-        return { kind: 'refused', reason: 'budget', index, retryAfterMs: 0, remaining: levels, spentUsd: spent };
+    // Each bucket and lease set is looked up once: the checks and the updates below share it.
+    const held = this.#heldBuckets;
+    const levels: number[] = [];
+    for (const use of buckets) {
+      const bucket = this.#bucket(use, now);
+      held.push(bucket);
+      levels.push(levelOf(bucket, use.capacity, now));
     }
-    for (let index = 0; index < leases.length; index++) {
-      const lease = leases[index] as LeaseUse;
-      if ((this.#leases.get(lease.key) ?? 0) >= lease.limit)
-        return { kind: 'refused', reason: 'concurrency', index, retryAfterMs: 1000, remaining: levels };
-    }
-    for (let index = 0; index < buckets.length; index++) {
-      const use = buckets[index] as BucketUse;
-      const level = levels[index] as number;
-      if (use.cost > level) {
-        const retryAfterMs = Math.ceil(((use.cost - level) * MINUTE_MS) / use.capacity);
-        return { kind: 'refused', reason: 'rate', index, retryAfterMs, remaining: levels };
+    const sets = this.#heldLeases;
+    try {
+      for (let index = 0; index < budgets.length; index++) {
+        const budget = budgets[index] as BudgetUse;
+        const spent = this.#spendAt(budget.key, now)?.usd ?? 0;
+        if (reached(spent, budget.limitUsd, 1))
+          return { kind: 'refused', reason: 'budget', index, retryAfterMs: 0, remaining: levels, spentUsd: spent };
       }
+      for (let index = 0; index < leases.length; index++) {
+        const lease = leases[index] as LeaseUse;
+        const set = this.#leaseSet(lease.key);
+        if (set.held >= lease.limit) return { kind: 'refused', reason: 'concurrency', index, retryAfterMs: 1000, remaining: levels };
+        sets.push(set);
+      }
+      for (let index = 0; index < buckets.length; index++) {
+        const use = buckets[index] as BucketUse;
+        const level = levels[index] as number;
+        if (use.cost > level) {
+          const retryAfterMs = Math.ceil(((use.cost - level) * MINUTE_MS) / use.capacity);
+          return { kind: 'refused', reason: 'rate', index, retryAfterMs, remaining: levels };
+        }
+      }
+      for (let index = 0; index < buckets.length; index++) {
+        const use = buckets[index] as BucketUse;
+        const left = (levels[index] as number) - use.cost;
+        levels[index] = left;
+        const bucket = held[index] as Bucket;
+        bucket.tokens = left;
+        bucket.at = now;
+        bucket.capacity = use.capacity;
+      }
+      for (const set of sets) set.held++;
+      return { kind: 'admitted', remaining: levels };
+    } finally {
+      held.length = 0;
+      sets.length = 0;
     }
-    for (let index = 0; index < buckets.length; index++) {
-      const use = buckets[index] as BucketUse;
-      const left = (levels[index] as number) - use.cost;
-      levels[index] = left;
-      this.#store(use, left, now);
-    }
-    for (const lease of leases) this.#leases.set(lease.key, (this.#leases.get(lease.key) ?? 0) + 1);
-    return { kind: 'admitted', remaining: levels };
   }
 
   settle(request: SettleRequest): Settled {
     const now = this.#now();
     for (const use of request.adjust) {
-      const level = Math.min(use.capacity, this.#level(use, now) - use.cost);
-      this.#store(use, level, now);
+      const bucket = this.#bucket(use, now);
+      bucket.tokens = Math.min(use.capacity, levelOf(bucket, use.capacity, now) - use.cost);
+      bucket.at = now;
+      bucket.capacity = use.capacity;
     }
     // A count that drops to zero stays (the sweep removes it), so a busy key does not churn the map.
-    for (const lease of request.leases) this.#leases.set(lease.key, Math.max(0, (this.#leases.get(lease.key) ?? 0) - 1));
+    for (const lease of request.leases) {
+      const set = this.#leases.get(lease.key);
+      if (set !== undefined && set.held > 0) set.held--;
+    }
     if (request.spend.length === 0) return NOTHING_CROSSED;
     const crossed: CrossedThreshold[] = [];
     for (const [index, use] of request.spend.entries()) {
@@ -110,21 +145,23 @@ export class MemoryBackend implements LimitBackend {
     clearInterval(this.#sweeper);
   }
 
-  #store(use: BucketUse, tokens: number, now: number): void {
-    const bucket = this.#buckets.get(use.key);
+  /** The bucket's state; a bucket seen for the first time starts full (the same as no bucket). */
+  #bucket(use: BucketUse, now: number): Bucket {
+    let bucket = this.#buckets.get(use.key);
     if (bucket === undefined) {
-      this.#buckets.set(use.key, { tokens, at: now, capacity: use.capacity });
-      return;
+      bucket = { tokens: use.capacity, at: now, capacity: use.capacity };
+      this.#buckets.set(use.key, bucket);
     }
-    bucket.tokens = tokens;
-    bucket.at = now;
-    bucket.capacity = use.capacity;
+    return bucket;
   }
 
-  #level(use: BucketUse, now: number): number {
-    const bucket = this.#buckets.get(use.key);
-    if (bucket === undefined) return use.capacity;
-    return Math.min(use.capacity, bucket.tokens + ((now - bucket.at) * use.capacity) / MINUTE_MS);
+  #leaseSet(key: string): LeaseSet {
+    let set = this.#leases.get(key);
+    if (set === undefined) {
+      set = { held: 0 };
+      this.#leases.set(key, set);
+    }
+    return set;
   }
 
   #spendAt(key: string, now: number): Spend | undefined {
@@ -145,6 +182,6 @@ export class MemoryBackend implements LimitBackend {
       if (bucket.tokens + ((now - bucket.at) * bucket.capacity) / MINUTE_MS >= bucket.capacity) this.#buckets.delete(key);
     }
     for (const [key, spend] of this.#spend) if (spend.expiresAt <= now) this.#spend.delete(key);
-    for (const [key, held] of this.#leases) if (held === 0) this.#leases.delete(key);
+    for (const [key, set] of this.#leases) if (set.held === 0) this.#leases.delete(key);
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger.ts';
 import type { RequestContext } from '../pipeline/context.ts';
-import type { BucketUse, LimitBackend, Settled } from './backend.ts';
+import type { BucketUse, LimitBackend, Settled, SpendUse } from './backend.ts';
 import type { BudgetKeys, BudgetSpec } from './budgets.ts';
 import type { CostOf } from './cost.ts';
 import type { LimitPlan } from './plan.ts';
@@ -16,6 +16,9 @@ export interface SettleDeps {
   readonly alerts: AlertSender;
   readonly logger: Logger;
 }
+
+const NO_SPEND: readonly SpendUse[] = [];
+const NO_CORRECTIONS: readonly BucketUse[] = [];
 
 /**
  * An admitted request's claim on the limits, settled once after the response: token
@@ -40,7 +43,7 @@ export class Ticket {
   settle(context: RequestContext): void {
     const adjust = this.#tokenCorrections(context);
     const usd = this.#cost(context);
-    const spend = usd > 0 ? this.#deps.budgetKeys.spend(this.#budgets, usd) : [];
+    const spend = usd > 0 ? this.#deps.budgetKeys.spend(this.#budgets, usd) : NO_SPEND;
     if (usd > 0) this.#record(usd);
     if (adjust.length === 0 && spend.length === 0 && this.#plan.leases.length === 0) return;
     const settled = this.#deps.backend.settle({ adjust, leases: this.#plan.leases, leaseId: this.#leaseId, spend });
@@ -59,11 +62,11 @@ export class Ticket {
   }
 
   /** Real tokens minus the estimate; without usage, a failed request gives its estimate back. */
-  #tokenCorrections(context: RequestContext): BucketUse[] {
-    if (this.#plan.tokenBuckets.length === 0) return [];
+  #tokenCorrections(context: RequestContext): readonly BucketUse[] {
+    if (this.#plan.tokenBuckets.length === 0) return NO_CORRECTIONS;
     const used = context.usage?.total_tokens;
     const delta = used === undefined ? (context.res.statusCode >= 400 ? -this.#estimate : 0) : used - this.#estimate;
-    if (delta === 0) return [];
+    if (delta === 0) return NO_CORRECTIONS;
     return this.#plan.tokenBuckets.map((position) => {
       const bucket = this.#plan.buckets[position] as BucketUse;
       return { key: bucket.key, capacity: bucket.capacity, cost: delta };
