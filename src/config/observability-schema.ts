@@ -63,7 +63,14 @@ export const requestLogSchema = z.strictObject({
   postgres_schema: schemaName.default('public'),
   retention_days: z.number().positive().default(30),
   queue_size: z.int().positive().default(10_000).describe('Records waiting to be written; beyond it records are dropped and counted.'),
-  batch_size: z.int().positive().max(1000).default(200),
+  batch_size: z
+    .int()
+    .positive()
+    .max(2000)
+    .default(1000)
+    .describe(
+      'Records per insert transaction; larger batches rewrite fewer pages per record (at most 2000: PostgreSQL takes 65535 parameters).',
+    ),
   flush_ms: z.int().positive().default(1000),
 });
 
