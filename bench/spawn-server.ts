@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 
 export interface RunningServer {
   name: string;
@@ -20,6 +19,7 @@ export interface SpawnServerOptions {
 }
 
 const listeningLine = /listening on (https?:\/\/\S+)/;
+const TAIL_CHARACTERS = 16 * 1024;
 const liveChildren = new Set<ChildProcess>();
 
 // Last resort when the bench dies without cleaning up: no child outlives it.
@@ -58,8 +58,15 @@ export function spawnServer(name: string, args: string[], options: SpawnServerOp
   liveChildren.add(child);
   child.once('exit', () => liveChildren.delete(child));
 
-  const lines: string[] = [];
-  const recentOutput = (): string => lines.slice(-30).join('\n');
+  // What the process printed last, for error reports. Until it is listening its output is read line
+  // by line; after that only the tail is kept, as raw text: a gateway logging every request would
+  // otherwise have the load generator split and match thousands of lines a second on its own core,
+  // slowing the load it drives (and so changing the very CPU per request being measured).
+  let tail = '';
+  const keep = (text: string): void => {
+    tail = tail.length + text.length > TAIL_CHARACTERS * 2 ? (tail + text).slice(-TAIL_CHARACTERS) : tail + text;
+  };
+  const recentOutput = (): string => tail.slice(-TAIL_CHARACTERS).split('\n').slice(-30).join('\n');
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -79,18 +86,25 @@ export function spawnServer(name: string, args: string[], options: SpawnServerOp
     };
     const timer = setTimeout(() => fail('did not print "listening on" in time'), options.readyTimeoutMs ?? 20_000);
 
-    const onLine = (line: string): void => {
-      lines.push(line);
-      if (lines.length > 200) lines.shift();
-      const match = listeningLine.exec(line);
-      if (ready || !match?.[1] || child.pid === undefined) return;
-      ready = true;
-      clearTimeout(timer);
-      resolve({ name, origin: connectableOrigin(match[1]), pid: child.pid, recentOutput, stop });
+    let pending = '';
+    const onData = (chunk: Buffer): void => {
+      const text = chunk.toString('utf8');
+      keep(text);
+      if (ready) return;
+      pending += text;
+      let newline = pending.indexOf('\n');
+      while (newline !== -1 && !ready) {
+        const match = listeningLine.exec(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf('\n');
+        if (!match?.[1] || child.pid === undefined) continue;
+        ready = true;
+        pending = '';
+        clearTimeout(timer);
+        resolve({ name, origin: connectableOrigin(match[1]), pid: child.pid, recentOutput, stop });
+      }
     };
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', onLine);
-    }
+    for (const stream of [child.stdout, child.stderr]) stream?.on('data', onData);
     child.once('error', (error) => fail(error.message));
     child.once('exit', (code, signal) => fail(`exited early (code ${code}, signal ${signal})`));
   });
