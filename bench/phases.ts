@@ -74,16 +74,23 @@ export interface CpuFigures {
   requestsPerSecond: Record<ProxyName, number>;
 }
 
+/** One bare proxy and one gateway process, measured as a pair. */
+export interface ProxyPair {
+  readonly targets: Targets;
+  readonly pids: Record<ProxyName, number>;
+}
+
 /**
  * CPU a proxy process spends over a fixed number of requests, in many short rounds that measure
  * bare and gateway back to back, alternating which goes first. On a small shared VM the same
  * process's CPU per request swings ±15% from one second to the next, so one long sample per
- * proxy is not enough. Totals (rather than a median of rounds) keep garbage collection, which
- * lands in some rounds and not others, in the figure.
+ * proxy is not enough; and two processes running the same code differ by a few percent for as
+ * long as they live (where the JIT's concurrent compiles landed, memory layout), so the rounds
+ * go to several pairs of processes in turn. Totals (rather than a median of rounds) keep garbage
+ * collection, which lands in some rounds and not others, in the figure.
  */
 export async function measureCpu(
-  targets: Targets,
-  pids: Record<ProxyName, number>,
+  pairs: readonly ProxyPair[],
   options: { kind: RequestKind; requests: number; rounds: number; shape: LoadShape; unitsPerRequest: number },
   tally: ErrorTally,
 ): Promise<CpuFigures> {
@@ -93,7 +100,8 @@ export async function measureCpu(
   const ratios: number[] = [];
   const units = options.requests * options.unitsPerRequest;
   for (let round = 0; round < options.rounds; round++) {
-    const order: ProxyName[] = round % 2 === 0 ? ['bare', 'gateway'] : ['gateway', 'bare'];
+    const { targets, pids } = pairs[round % pairs.length] as ProxyPair;
+    const order: ProxyName[] = Math.floor(round / pairs.length) % 2 === 0 ? ['bare', 'gateway'] : ['gateway', 'bare'];
     for (const proxy of order) {
       const before = processTreeCpuSeconds(pids[proxy]);
       const result = await runLoad(targets[proxy], options.kind, options.requests, options.shape);

@@ -2,7 +2,7 @@
 // Usage: npm run bench
 // Env: BENCH_SCALE=0.1 for a quick run; BENCH_GATEWAY_CMD="bench/bare-proxy.ts" puts another node
 // program in the gateway's slot; BENCH_CLIENT_KEY is the key sent to the gateway; BENCH_PIN=0 turns
-// CPU pinning off.
+// CPU pinning off; BENCH_PAIRS sets how many bare proxy and gateway processes share the CPU rounds.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
@@ -10,7 +10,7 @@ import { planPinning, pinThisProcess } from './cpu-pinning.ts';
 import { STREAM_EVENTS, UPSTREAM_ANSWER } from './fake-upstream.ts';
 import { closePools, type LoadResult, type Target } from './load.ts';
 import { cpuClock } from './proc-cpu.ts';
-import { ErrorTally, interleaved, measureCpu, roundRobin, type ProxyName, type TargetName, type Targets } from './phases.ts';
+import { ErrorTally, interleaved, measureCpu, roundRobin, type ProxyPair, type TargetName, type Targets } from './phases.ts';
 import {
   checkTargets,
   flattenFigures,
@@ -36,6 +36,8 @@ const suiteCapMs = 240_000;
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
 const scaled = (count: number): number => Math.max(10, Math.round(count * scale));
 const settings = {
+  /** Bare proxy + gateway process pairs the CPU rounds go to in turn (the first also serves the latency phases). */
+  pairs: Math.max(1, Number(process.env['BENCH_PAIRS'] ?? '2')),
   warmupRequests: scaled(20_000),
   warmupStreams: scaled(2000),
   connections: 32,
@@ -64,7 +66,7 @@ function gatewayArgs(): string[] {
   return args[0] === 'node' ? args.slice(1) : args;
 }
 
-function makeTarget(name: TargetName, origin: string): Target {
+function makeTarget(name: string, origin: string): Target {
   const model = 'openai/gpt-4o-mini';
   const messages = [{ role: 'user', content: 'Say hello in one short sentence.' }];
   return {
@@ -106,7 +108,12 @@ async function sanityCheck(targets: Targets, gateway: RunningServer): Promise<vo
   }
 }
 
-async function startServers(servers: RunningServer[]): Promise<Record<TargetName, RunningServer>> {
+interface Running {
+  readonly upstream: RunningServer;
+  readonly pairs: ReadonlyArray<{ readonly bare: RunningServer; readonly gateway: RunningServer }>;
+}
+
+async function startServers(servers: RunningServer[]): Promise<Running> {
   const pinning = planPinning();
   if (pinning.drivers) pinThisProcess(pinning.drivers);
   progress(`CPU pinning: ${pinning.description}`);
@@ -116,17 +123,26 @@ async function startServers(servers: RunningServer[]): Promise<Record<TargetName
     return server;
   };
   const upstream = await start('fake upstream', ['bench/fake-upstream.ts'], pinning.drivers);
-  const [bare, gateway] = await Promise.all([
-    start('bare proxy', ['bench/bare-proxy.ts', '--upstream', upstream.origin], pinning.proxies),
-    start('gateway', gatewayArgs(), pinning.proxies, {
-      ...process.env,
-      OPENAI_API_KEY: 'sk-bench-not-a-real-key',
-      OPENAI_BASE_URL: `${upstream.origin}/v1`,
-      LIGHTPORT_LOG_LEVEL: 'warn',
+  const gatewayEnv = {
+    ...process.env,
+    OPENAI_API_KEY: 'sk-bench-not-a-real-key',
+    OPENAI_BASE_URL: `${upstream.origin}/v1`,
+    LIGHTPORT_LOG_LEVEL: 'warn',
+  };
+  const pairs = await Promise.all(
+    Array.from({ length: settings.pairs }, async (_, index) => {
+      const [bare, gateway] = await Promise.all([
+        start(`bare proxy ${index + 1}`, ['bench/bare-proxy.ts', '--upstream', upstream.origin], pinning.proxies),
+        start(`gateway ${index + 1}`, gatewayArgs(), pinning.proxies, gatewayEnv),
+      ]);
+      return { bare, gateway };
     }),
-  ]);
-  progress(`upstream ${upstream.origin}, bare proxy ${bare.origin}, gateway ${gateway.origin} (pid ${gateway.pid})`);
-  return { direct: upstream, bare, gateway };
+  );
+  const first = pairs[0] as Running['pairs'][number];
+  progress(
+    `upstream ${upstream.origin}; ${pairs.length} pair(s) of bare proxy and gateway, the first at ${first.bare.origin} and ${first.gateway.origin} (pid ${first.gateway.pid})`,
+  );
+  return { upstream, pairs };
 }
 
 function percentilesOf(results: Record<TargetName, LoadResult>, which: 'latencyUs' | 'firstByteUs'): Record<TargetName, Percentiles> {
@@ -139,35 +155,41 @@ function percentilesOf(results: Record<TargetName, LoadResult>, which: 'latencyU
 
 async function bench(servers: RunningServer[]): Promise<BenchResults> {
   const running = await startServers(servers);
-  const targets: Targets = {
-    direct: makeTarget('direct', running.direct.origin),
-    bare: makeTarget('bare', running.bare.origin),
-    gateway: makeTarget('gateway', running.gateway.origin),
-  };
-  const pids: Record<ProxyName, number> = { bare: running.bare.pid, gateway: running.gateway.pid };
+  const pairs: ProxyPair[] = running.pairs.map(({ bare, gateway }, index) => {
+    const suffix = index === 0 ? '' : `-${index + 1}`;
+    return {
+      targets: {
+        direct: makeTarget('direct', running.upstream.origin),
+        bare: makeTarget(`bare${suffix}`, bare.origin),
+        gateway: makeTarget(`gateway${suffix}`, gateway.origin),
+      },
+      pids: { bare: bare.pid, gateway: gateway.pid },
+    };
+  });
+  const targets: Targets = (pairs[0] as ProxyPair).targets;
   const tally = new ErrorTally(progress);
   const closed = { connections: settings.connections };
-  await sanityCheck(targets, running.gateway);
+  for (const [index, pair] of pairs.entries()) await sanityCheck(pair.targets, (running.pairs[index] as Running['pairs'][number]).gateway);
 
   // V8 keeps getting cheaper per request well past the first few thousand requests.
-  progress(`warm-up: ${settings.warmupRequests} requests and ${settings.warmupStreams} streams per target`);
-  await interleaved(targets, 'plain', settings.warmupRequests, 2, closed, tally);
-  await interleaved(targets, 'stream', settings.warmupStreams, 1, closed, tally);
-  await interleaved(targets, 'plain', 500, 1, { connections: 64 }, tally);
-  await interleaved(targets, 'plain', 200, 1, { connections: 1 }, tally);
+  progress(`warm-up: ${settings.warmupRequests} requests and ${settings.warmupStreams} streams per target, ${pairs.length} pair(s)`);
+  for (const pair of pairs) {
+    await interleaved(pair.targets, 'plain', settings.warmupRequests, 2, closed, tally);
+    await interleaved(pair.targets, 'stream', settings.warmupStreams, 1, closed, tally);
+    await interleaved(pair.targets, 'plain', 500, 1, { connections: 64 }, tally);
+    await interleaved(pair.targets, 'plain', 200, 1, { connections: 1 }, tally);
+  }
 
   progress(`CPU per request: ${settings.cpuRounds} rounds × ${settings.cpuRequests} requests, ${settings.connections} connections`);
   const cpu = await measureCpu(
-    targets,
-    pids,
+    pairs,
     { kind: 'plain', requests: settings.cpuRequests, rounds: settings.cpuRounds, shape: closed, unitsPerRequest: 1 },
     tally,
   );
 
   progress(`CPU per request at ${settings.fixedRate} req/s: ${settings.fixedRateRounds} rounds × ${settings.fixedRateRequests}`);
   const cpuAtFixedRate = await measureCpu(
-    targets,
-    pids,
+    pairs,
     {
       kind: 'plain',
       requests: settings.fixedRateRequests,
@@ -180,8 +202,7 @@ async function bench(servers: RunningServer[]): Promise<BenchResults> {
 
   progress(`streaming CPU: ${settings.streamCpuRounds} rounds × ${settings.streamCpuRequests} streams`);
   const streamCpuPerChunk = await measureCpu(
-    targets,
-    pids,
+    pairs,
     {
       kind: 'stream',
       requests: settings.streamCpuRequests,
