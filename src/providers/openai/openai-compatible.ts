@@ -90,7 +90,11 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
       readUsage: usageFromTail,
       hideUsageEvent: hideUsage,
       translator:
-        translate === undefined ? undefined : translate === 'json' ? normalizedCompletion() : normalizedStream(translate === 'stream-with-usage'),
+        translate === undefined
+          ? undefined
+          : translate === 'json'
+            ? normalizedCompletion()
+            : normalizedStream(translate === 'stream-with-usage'),
     });
 
   const chat = (request: ChatRequest, options: AttemptOptions) => {
