@@ -46,11 +46,11 @@ state:
 `;
 }
 
-function target(variant: Variant, origin: string): Target {
+function target(variant: Variant, origin: string, replica: number): Target {
   const messages = [{ role: 'user', content: 'Say hello in one short sentence.' }];
   const model = 'openai/gpt-4o-mini';
   return {
-    name: `limits-${variant}`,
+    name: `limits-${variant}-${replica}`,
     origin,
     path: '/v1/chat/completions',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${variant === 'off' ? 'sk-bench-client' : GATEWAY_KEY}` },
@@ -58,7 +58,10 @@ function target(variant: Variant, origin: string): Target {
   };
 }
 
-async function startServers(servers: RunningServer[], prefix: string): Promise<Record<Variant, RunningServer>> {
+/** Gateway processes per variant: two processes running the same code differ by a few percent for as long as they live. */
+const REPLICAS = Math.max(1, Number(process.env['BENCH_PAIRS'] ?? '2'));
+
+async function startServers(servers: RunningServer[], prefix: string): Promise<Record<Variant, RunningServer[]>> {
   const pinning = planPinning();
   if (pinning.drivers) pinThisProcess(pinning.drivers);
   const start = async (name: string, args: string[], cpus: string | undefined): Promise<RunningServer> => {
@@ -76,10 +79,14 @@ async function startServers(servers: RunningServer[], prefix: string): Promise<R
     VARIANTS.map((variant) => {
       const file = path.join(directory, `${variant}.yaml`);
       writeFileSync(file, configFor(variant, upstream.origin, prefix));
-      return start(`gateway (${variant})`, ['bin/lightport.js', 'start', '--config', file, '--port', '0'], pinning.proxies);
+      return Promise.all(
+        Array.from({ length: REPLICAS }, (_, index) =>
+          start(`gateway (${variant} ${index + 1})`, ['bin/lightport.js', 'start', '--config', file, '--port', '0'], pinning.proxies),
+        ),
+      );
     }),
   );
-  return { off: gateways[0] as RunningServer, memory: gateways[1] as RunningServer, redis: gateways[2] as RunningServer };
+  return { off: gateways[0] ?? [], memory: gateways[1] ?? [], redis: gateways[2] ?? [] };
 }
 
 const rounded = (value: number, digits: number): number => Number(value.toFixed(digits));
@@ -100,25 +107,25 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
   let errors = 0;
   try {
     const gateways = await startServers(servers, prefix);
-    const targets = Object.fromEntries(VARIANTS.map((variant) => [variant, target(variant, gateways[variant].origin)])) as Record<
-      Variant,
-      Target
-    >;
-    const run = async (variant: Variant, count: number): Promise<number> => {
-      const before = processTreeCpuSeconds(gateways[variant].pid);
-      const result = await runLoad(targets[variant], 'plain', count, { connections: CONNECTIONS });
+    const targets = Object.fromEntries(
+      VARIANTS.map((variant) => [variant, gateways[variant].map((gateway, index) => target(variant, gateway.origin, index))]),
+    ) as Record<Variant, Target[]>;
+    const run = async (variant: Variant, replica: number, count: number): Promise<number> => {
+      const gateway = gateways[variant][replica] as RunningServer;
+      const before = processTreeCpuSeconds(gateway.pid);
+      const result = await runLoad(targets[variant][replica] as Target, 'plain', count, { connections: CONNECTIONS });
       errors += result.errors;
-      if (result.errors > count / 100)
-        throw new Error(`limits bench (${variant}): ${result.firstError}\n${gateways[variant].recentOutput()}`);
-      return processTreeCpuSeconds(gateways[variant].pid) - before;
+      if (result.errors > count / 100) throw new Error(`limits bench (${variant}): ${result.firstError}\n${gateway.recentOutput()}`);
+      return processTreeCpuSeconds(gateway.pid) - before;
     };
-    for (const variant of VARIANTS) await run(variant, Math.max(500, requests * 4));
+    for (const variant of VARIANTS)
+      for (let replica = 0; replica < REPLICAS; replica++) await run(variant, replica, Math.max(500, requests * 4));
     errors = 0;
     const seconds: Record<Variant, number> = { off: 0, memory: 0, redis: 0 };
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < VARIANTS.length; i++) {
         const variant = VARIANTS[(round + i) % VARIANTS.length] as Variant;
-        seconds[variant] += await run(variant, requests);
+        seconds[variant] += await run(variant, round % REPLICAS, requests);
       }
     }
     const perRequest = (variant: Variant): number => (seconds[variant] * 1e6) / (requests * rounds);

@@ -16,17 +16,19 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
 const scaled = (count: number): number => Math.max(10, Math.round(count * scale));
 const settings = { warmupRequests: scaled(4000), cpuRequests: scaled(2000), rounds: 30, connections: 32 };
+/** Gateway processes per variant. */
+const REPLICAS = Math.max(1, Number(process.env['BENCH_PAIRS'] ?? '2'));
 
 type Variant = 'off' | 'on' | 'bodies_all';
 const VARIANTS: readonly Variant[] = ['off', 'on', 'bodies_all'];
 
-function configFor(variant: Variant, directory: string): string {
+function configFor(variant: Variant, directory: string, replica: number): string {
   const provider = `providers:\n  openai: { type: openai, api_key: sk-bench-not-a-real-key, base_url: "\${OPENAI_BASE_URL}" }\n`;
   if (variant === 'off') return `logging: { level: warn }\nmetrics: { enabled: false }\n${provider}`;
   const bodies = variant === 'bodies_all' ? 'all' : 'off';
   return `logging: { level: info, bodies: ${bodies} }
 metrics: { enabled: true }
-request_log: { sqlite_path: "${path.join(directory, `${variant}.db`)}" }
+request_log: { sqlite_path: "${path.join(directory, `${variant}-${replica}.db`)}" }
 ${provider}`;
 }
 
@@ -65,7 +67,7 @@ async function quiesce(pid: number): Promise<void> {
   }
 }
 
-async function startServers(servers: RunningServer[]): Promise<Record<Variant, RunningServer>> {
+async function startServers(servers: RunningServer[]): Promise<Record<Variant, RunningServer[]>> {
   const pinning = planPinning();
   if (pinning.drivers) pinThisProcess(pinning.drivers);
   const upstream = await spawnServer('fake upstream', ['bench/fake-upstream.ts'], {
@@ -78,18 +80,23 @@ async function startServers(servers: RunningServer[]): Promise<Record<Variant, R
   const env = { ...inherited, OPENAI_BASE_URL: `${upstream.origin}/v1` };
   const gateways = await Promise.all(
     VARIANTS.map(async (variant) => {
-      const file = path.join(directory, `${variant}.yaml`);
-      writeFileSync(file, configFor(variant, directory));
-      const server = await spawnServer(`gateway (${variant})`, ['bin/lightport.js', 'start', '--config', file, '--port', '0'], {
-        cwd: repoRoot,
-        env,
-        ...(pinning.proxies ? { cpus: pinning.proxies } : {}),
-      });
-      servers.push(server);
-      return [variant, server] as const;
+      const replicas = await Promise.all(
+        Array.from({ length: REPLICAS }, async (_, replica) => {
+          const file = path.join(directory, `${variant}-${replica}.yaml`);
+          writeFileSync(file, configFor(variant, directory, replica));
+          const server = await spawnServer(
+            `gateway (${variant} ${replica + 1})`,
+            ['bin/lightport.js', 'start', '--config', file, '--port', '0'],
+            { cwd: repoRoot, env, ...(pinning.proxies ? { cpus: pinning.proxies } : {}) },
+          );
+          servers.push(server);
+          return server;
+        }),
+      );
+      return [variant, replicas] as const;
     }),
   );
-  return Object.fromEntries(gateways) as Record<Variant, RunningServer>;
+  return Object.fromEntries(gateways) as Record<Variant, RunningServer[]>;
 }
 
 /** Runs the observability benchmark and returns its figures (CPU µs per request and ratios to "off"). */
@@ -98,34 +105,40 @@ export async function runObservabilityBench(): Promise<Record<string, number>> {
   const pools: Pool[] = [];
   try {
     const gateways = await startServers(servers);
-    const poolOf = Object.fromEntries(
-      VARIANTS.map((variant) => {
-        const pool = new Pool(gateways[variant].origin, { connections: settings.connections, pipelining: 1 });
+    const all = VARIANTS.flatMap((variant) => gateways[variant].map((server, replica) => ({ variant, replica, server })));
+    const poolOf = new Map(
+      all.map(({ server }) => {
+        const pool = new Pool(server.origin, { connections: settings.connections, pipelining: 1 });
         pools.push(pool);
-        return [variant, pool];
+        return [server, pool] as const;
       }),
-    ) as Record<Variant, Pool>;
-    for (const variant of VARIANTS) await load(poolOf[variant], settings.warmupRequests, settings.connections);
+    );
+    const poolFor = (server: RunningServer): Pool => poolOf.get(server) as Pool;
+    for (const { server } of all) await load(poolFor(server), settings.warmupRequests, settings.connections);
     // Many short rounds in rotating order (as the limits bench does): on a shared machine CPU per
     // request drifts from second to second, and a few long rounds leave the figure to whichever
-    // variant ran during a slow spell. Each gateway's CPU is taken over the whole run, from before
-    // its first round to after its store's last flush, so work done after a round (the access log's
-    // batch, the store's inserts) counts for the gateway that owes it; and each round ends only
-    // once that work is done, so it never runs on the shared core during the next variant's round.
-    const startSeconds = Object.fromEntries(VARIANTS.map((variant) => [variant, processTreeCpuSeconds(gateways[variant].pid)]));
+    // variant ran during a slow spell; the rounds go to two processes per variant in turn, since
+    // two processes running the same code differ by a few percent for as long as they live. Each
+    // gateway's CPU is taken over the whole run, from before its first round to after its store's
+    // last flush, so work done after a round (the access log's batch, the store's inserts) counts
+    // for the gateway that owes it; and each round ends only once that work is done, so it never
+    // runs on the shared core during the next variant's round.
+    const startSeconds = new Map(all.map(({ server }) => [server, processTreeCpuSeconds(server.pid)]));
     for (let round = 0; round < settings.rounds; round++) {
       const order = VARIANTS.map((_, index) => VARIANTS[(round + index) % VARIANTS.length] as Variant);
       for (const variant of order) {
-        await load(poolOf[variant], settings.cpuRequests, settings.connections);
-        await quiesce(gateways[variant].pid);
+        const server = gateways[variant][round % REPLICAS] as RunningServer;
+        await load(poolFor(server), settings.cpuRequests, settings.connections);
+        await quiesce(server.pid);
       }
     }
     await sleep(STORE_FLUSH_MS + 500);
-    for (const variant of VARIANTS) await quiesce(gateways[variant].pid);
-    const seconds = Object.fromEntries(
-      VARIANTS.map((variant) => [variant, processTreeCpuSeconds(gateways[variant].pid) - (startSeconds[variant] ?? 0)]),
-    ) as Record<Variant, number>;
-    await checkRecorded(gateways.on);
+    const seconds: Record<Variant, number> = { off: 0, on: 0, bodies_all: 0 };
+    for (const { variant, server } of all) {
+      await quiesce(server.pid);
+      seconds[variant] += processTreeCpuSeconds(server.pid) - (startSeconds.get(server) ?? 0);
+    }
+    for (const server of gateways.on) await checkRecorded(server);
     const cpu = Object.fromEntries(
       VARIANTS.map((variant) => [variant, (seconds[variant] * 1e6) / (settings.cpuRequests * settings.rounds)]),
     ) as Record<Variant, number>;
