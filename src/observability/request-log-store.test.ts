@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../state/postgres.ts';
 import type { SqlDatabase } from '../state/sql.ts';
 import { openSqlite } from '../state/sqlite.ts';
-import { createRequestLogStore, type RequestRecord } from './request-log-store.ts';
+import { createRequestLogStore, RECORD_COLUMNS, recordRow, type RequestRecord } from './request-log-store.ts';
 
 const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = `lp_test_store_${process.pid}_${Date.now()}`;
@@ -67,6 +67,16 @@ afterAll(async () => {
   await client.connect();
   await client.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
   await client.end();
+});
+
+describe('recordRow', () => {
+  it('gives every column of a record, in the order of the columns the store inserts', () => {
+    // Distinct values, so a swapped or missing field shows as a mismatch.
+    const columns = RECORD_COLUMNS as readonly (keyof RequestRecord)[];
+    const distinct = Object.fromEntries(columns.map((column, index) => [column, `value-${index}`])) as unknown as RequestRecord;
+    expect(recordRow(distinct)).toEqual(columns.map((_, index) => `value-${index}`));
+    expect(Object.keys(record({})).toSorted()).toEqual([...columns].toSorted());
+  });
 });
 
 describe.each(backends)('request-log store on %s', (_name, open) => {

@@ -29,7 +29,7 @@ export interface RequestRecord {
   readonly response_body: string | null;
 }
 
-const RECORD_COLUMNS = [
+export const RECORD_COLUMNS = [
   'id',
   'ts',
   'key_name',
@@ -54,6 +54,38 @@ const RECORD_COLUMNS = [
   'request_body',
   'response_body',
 ] as const satisfies readonly (keyof RequestRecord)[];
+
+/**
+ * A record's values in RECORD_COLUMNS order, read field by field: on the write path of every
+ * request, where reading the record by column name would be a lookup by a different key each time.
+ */
+export function recordRow(record: RequestRecord): SqlValue[] {
+  return [
+    record.id,
+    record.ts,
+    record.key_name,
+    record.user_id,
+    record.operation,
+    record.model,
+    record.provider,
+    record.provider_type,
+    record.upstream_model,
+    record.status,
+    record.streaming,
+    record.attempts,
+    record.duration_ms,
+    record.ttft_ms,
+    record.overhead_ms,
+    record.prompt_tokens,
+    record.completion_tokens,
+    record.cached_tokens,
+    record.reasoning_tokens,
+    record.cost_usd,
+    record.error_code,
+    record.request_body,
+    record.response_body,
+  ];
+}
 
 export const USAGE_GROUPS = ['model', 'provider', 'key', 'user', 'day'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
@@ -154,12 +186,7 @@ const toNumberOrNull = (value: string | number | bigint | null): number | null =
 export function createRequestLogStore(db: SqlDatabase): RequestLogStore {
   return {
     migrate: () => migrate(db, 'request_log', MIGRATIONS),
-    insert: (records) =>
-      db.insertMany(
-        TABLE,
-        RECORD_COLUMNS,
-        records.map((record) => RECORD_COLUMNS.map((column): SqlValue => record[column])),
-      ),
+    insert: (records) => db.insertMany(TABLE, RECORD_COLUMNS, records.map(recordRow)),
     usage: async ({ from, to, groupBy }) => {
       const rows = await db.query<RawUsageRow>(usageSql(db.dialect, groupBy), [from, to]);
       return rows.map((row) => ({

@@ -187,7 +187,9 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   }
   addAdminRoutes(routes, { runtime, bodyLimit, apply });
 
-  const handle = async (context: RequestContext): Promise<void> => {
+  // Not async: the route's own promise is the request's (an async frame here would add one per
+  // request); what it throws at once, onRequest turns into a rejection.
+  const handle = (context: RequestContext): Promise<void> | void => {
     const { req, res } = context;
     if (applyCors(config.server.cors, req, res)) return;
     if (draining) {
@@ -213,7 +215,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       context.headers['allow'] = route.allowed.join(', ');
       throw new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; use ${route.allowed.join(' or ')}.`);
     }
-    await route(context);
+    return route(context);
   };
 
   const describeModel = (context: RequestContext, model: string): void => {
@@ -250,7 +252,13 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       if (!res.writableFinished) context.abort.abort('client_closed');
       settleOne();
     });
-    handle(context).then(settleOne, (error: unknown) => {
+    let handled: Promise<void>;
+    try {
+      handled = Promise.resolve(handle(context));
+    } catch (error) {
+      handled = Promise.reject(error);
+    }
+    handled.then(settleOne, (error: unknown) => {
       const gatewayError = toGatewayError(error);
       if (gatewayError.code === 'internal_error') logger.error({ err: error, request_id: id }, 'request failed');
       if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
