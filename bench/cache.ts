@@ -139,27 +139,37 @@ export async function runCacheBench(): Promise<Record<string, number>> {
     const onCpus = (cpus: string | undefined) => (cpus === undefined ? {} : { cpus });
     const upstream = await spawnServer('fake upstream', ['bench/fake-upstream.ts'], { cwd: repoRoot, ...onCpus(pinning.drivers) });
     servers.push(upstream);
-    const bare = await spawnServer('bare proxy', ['bench/bare-proxy.ts', '--upstream', upstream.origin], {
-      cwd: repoRoot,
-      ...onCpus(pinning.proxies),
-    });
-    servers.push(bare);
     const configFile = path.join(directory, 'lightport.yaml');
     writeFileSync(configFile, gatewayConfig(upstream.origin));
-    const gateway = await spawnServer('gateway', ['bin/lightport.js', 'start', '--config', configFile, '--port', '0'], {
-      cwd: repoRoot,
-      ...onCpus(pinning.proxies),
-      env: { PATH: process.env['PATH'] ?? '' },
-    });
-    servers.push(gateway);
+    // Two of each: two processes running the same code differ by a few percent for as long as they live.
+    const pairs = await Promise.all(
+      [1, 2].map(async (number) => {
+        const bare = await spawnServer(`bare proxy ${number}`, ['bench/bare-proxy.ts', '--upstream', upstream.origin], {
+          cwd: repoRoot,
+          ...onCpus(pinning.proxies),
+        });
+        servers.push(bare);
+        const gateway = await spawnServer(`gateway ${number}`, ['bin/lightport.js', 'start', '--config', configFile, '--port', '0'], {
+          cwd: repoRoot,
+          ...onCpus(pinning.proxies),
+          env: { PATH: process.env['PATH'] ?? '' },
+        });
+        servers.push(gateway);
+        return { bare, gateway };
+      }),
+    );
     const body = (model: string) => JSON.stringify({ model, temperature: 0, messages: [{ role: 'user', content: 'Hello, cache.' }] });
-    const [hitCpu = Number.NaN, bareCpu = Number.NaN] = await cpuPerRequest(
-      [
+    const perRequest = await cpuPerRequest(
+      pairs.flatMap(({ bare, gateway }) => [
         { server: gateway, body: body('cached') },
         { server: bare, body: body('gpt-4o-mini') },
-      ],
+      ]),
       { warmup: Math.max(1000, Math.round(20_000 * scale)), requests: Math.max(200, Math.round(2000 * scale)), rounds: 10 },
     );
+    const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+    const hitCpu = mean(perRequest.filter((_, index) => index % 2 === 0));
+    const bareCpu = mean(perRequest.filter((_, index) => index % 2 === 1));
+    const gateway = (pairs[0] as (typeof pairs)[number]).gateway;
     const workload = await replayWorkload(gateway);
     const lookups = Math.max(200, Math.round(1000 * scale));
     const small = await semanticLookupMs(10_000, lookups);

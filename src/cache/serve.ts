@@ -11,12 +11,19 @@ export function serveCachedAnswer(
 ): void {
   const { res } = context;
   if (answer.usage !== undefined) context.usage = answer.usage;
+  // The request's own headers object: nothing else is sent with it after this answer.
+  const headers = context.headers;
   if (mode.stream) {
     context.streaming = true;
-    res.writeHead(200, { ...context.headers, 'content-type': SSE_CONTENT_TYPE, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+    headers['content-type'] = SSE_CONTENT_TYPE;
+    headers['cache-control'] = 'no-cache';
+    headers['x-accel-buffering'] = 'no';
+    res.writeHead(200, headers);
     res.end(replayAsStream(answer.body, mode.includeUsage));
     return;
   }
-  res.writeHead(200, { ...context.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer.body) });
+  headers['content-type'] = 'application/json';
+  headers['content-length'] = String(Buffer.byteLength(answer.body));
+  res.writeHead(200, headers);
   res.end(answer.body);
 }

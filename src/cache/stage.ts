@@ -66,7 +66,11 @@ export class CacheStage {
    * undefined when the answer is not to be stored. `runsTools`: a gateway tool loop's answer
    * depends on live tool results and is never cached.
    */
-  async lookup(context: RequestContext, request: ChatRequest, target: CacheTarget & { readonly runsTools: boolean }): Promise<CacheLookup> {
+  lookup(
+    context: RequestContext,
+    request: ChatRequest,
+    target: CacheTarget & { readonly runsTools: boolean },
+  ): CacheLookup | Promise<CacheLookup> {
     const policy = this.#policies.forModel(request.model);
     if (!policy.enabled) return undefined;
     if (target.runsTools) {
@@ -90,7 +94,17 @@ export class CacheStage {
       this.#mark(context, { status: 'bypass' }, namespace);
       return this.#ticket(lookup, semantic);
     }
-    const exact = this.#memory.peek(address) ?? (await this.#fromShared(address));
+    // An in-process hit (or a plain miss) is decided at once: no promise on the path of a hit.
+    const local = this.#memory.peek(address);
+    if (local !== undefined) return this.#serve(lookup, local, { status: 'hit-exact' });
+    if (this.#shared === undefined && semantic === undefined) return this.#miss(lookup, semantic);
+    return this.#lookFurther(lookup, semantic);
+  }
+
+  /** The shared tier, then the semantic index. */
+  async #lookFurther(lookup: Lookup, semantic: SemanticQuery | undefined): Promise<CacheLookup> {
+    const { address, policy } = lookup;
+    const exact = await this.#fromShared(address);
     if (exact !== undefined) return this.#serve(lookup, exact, { status: 'hit-exact' });
     if (semantic !== undefined) {
       const found = await this.#semantic.find(semantic, policy);
@@ -99,8 +113,12 @@ export class CacheStage {
         return this.#serve(lookup, answer, { status: 'hit-semantic', similarity: found.similarity });
       }
     }
-    this.#mark(context, { status: 'miss' }, namespace);
-    return directive === 'no-store' ? undefined : this.#ticket(lookup, semantic);
+    return this.#miss(lookup, semantic);
+  }
+
+  #miss(lookup: Lookup, semantic: SemanticQuery | undefined): CacheTicket | undefined {
+    this.#mark(lookup.context, { status: 'miss' }, lookup.address.namespace);
+    return lookup.directive === 'no-store' ? undefined : this.#ticket(lookup, semantic);
   }
 
   async purge(filter: PurgeFilter): Promise<{ readonly memory: number; readonly shared: number; readonly semantic: number }> {

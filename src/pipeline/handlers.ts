@@ -1,4 +1,4 @@
-import type { CacheStage } from '../cache/stage.ts';
+import type { CacheLookup, CacheStage } from '../cache/stage.ts';
 import { withinLimits } from '../limits/pipeline.ts';
 import type { LimitsStage } from '../limits/stage.ts';
 import type { McpStage } from '../mcp/stage.ts';
@@ -93,16 +93,38 @@ export function handleChatCompletions(context: RequestContext, deps: PipelineDep
   return withinLimits(deps.limits, context, request, work);
 }
 
-/** MCP enrichment (once: every retry and fallback runs the same enriched plan), then the cache, then the attempts. */
-async function enrichAndDeliver(context: RequestContext, deps: PipelineDeps, request: ChatRequest, routed: Delivery): Promise<void> {
-  const enriched = await deps.mcp?.prepare(context, request);
+/**
+ * MCP enrichment (once: every retry and fallback runs the same enriched plan), then the cache,
+ * then the attempts. Steps that decide at once (no MCP for this request, an in-process cache hit)
+ * add no promise: a cache hit is answered in the same turn the body was parsed.
+ */
+function enrichAndDeliver(context: RequestContext, deps: PipelineDeps, request: ChatRequest, routed: Delivery): Promise<void> {
+  const { mcp } = deps;
+  if (mcp === undefined || !mcp.involved(context, request)) return cacheAndDeliver(context, deps, request, routed, undefined);
+  return mcp.prepare(context, request).then((enriched) => cacheAndDeliver(context, deps, request, routed, enriched));
+}
+
+function cacheAndDeliver(
+  context: RequestContext,
+  deps: PipelineDeps,
+  request: ChatRequest,
+  routed: Delivery,
+  enriched: McpPlan | undefined,
+): Promise<void> {
   const send: Send = enriched === undefined ? routed.send : (target, options) => enriched.chat(target.provider, options);
-  const cached = await deps.cache?.lookup(context, enriched?.request ?? request, {
+  if (deps.cache === undefined) return deliver(context, { ...routed, send });
+  const looked = deps.cache.lookup(context, enriched?.request ?? request, {
     ...cacheTarget(routed, request.model),
     runsTools: enriched?.runsTools === true,
   });
-  if (cached === 'answered') return;
-  await deliver(context, {
+  return looked instanceof Promise
+    ? looked.then((cached) => deliverUnlessCached(context, routed, send, cached))
+    : deliverUnlessCached(context, routed, send, looked);
+}
+
+function deliverUnlessCached(context: RequestContext, routed: Delivery, send: Send, cached: CacheLookup): Promise<void> {
+  if (cached === 'answered') return Promise.resolve();
+  return deliver(context, {
     ...routed,
     send: cached === undefined ? send : (target, options) => cached.wrap((attempt) => send(target, attempt))(options),
   });
