@@ -112,7 +112,11 @@ async function recoveryMs(gateway: RunningServer, doomed: RunningServer, ratePer
       .request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body })
       .then(async (response) => {
         await response.body.dump();
-        return response.statusCode === 200 && response.headers['x-lightport-target'] === 'healthy/gpt-4o-mini';
+        return (
+          response.statusCode === 200 &&
+          response.headers['x-lightport-provider'] === 'healthy' &&
+          response.headers['x-lightport-model'] === 'gpt-4o-mini'
+        );
       })
       .catch(() => false);
   const begin = performance.now();

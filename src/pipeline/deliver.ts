@@ -164,7 +164,8 @@ function markAttempt(context: RequestContext, delivery: Delivery, target: Target
   context.providerType = target.provider.type;
   context.upstreamModel = target.upstreamModel;
   const headers = context.headers;
-  headers['x-lightport-target'] = target.id;
+  headers['x-lightport-provider'] = target.provider.name;
+  headers['x-lightport-model'] = target.upstreamModel;
   headers['x-lightport-attempts'] = String(progress.attempts);
   if (progress.fallbackReason !== undefined) headers['x-lightport-fallback-reason'] = progress.fallbackReason;
 }

@@ -3,7 +3,7 @@ import type { ServerConfig } from '../config/schema.ts';
 
 const ALLOWED_HEADERS =
   'authorization, content-type, x-request-id, x-lightport-provider, x-lightport-base-url, x-lightport-key, x-lightport-metadata, x-lightport-tags';
-const EXPOSED_HEADERS = 'x-request-id, x-lightport-target, x-lightport-attempts, x-lightport-cost-usd';
+const EXPOSED_HEADERS = 'x-request-id, x-lightport-provider, x-lightport-model, x-lightport-attempts, x-lightport-cost-usd';
 
 /** Adds CORS headers for allowed origins; answers preflights. Returns true when the request is done. */
 export function applyCors(cors: ServerConfig['cors'], req: IncomingMessage, res: ServerResponse): boolean {

@@ -3,6 +3,7 @@ import { startOpenAIUpstream, type OpenAIUpstream } from '../fakes/openai-upstre
 import { FAULTS } from '../fakes/upstream-faults.ts';
 import { ask } from '../support/ask.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { targetOf } from '../support/target-headers.ts';
 
 let primary: OpenAIUpstream;
 let backup: OpenAIUpstream;
@@ -45,11 +46,11 @@ describe('active probes', () => {
     primary.setFault(undefined);
     const healed = Date.now();
     let answer = await ask(gateway.url, 'guarded');
-    while (answer.headers.get('x-lightport-target') !== 'primary/gpt-4o-mini' && Date.now() - healed < 3000) {
+    while (targetOf(answer.headers) !== 'primary/gpt-4o-mini' && Date.now() - healed < 3000) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       answer = await ask(gateway.url, 'guarded');
     }
-    expect(answer.headers.get('x-lightport-target')).toBe('primary/gpt-4o-mini');
+    expect(targetOf(answer.headers)).toBe('primary/gpt-4o-mini');
     expect(Date.now() - healed).toBeLessThan(1500);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../fakes/openai-upstream.ts';
 import { ask, type Answer } from '../support/ask.ts';
 import { startGateway, writeTempConfig, type GatewayProcess } from '../support/gateway-process.ts';
+import { targetOf } from '../support/target-headers.ts';
 
 const ADMIN_KEY = 'admin-key-for-tests-0123456789';
 let a: OpenAIUpstream;
@@ -20,7 +21,7 @@ models:
   live: { provider: ${upstream}, model: gpt-4o-mini }
 ${extra}`;
 
-const target = (answer: Answer) => answer.headers.get('x-lightport-target');
+const target = (answer: Answer) => targetOf(answer.headers);
 
 /** Sends requests, `workers` at a time, until stopped; returns every answer. */
 function keepAsking(workers: number): { stop(): Promise<Answer[]> } {

@@ -47,7 +47,8 @@ describe('chat completions through the gateway with the official openai SDK', ()
     expect(data.object).toBe('chat.completion');
     expect(data.choices[0]?.message.content).toBe('You said: ping one');
     expect(data.model).toBe('gpt-4o-mini');
-    expect(response.headers.get('x-lightport-target')).toBe('openai/gpt-4o-mini');
+    expect(response.headers.get('x-lightport-provider')).toBe('openai');
+    expect(response.headers.get('x-lightport-model')).toBe('gpt-4o-mini');
     expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
 
     const sent = lastRequest();

@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../fakes/openai-upstream.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { targetOf } from '../support/target-headers.ts';
 
 const CALLER_KEY = 'sk-caller-own-key-987';
 
@@ -49,7 +50,7 @@ describe("passthrough with the caller's own key", () => {
   it("forwards to an allowed upstream URL with the caller's key and model", async () => {
     const { data, response } = await ask(passthroughClient(upstream.url)).withResponse();
     expect(data.choices[0]?.message.content).toBe('You said: byok');
-    expect(response.headers.get('x-lightport-target')).toBe('openai-compatible/gpt-4o-mini');
+    expect(targetOf(response.headers)).toBe('openai-compatible/gpt-4o-mini');
     const sent = upstream.requests.at(-1);
     expect(sent?.headers['authorization']).toBe(`Bearer ${CALLER_KEY}`);
     expect(sent?.body).toMatchObject({ model: 'gpt-4o-mini' });

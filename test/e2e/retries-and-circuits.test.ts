@@ -4,6 +4,7 @@ import { startOpenAIUpstream, type OpenAIUpstream } from '../fakes/openai-upstre
 import { FAULTS } from '../fakes/upstream-faults.ts';
 import { ask } from '../support/ask.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { targetOf } from '../support/target-headers.ts';
 
 let primary: OpenAIUpstream;
 let backup: OpenAIUpstream;
@@ -11,7 +12,7 @@ let backup: OpenAIUpstream;
 let stalling: OpenAIUpstream;
 let gateway: GatewayProcess;
 
-const target = (answer: { headers: Headers }) => answer.headers.get('x-lightport-target');
+const target = (answer: { headers: Headers }) => targetOf(answer.headers);
 const attempts = (answer: { headers: Headers }) => answer.headers.get('x-lightport-attempts');
 
 function on(name: string, upstream: OpenAIUpstream): string {

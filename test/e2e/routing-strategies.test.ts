@@ -3,13 +3,14 @@ import { startOpenAIUpstream, type OpenAIUpstream } from '../fakes/openai-upstre
 import { FAULTS } from '../fakes/upstream-faults.ts';
 import { ask, askMany, countBy } from '../support/ask.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { targetOf } from '../support/target-headers.ts';
 
 let a: OpenAIUpstream;
 let b: OpenAIUpstream;
 let c: OpenAIUpstream;
 let gateway: GatewayProcess;
 
-const target = (answer: { headers: Headers }) => answer.headers.get('x-lightport-target') ?? '(none)';
+const target = (answer: { headers: Headers }) => targetOf(answer.headers) ?? '(none)';
 
 beforeAll(async () => {
   [a, b, c] = await Promise.all([startOpenAIUpstream(), startOpenAIUpstream(), startOpenAIUpstream()]);
