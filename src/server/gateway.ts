@@ -31,7 +31,7 @@ import { SharedCircuits } from '../router/shared-circuits.ts';
 import { addAdminRoutes } from './admin.ts';
 import { readJsonBody } from './body.ts';
 import { applyCors } from './cors.ts';
-import { sweepDeadlines } from './deadlines.ts';
+import { DeadlineSweep } from './deadlines.ts';
 import { InFlightRequests } from './in-flight.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { startMetricsListener, type MetricsListener } from './metrics-endpoint.ts';
@@ -118,7 +118,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   let listening = false;
   let draining = false;
   const inFlight = new InFlightRequests();
-  const stopDeadlines = sweepDeadlines(inFlight);
+  const deadlines = new DeadlineSweep(inFlight);
   const observers = startObservers(config, logger, { inFlight: () => inFlight.size });
   let metricsListener: MetricsListener | undefined;
 
@@ -241,6 +241,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       inFlightIndex: -1,
     };
     inFlight.add(context);
+    deadlines.arm();
     // The request is reported once the response has closed and the pipeline has finished with it.
     let pending = 2;
     const settleOne = (): void => {
@@ -311,7 +312,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
         await waitUntil(() => inFlight.size === 0, 500);
       }
       server.closeAllConnections();
-      stopDeadlines();
+      deadlines.stop();
       await closed;
       await Promise.all([
         observers.close(),
