@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../state/postgres.ts';
+import { EncodedRows } from '../state/encoded-rows.ts';
 import type { SqlDatabase } from '../state/sql.ts';
 import { openSqlite } from '../state/sqlite.ts';
 import { createRequestLogStore, RECORD_COLUMNS, recordRow, type RequestRecord } from './request-log-store.ts';
@@ -86,7 +87,7 @@ describe.each(backends)('request-log store on %s', (_name, open) => {
   it('migrates (again and again) and takes a batch of records', async () => {
     await store.migrate();
     await store.migrate();
-    await store.insert(RECORDS);
+    await store.insert(EncodedRows.of(RECORDS.map(recordRow)));
   });
 
   it('sums requests, errors, tokens and cost per model, with nearest-rank latency percentiles', async () => {
@@ -151,7 +152,7 @@ describe('rows through node:sqlite', () => {
       ['it\'s "quoted" \\ é 中文 😀', 1_767_000_000_123, 0.000_001_5, null],
       ['{"json": [1, 2]}', -3, 2.5, '\n\t'],
     ];
-    await db.insertMany('t', ['a', 'b', 'c', 'd'], rows);
+    await db.insertMany('t', ['a', 'b', 'c', 'd'], EncodedRows.of(rows));
     const read = await db.query<Record<string, unknown>>('SELECT a, b, c, d, typeof(b) AS tb, typeof(c) AS tc FROM t ORDER BY rowid');
     expect(read).toEqual([
       { a: rows[0]?.[0], b: 1_767_000_000_123, c: 0.000_001_5, d: null, tb: 'integer', tc: 'real' },
@@ -165,7 +166,7 @@ describe('a store that cannot be reached', () => {
   it('fails calls with an error, never the process (SQLite file in a missing directory)', async () => {
     const store = createRequestLogStore(openSqlite('/nonexistent-dir/lightport/requests.db'));
     await expect(store.migrate()).rejects.toThrow(/cannot open SQLite database/);
-    await expect(store.insert(RECORDS)).rejects.toThrow();
+    await expect(store.insert(EncodedRows.of(RECORDS.map(recordRow)))).rejects.toThrow();
     await store.close();
   });
 

@@ -1,4 +1,5 @@
 import { migrate, type Migration } from '../state/migrations.ts';
+import type { EncodedRows } from '../state/encoded-rows.ts';
 import type { SqlDatabase, SqlDialect, SqlValue } from '../state/sql.ts';
 
 /** One request as the request-log store keeps it. */
@@ -55,10 +56,7 @@ export const RECORD_COLUMNS = [
   'response_body',
 ] as const satisfies readonly (keyof RequestRecord)[];
 
-/**
- * A record's values in RECORD_COLUMNS order, read field by field: on the write path of every
- * request, where reading the record by column name would be a lookup by a different key each time.
- */
+/** A record's values in RECORD_COLUMNS order: the row `RequestLogStore.insert` takes. */
 export function recordRow(record: RequestRecord): SqlValue[] {
   return [
     record.id,
@@ -112,7 +110,8 @@ export interface UsageRow {
 /** Where request records go after the response; the same five calls on SQLite and PostgreSQL. */
 export interface RequestLogStore {
   migrate(): Promise<void>;
-  insert(records: readonly RequestRecord[]): Promise<void>;
+  /** Rows in RECORD_COLUMNS order (see `recordRow`). */
+  insert(rows: EncodedRows): Promise<void>;
   usage(query: UsageQuery): Promise<UsageRow[]>;
   /** Deletes records older than the cut-off; returns how many. */
   prune(before: number): Promise<number>;
@@ -186,7 +185,7 @@ const toNumberOrNull = (value: string | number | bigint | null): number | null =
 export function createRequestLogStore(db: SqlDatabase): RequestLogStore {
   return {
     migrate: () => migrate(db, 'request_log', MIGRATIONS),
-    insert: (records) => db.insertMany(TABLE, RECORD_COLUMNS, records.map(recordRow)),
+    insert: (rows) => db.insertMany(TABLE, RECORD_COLUMNS, rows),
     usage: async ({ from, to, groupBy }) => {
       const rows = await db.query<RawUsageRow>(usageSql(db.dialect, groupBy), [from, to]);
       return rows.map((row) => ({

@@ -2,13 +2,14 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { resolve } from 'node:path';
 import type { RequestLogConfig } from '../config/observability-schema.ts';
 import { openPostgres } from '../state/postgres.ts';
-import type { SqlDatabase } from '../state/sql.ts';
+import type { SqlDatabase, SqlValue } from '../state/sql.ts';
 import { openSqlite } from '../state/sqlite.ts';
 import type { BodyRenderer } from './bodies.ts';
 import type { RequestFinished } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { RequestLogStats } from './metric-definitions.ts';
-import { createRequestLogStore, type RequestLogStore, type RequestRecord, type UsageQuery, type UsageRow } from './request-log-store.ts';
+import { EncodedRows } from '../state/encoded-rows.ts';
+import { createRequestLogStore, recordRow, type RequestLogStore, type RequestRecord, type UsageQuery, type UsageRow } from './request-log-store.ts';
 
 export interface RequestLog {
   readonly backend: 'sqlite' | 'postgres';
@@ -41,7 +42,7 @@ export function startRequestLog(config: RequestLogConfig, bodies: BodyRenderer, 
   const writer = new QueuedWriter(store, config, logger);
   const onFinished = (message: unknown): void => {
     const event = message as RequestFinished;
-    if (event.operation !== undefined) writer.add(toRecord(event, bodies));
+    if (event.operation !== undefined) writer.add(recordRow(toRecord(event, bodies)));
   };
   subscribe('lightport:request:finished', onFinished);
   return {
@@ -62,7 +63,9 @@ class QueuedWriter {
   readonly #store: RequestLogStore;
   readonly #config: RequestLogConfig;
   readonly #logger: Logger;
-  #queue: RequestRecord[] = [];
+  /** Batches waiting to be written, oldest first; rows are added to the last. */
+  readonly #batches: EncodedRows[] = [];
+  #queued = 0;
   #flushing: Promise<void> | undefined;
   #migration: Promise<void> | undefined;
   #failing = false;
@@ -85,13 +88,19 @@ class QueuedWriter {
     );
   }
 
-  add(record: RequestRecord): void {
-    if (this.#queue.length >= this.#config.queue_size) {
+  add(row: SqlValue[]): void {
+    if (this.#queued >= this.#config.queue_size) {
       this.#droppedQueueFull++;
       return;
     }
-    this.#queue.push(record);
-    if (this.#queue.length >= this.#config.batch_size && !this.#flushScheduled && this.#flushing === undefined) {
+    let batch = this.#batches.at(-1);
+    if (batch === undefined || batch.count >= this.#config.batch_size) {
+      batch = new EncodedRows();
+      this.#batches.push(batch);
+    }
+    batch.push(row);
+    this.#queued++;
+    if (batch.count >= this.#config.batch_size && !this.#flushScheduled && this.#flushing === undefined) {
       this.#flushScheduled = true;
       setImmediate(() => {
         this.#flushScheduled = false;
@@ -105,7 +114,7 @@ class QueuedWriter {
       written: this.#written,
       droppedQueueFull: this.#droppedQueueFull,
       droppedError: this.#droppedError,
-      queued: this.#queue.length,
+      queued: this.#queued,
     };
   }
 
@@ -127,7 +136,7 @@ class QueuedWriter {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0 || this.#flushing) await this.#flush();
+    while (this.#queued > 0 || this.#flushing) await this.#flush();
   }
 
   #flush(): Promise<void> {
@@ -136,16 +145,17 @@ class QueuedWriter {
   }
 
   async #writeBatches(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#config.batch_size);
+    let batch: EncodedRows | undefined;
+    while ((batch = this.#batches.shift()) !== undefined) {
+      this.#queued -= batch.count;
       try {
         await this.migrated();
         await this.#store.insert(batch);
-        this.#written += batch.length;
+        this.#written += batch.count;
         if (this.#failing) this.#logger.info('request-log store: writing again');
         this.#failing = false;
       } catch (error) {
-        this.#droppedError += batch.length;
+        this.#droppedError += batch.count;
         if (!this.#failing) this.#logger.warn({ err: (error as Error).message }, 'request-log store unavailable: dropping records');
         this.#failing = true;
         return;

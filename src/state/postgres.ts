@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { decodeRows } from './encoded-rows.ts';
 import type { SqlDatabase, SqlValue } from './sql.ts';
 
 export interface PostgresOptions {
@@ -52,8 +53,9 @@ export function openPostgres(options: PostgresOptions): SqlDatabase {
       await ready();
       return (await pool.query(numbered(sql), params as unknown[])).rowCount ?? 0;
     },
-    insertMany: async (table, columns, rows) => {
-      if (rows.length === 0) return;
+    insertMany: async (table, columns, encoded) => {
+      if (encoded.count === 0) return;
+      const rows = decodeRows(encoded.json());
       await ready();
       const width = columns.length;
       const values = rows.map((_, row) => `(${columns.map((__, column) => `$${row * width + column + 1}`).join(', ')})`);

@@ -3,6 +3,8 @@
  * interface with a `node:sqlite` backend (in a worker thread, so no disk work blocks a
  * request) and a PostgreSQL backend. Statements use `?` placeholders in both.
  */
+import type { EncodedRows } from './encoded-rows.ts';
+
 export type SqlValue = string | number | null;
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -15,6 +17,6 @@ export interface SqlDatabase {
   /** Runs one statement; resolves with the number of rows it changed. */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
   /** Inserts many rows into one table in a single transaction. */
-  insertMany(table: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<void>;
+  insertMany(table: string, columns: readonly string[], rows: EncodedRows): Promise<void>;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@
 // never blocks the gateway's event loop. Spoken to only by ./sqlite.ts.
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
+import { decodeRows } from './encoded-rows.ts';
 import type { SqliteReply, SqliteRequest } from './sqlite-protocol.ts';
 
 const { path } = workerData as { path: string };
@@ -37,7 +38,7 @@ function run(db: DatabaseSync, request: SqliteRequest): unknown {
       const statement = prepared(db, request.sql);
       db.exec('BEGIN');
       try {
-        for (const row of JSON.parse(request.rows) as SQLInputValue[][]) statement.run(...row);
+        for (const row of decodeRows(request.rows) as SQLInputValue[][]) statement.run(...row);
         db.exec('COMMIT');
       } catch (error) {
         db.exec('ROLLBACK');

@@ -51,7 +51,7 @@ export function openSqlite(path: string): SqlDatabase {
     run: async (sql, params = []) => (await call({ op: 'run', sql, params })) as number,
     insertMany: async (table, columns, rows) => {
       const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
-      await call({ op: 'insertMany', sql, rows: JSON.stringify(rows) });
+      await call({ op: 'insertMany', sql, rows: rows.json() });
     },
     close: async () => {
       if (!failure) await call({ op: 'close' }).catch(() => {});
