@@ -7,7 +7,7 @@ import type { AttemptOptions, AttemptOutcome, ChatRequest } from '../providers/t
 import { RedisBackend } from '../state/redis.ts';
 import { MemoryTier, type AnswerAddress, type CachedAnswer, type PurgeFilter } from './answer-store.ts';
 import { AnswerCapture } from './capture.ts';
-import { cacheNamespace, exactKey, semanticQuery, type CacheTarget, type SemanticQuery } from './key.ts';
+import { RememberedKeys, semanticQuery, type CacheTarget, type SemanticQuery } from './key.ts';
 import { CachePolicies, isCacheable, parseDirective, parseTtlHeader, type CacheDirective } from './policy.ts';
 import { RedisTier } from './redis-tier.ts';
 import { serveCachedAnswer } from './serve.ts';
@@ -44,6 +44,7 @@ export class CacheStage {
   readonly #redis: RedisBackend | undefined;
   readonly #shared: RedisTier | undefined;
   readonly #semantic: SemanticCache;
+  readonly #keys = new RememberedKeys();
 
   constructor(config: CacheConfig, logger: Logger, embedThroughModel?: EmbedThroughModel) {
     this.#config = config;
@@ -69,7 +70,7 @@ export class CacheStage {
   lookup(
     context: RequestContext,
     request: ChatRequest,
-    target: CacheTarget & { readonly runsTools: boolean },
+    target: CacheTarget & { readonly runsTools: boolean; readonly bodyText?: string | undefined },
   ): CacheLookup | Promise<CacheLookup> {
     const policy = this.#policies.forModel(request.model);
     if (!policy.enabled) return undefined;
@@ -83,8 +84,8 @@ export class CacheStage {
       this.#mark(context, { status: 'bypass' }, policy.namespace);
       return undefined;
     }
-    const namespace = cacheNamespace(policy, context.req.headers.authorization);
-    const address: AnswerAddress = { namespace, model: request.model, key: exactKey(request, target, namespace) };
+    const namespace = this.#keys.namespace(policy, context.req.headers.authorization);
+    const address: AnswerAddress = { namespace, model: request.model, key: this.#keys.exact(request, target, namespace, target.bodyText) };
     const semantic =
       policy.mode === 'semantic'
         ? semanticQuery(request, target, { namespace, embed: policy.embed, embeddingModel: policy.embedding_model })

@@ -1,4 +1,5 @@
 import type { ChatRequest, EmbeddingsRequest } from '../providers/types.ts';
+import { RecentValues } from '../state/recent-values.ts';
 
 export type CountTokens = (text: string) => number;
 
@@ -16,7 +17,7 @@ export async function loadTokenCounter(): Promise<CountTokens> {
   return remembered((text) => countTokens(text, options));
 }
 
-// Counts of texts seen lately, up to this many characters of text in all; then it starts over.
+// Counts of texts seen lately, up to this many characters of text in all.
 const MOST_REMEMBERED_CHARACTERS = 4 * 1024 * 1024;
 
 /**
@@ -25,18 +26,12 @@ const MOST_REMEMBERED_CHARACTERS = 4 * 1024 * 1024;
  * of tokenizing it again.
  */
 export function remembered(count: CountTokens): CountTokens {
-  const counts = new Map<string, number>();
-  let characters = 0;
+  const counts = new RecentValues<number>(MOST_REMEMBERED_CHARACTERS);
   return (text) => {
     let tokens = counts.get(text);
     if (tokens === undefined) {
       tokens = count(text);
-      if (characters + text.length > MOST_REMEMBERED_CHARACTERS) {
-        counts.clear();
-        characters = 0;
-      }
       counts.set(text, tokens);
-      characters += text.length;
     }
     return tokens;
   };

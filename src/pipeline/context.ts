@@ -67,6 +67,8 @@ export interface RequestContext {
   errorCode?: string;
   errorBody?: OpenAIErrorBody;
   requestBody?: unknown;
+  /** The request body as it arrived (JSON text), for values derived from it alone and remembered by it. */
+  bodyText?: string;
   responseChunks?: (Buffer | string)[];
   /** Named routing rules that chose the plan; MCP policies may attach to them. */
   routeRules?: readonly string[];

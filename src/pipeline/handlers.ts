@@ -116,6 +116,8 @@ function cacheAndDeliver(
   const looked = deps.cache.lookup(context, enriched?.request ?? request, {
     ...cacheTarget(routed, request.model),
     runsTools: enriched?.runsTools === true,
+    // The request is still the body as parsed (enrichment makes a new one): its key can be remembered by its text.
+    bodyText: enriched === undefined ? context.bodyText : undefined,
   });
   return looked instanceof Promise
     ? looked.then((cached) => deliverUnlessCached(context, routed, send, cached))

@@ -2,10 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { GatewayError } from './errors.ts';
 
 /**
- * Reads and parses a JSON body once, refusing bodies over the limit before buffering them.
- * The content type is not checked: `curl -d` sends JSON labelled as a form, and the parse says what is wrong.
+ * Reads and parses a JSON body once, refusing bodies over the limit before buffering them; the
+ * text goes on `into.bodyText` when given. The content type is not checked: `curl -d` sends
+ * JSON labelled as a form, and the parse says what is wrong.
  */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export function readJsonBody(req: IncomingMessage, limit: number, into?: { bodyText?: string }): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(tooLarge(limit));
 
@@ -25,6 +26,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     req.on('end', () => {
       if (size > limit) return;
       const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      if (into !== undefined) into.bodyText = text;
       try {
         resolve(JSON.parse(text));
       } catch (error) {

@@ -132,7 +132,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       if (operation !== undefined) context.operation = operation;
       // Set before the body is read, so even unreadable JSON is refused in the caller's API's error shape.
       if (format !== undefined) context.format = format;
-      return readJsonBody(context.req, bodyLimit).then((body) => handler(context, deps, body));
+      return readJsonBody(context.req, bodyLimit, context).then((body) => handler(context, deps, body));
     };
 
   const routes = new RouteTable();
