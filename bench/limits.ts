@@ -1,6 +1,6 @@
 // CPU per request of the gateway with keys + rate limits on (in memory, and through Redis), divided by
 // the same gateway with them off, measured in one run against one fake upstream.
-// Usage: node bench/limits.ts   (env: BENCH_SCALE=0.1 for a quick run, REDIS_URL for another Redis)
+// Usage: node bench/limits.ts   (env: BENCH_SCALE=0.1 for a quick run, REDIS_URL for a given Redis instead of the bench's own)
 // The lead wires runLimitsBench() into bench/run.ts.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -9,12 +9,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { planPinning, pinThisProcess } from './cpu-pinning.ts';
+import { startBenchRedis, type BenchRedis } from './pinned-redis.ts';
 import { closePools, runLoad, type Target } from './load.ts';
 import { processTreeCpuSeconds } from './proc-cpu.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const GATEWAY_KEY = 'lp-bench-key-0123456789abcdef';
 
 type Variant = 'off' | 'memory' | 'redis';
@@ -23,7 +23,7 @@ const VARIANTS: readonly Variant[] = ['off', 'memory', 'redis'];
 /** Limits high enough never to refuse: the bench measures their cost, not their effect. */
 const LIMITS = '{ requests_per_minute: 100000000, tokens_per_minute: 1000000000, concurrent: 10000 }';
 
-function configFor(variant: Variant, upstream: string, prefix: string): string {
+function configFor(variant: Variant, upstream: string, redisUrl: string, prefix: string): string {
   const provider = `
 providers:
   openai:
@@ -42,7 +42,7 @@ limits:
   backend: ${variant}
   global: ${LIMITS}
 state:
-  redis: { url: "${REDIS_URL}", prefix: ${prefix} }
+  redis: { url: "${redisUrl}", prefix: ${prefix} }
 `;
 }
 
@@ -61,7 +61,7 @@ function target(variant: Variant, origin: string, replica: number): Target {
 /** Gateway processes per variant: two processes running the same code differ by a few percent for as long as they live. */
 const REPLICAS = Math.max(1, Number(process.env['BENCH_PAIRS'] ?? '2'));
 
-async function startServers(servers: RunningServer[], prefix: string): Promise<Record<Variant, RunningServer[]>> {
+async function startServers(servers: RunningServer[], redisUrl: string, prefix: string): Promise<Record<Variant, RunningServer[]>> {
   const pinning = planPinning();
   if (pinning.drivers) pinThisProcess(pinning.drivers);
   const start = async (name: string, args: string[], cpus: string | undefined): Promise<RunningServer> => {
@@ -78,7 +78,7 @@ async function startServers(servers: RunningServer[], prefix: string): Promise<R
   const gateways = await Promise.all(
     VARIANTS.map((variant) => {
       const file = path.join(directory, `${variant}.yaml`);
-      writeFileSync(file, configFor(variant, upstream.origin, prefix));
+      writeFileSync(file, configFor(variant, upstream.origin, redisUrl, prefix));
       return Promise.all(
         Array.from({ length: REPLICAS }, (_, index) =>
           start(`gateway (${variant} ${index + 1})`, ['bin/lightport.js', 'start', '--config', file, '--port', '0'], pinning.proxies),
@@ -105,8 +105,11 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
   const prefix = `lightport-bench-${randomUUID().slice(0, 8)}`;
   const servers: RunningServer[] = [];
   let errors = 0;
+  let redis: BenchRedis | undefined;
   try {
-    const gateways = await startServers(servers, prefix);
+    redis = await startBenchRedis(planPinning().drivers);
+    process.stderr.write(`limits bench: Redis is ${redis.description}\n`);
+    const gateways = await startServers(servers, redis.url, prefix);
     const targets = Object.fromEntries(
       VARIANTS.map((variant) => [variant, gateways[variant].map((gateway, index) => target(variant, gateway.origin, index))]),
     ) as Record<Variant, Target[]>;
@@ -140,12 +143,13 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
   } finally {
     await closePools();
     await Promise.all(servers.map((server) => server.stop()));
-    await dropKeys(prefix);
+    if (redis !== undefined) await dropKeys(redis.url, prefix);
+    await redis?.stop();
   }
 }
 
-async function dropKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+async function dropKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
     const keys = await redis.keys(`{${prefix}}:*`);
