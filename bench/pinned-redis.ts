@@ -46,7 +46,9 @@ export async function startBenchRedis(cpus: string | undefined): Promise<BenchRe
   if (given !== undefined) return { url: given, description: `REDIS_URL (${given})`, stop: async () => {} };
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', ''];
-  const child: ChildProcess = cpus ? spawn('taskset', ['-c', cpus, 'redis-server', ...args], { stdio: 'ignore' }) : spawn('redis-server', args, { stdio: 'ignore' });
+  const child: ChildProcess = cpus
+    ? spawn('taskset', ['-c', cpus, 'redis-server', ...args], { stdio: 'ignore' })
+    : spawn('redis-server', args, { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => resolve());
     child.once('error', () => resolve());

@@ -25,7 +25,9 @@ describe('RememberedKeys', () => {
     const first = keys.exact(request, target, 'ns', text);
     expect(keys.exact(request, target, 'ns2', text)).toBe(exactKey(request, target, 'ns2'));
     expect(keys.exact(request, { ...target, upstreamModel: 'gpt-4o' }, 'ns', text)).not.toBe(first);
-    expect(keys.exact(JSON.parse(other) as ChatRequest, target, 'ns', other)).toBe(exactKey(JSON.parse(other) as ChatRequest, target, 'ns'));
+    expect(keys.exact(JSON.parse(other) as ChatRequest, target, 'ns', other)).toBe(
+      exactKey(JSON.parse(other) as ChatRequest, target, 'ns'),
+    );
     expect(keys.exact(JSON.parse(other) as ChatRequest, target, 'ns', other)).not.toBe(first);
   });
 

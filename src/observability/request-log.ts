@@ -9,7 +9,14 @@ import type { RequestFinished } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { RequestLogStats } from './metric-definitions.ts';
 import { EncodedRows } from '../state/encoded-rows.ts';
-import { createRequestLogStore, recordRow, type RequestLogStore, type RequestRecord, type UsageQuery, type UsageRow } from './request-log-store.ts';
+import {
+  createRequestLogStore,
+  recordRow,
+  type RequestLogStore,
+  type RequestRecord,
+  type UsageQuery,
+  type UsageRow,
+} from './request-log-store.ts';
 
 export interface RequestLog {
   readonly backend: 'sqlite' | 'postgres';
