@@ -24,6 +24,7 @@ function freePort(): Promise<number> {
 
 async function answers(url: string): Promise<boolean> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => {}); // not yet listening: the connect below says so
   try {
     await redis.connect();
     return (await redis.ping()) === 'PONG';
