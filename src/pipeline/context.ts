@@ -4,6 +4,7 @@ import type { AttemptFinished, BodyCapture, Operation } from '../observability/e
 import type { ModelPrice } from '../observability/pricing.ts';
 import type { TokenUsage } from '../providers/types.ts';
 import type { OpenAIErrorBody } from '../server/errors.ts';
+import { RequestAbort } from './request-abort.ts';
 import type { WireFormat } from './wire-format.ts';
 
 /** The caller's Lightport key, as the auth stage resolved it (limits/keys.ts builds it). */
@@ -32,7 +33,7 @@ export interface RequestContext {
   /** performance.now() by which the whole request must be done (server.request_timeout_ms). */
   deadlineAt: number;
   /** Aborted when the client goes away or the request deadline passes; cancels upstream work. */
-  readonly abort: AbortController;
+  readonly abort: RequestAbort;
   /** Headers every response of this request carries (request id, then the target used). */
   readonly headers: Record<string, string>;
   /** Which bodies to keep for the access log and the request-log store. */
@@ -90,6 +91,52 @@ export interface McpRequestSummary {
   readonly unavailable?: readonly string[];
   readonly iterations?: number;
   readonly toolCalls?: number;
+}
+
+/**
+ * A new request's context with every field present from the start, the optional ones as
+ * undefined: every context then has one hidden class, so the pipeline's property accesses stay
+ * monomorphic and setting a field later is a plain store, not a shape transition.
+ */
+export function createRequestContext(
+  fields: Pick<RequestContext, 'id' | 'req' | 'res' | 'startedAt' | 'deadlineAt' | 'bodyCapture'>,
+): RequestContext {
+  return {
+    id: fields.id,
+    req: fields.req,
+    res: fields.res,
+    startedAt: fields.startedAt,
+    deadlineAt: fields.deadlineAt,
+    abort: new RequestAbort(),
+    headers: { 'x-request-id': fields.id },
+    bodyCapture: fields.bodyCapture,
+    streaming: undefined,
+    operation: undefined,
+    model: undefined,
+    provider: undefined,
+    providerType: undefined,
+    upstreamModel: undefined,
+    price: undefined,
+    usage: undefined,
+    key: undefined,
+    costUsd: undefined,
+    firstByteAt: undefined,
+    upstreamMs: 0,
+    inFlightIndex: -1,
+    attempts: undefined,
+    format: undefined,
+    keyName: undefined,
+    user: undefined,
+    errorCode: undefined,
+    errorBody: undefined,
+    requestBody: undefined,
+    bodyText: undefined,
+    responseChunks: undefined,
+    routeRules: undefined,
+    mcpAllow: undefined,
+    mcp: undefined,
+    cache: undefined,
+  } satisfies Record<keyof RequestContext, unknown>; // every key, optional ones included
 }
 
 export function abortReason(context: RequestContext): AbortReason | undefined {

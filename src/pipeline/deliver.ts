@@ -7,6 +7,7 @@ import { judge, retryDelay, type FailureReason, type Verdict } from '../router/r
 import { GatewayError } from '../server/errors.ts';
 import type { RequestContext } from './context.ts';
 import { finish, sendGatewayError } from './finish.ts';
+import { RequestAbort } from './request-abort.ts';
 import { DeferredResponse } from './response-sink.ts';
 
 export type Send = (target: Target, options: AttemptOptions) => Promise<AttemptOutcome>;
@@ -115,7 +116,8 @@ function beginAttempt(context: RequestContext, delivery: Delivery, target: Targe
   const options: AttemptOptions = {
     upstreamModel: target.upstreamModel,
     sink,
-    signal: limit?.signal ?? context.abort.signal,
+    signal: limit?.abort.signal ?? context.abort.signal,
+    abortHooks: limit?.abort ?? context.abort,
     requestId: context.id,
     callerApiKey: delivery.callerApiKey,
     firstByteTimeoutMs: target.firstByteTimeoutMs,
@@ -189,16 +191,16 @@ function answerExhausted(context: RequestContext, progress: Progress): void {
 }
 
 /** A timer that aborts one attempt after `ms`, on top of the request's own signal. */
-function attemptLimit(context: RequestContext, ms: number): { signal: AbortSignal; release(): void } {
-  const controller = new AbortController();
-  const forward = (): void => controller.abort(context.abort.signal.reason);
-  context.abort.signal.addEventListener('abort', forward); // removed on release
-  const timer = setTimeout(() => controller.abort('attempt_timeout'), ms);
+function attemptLimit(context: RequestContext, ms: number): { abort: RequestAbort; release(): void } {
+  const abort = new RequestAbort();
+  const forward = (): void => abort.abort(context.abort.signal.reason);
+  context.abort.add(forward); // removed on release
+  const timer = setTimeout(() => abort.abort('attempt_timeout'), ms);
   return {
-    signal: controller.signal,
+    abort,
     release: () => {
       clearTimeout(timer);
-      context.abort.signal.removeEventListener('abort', forward);
+      context.abort.remove(forward);
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { UsageEventFilter } from './openai/usage-event-filter.ts';
 import { PRIVATE_ADDRESS_REFUSED } from './ssrf-guard.ts';
 import { mapUpstreamError, type UpstreamErrorOutcome } from './upstream-errors.ts';
-import type { AttemptOutcome, ResponseSink, TokenUsage, UpstreamHeaders } from './types.ts';
+import type { AbortHooks, AttemptOutcome, ResponseSink, TokenUsage, UpstreamHeaders } from './types.ts';
 
 /**
  * Turns a provider's 2xx answer into OpenAI's, incrementally: bytes in, OpenAI bytes out.
@@ -33,6 +33,8 @@ export interface UpstreamCall {
   /** Longest silence between body chunks (a stream's idle timeout); `timeoutMs` when absent. */
   readonly idleTimeoutMs?: number | undefined;
   readonly signal: AbortSignal;
+  /** Where to hear of the signal's abort without an EventTarget listener, when the caller has them. */
+  readonly abortHooks?: AbortHooks | undefined;
   readonly sink: ResponseSink;
   /** Reads token usage from the last bytes of a successful answer (and its first bytes, for formats that count input there). */
   readonly readUsage?: (tail: readonly Buffer[], head: readonly Buffer[]) => TokenUsage | undefined;
@@ -98,7 +100,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   constructor(call: UpstreamCall, resolve: (outcome: AttemptOutcome) => void) {
     this.#call = call;
     this.#resolve = resolve;
-    call.signal.addEventListener('abort', this.#onAbort); // removed in #settle
+    // Removed in #settle.
+    if (call.abortHooks !== undefined) call.abortHooks.add(this.#onAbort);
+    else call.signal.addEventListener('abort', this.#onAbort);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -171,7 +175,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   #settle(outcome: AttemptOutcome): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#call.signal.removeEventListener('abort', this.#onAbort);
+    const { abortHooks, signal } = this.#call;
+    if (abortHooks !== undefined) abortHooks.remove(this.#onAbort);
+    else signal.removeEventListener('abort', this.#onAbort);
     this.#resolve(outcome);
   }
 

@@ -89,10 +89,18 @@ export type AttemptOutcome =
   | { readonly kind: 'broken'; readonly message: string }
   | { readonly kind: 'cancelled' };
 
+/** Hooks run when the attempt's signal aborts: a cheaper way to hear of it than a listener on the signal. */
+export interface AbortHooks {
+  add(hook: () => void): void;
+  remove(hook: () => void): void;
+}
+
 export interface AttemptOptions {
   readonly upstreamModel: string;
   readonly sink: ResponseSink;
   readonly signal: AbortSignal;
+  /** Run when `signal` aborts; an upstream call registers here instead of listening on the signal. */
+  readonly abortHooks?: AbortHooks;
   /** The caller's own key, in passthrough mode. */
   readonly callerApiKey?: string;
   readonly requestId: string;

@@ -13,7 +13,7 @@ import type { Operation } from '../observability/events.ts';
 import type { Logger } from '../observability/logger.ts';
 import { startObservers } from '../observability/observers.ts';
 import { Pricing } from '../observability/pricing.ts';
-import type { RequestContext } from '../pipeline/context.ts';
+import { createRequestContext, type RequestContext } from '../pipeline/context.ts';
 import { handleCountTokens, handleMessages } from '../ingress/anthropic/handler.ts';
 import { ANTHROPIC_FORMAT } from '../ingress/anthropic/format.ts';
 import { handleCompletions } from '../ingress/completions/handler.ts';
@@ -228,18 +228,14 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     const incomingId = req.headers['x-request-id'];
     const id = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     const startedAt = performance.now();
-    const context: RequestContext = {
+    const context = createRequestContext({
       id,
       req,
       res,
       startedAt,
       deadlineAt: startedAt + config.server.request_timeout_ms,
-      abort: new AbortController(),
-      headers: { 'x-request-id': id },
       bodyCapture: observers.bodyCapture(),
-      upstreamMs: 0,
-      inFlightIndex: -1,
-    };
+    });
     inFlight.add(context);
     deadlines.arm();
     // The request is reported once the response has closed and the pipeline has finished with it.

@@ -64,6 +64,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
       timeoutMs: options.firstByteTimeoutMs ?? description.timeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
       signal: options.signal,
+      abortHooks: options.abortHooks,
       sink: options.sink,
     });
   const call = (options: AttemptOptions, request: Request): Promise<AttemptOutcome> => {

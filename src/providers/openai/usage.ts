@@ -49,15 +49,17 @@ function usageByKeys(text: string, inputKey: string, outputKey: string): TokenUs
   const input = count(text, inputKey);
   if (input === undefined) return undefined;
   const output = count(text, outputKey) ?? 0;
-  const cached = count(text, '"cached_tokens":');
-  const reasoning = count(text, '"reasoning_tokens":');
-  return {
+  const usage: { -readonly [K in keyof TokenUsage]: TokenUsage[K] } = {
     prompt_tokens: input,
     completion_tokens: output,
     total_tokens: count(text, '"total_tokens":') ?? input + output,
-    ...(cached === undefined ? {} : { cached_tokens: cached }),
-    ...(reasoning === undefined ? {} : { reasoning_tokens: reasoning }),
   };
+  // Assigned rather than spread in: this runs once per answer.
+  const cached = count(text, '"cached_tokens":');
+  if (cached !== undefined) usage.cached_tokens = cached;
+  const reasoning = count(text, '"reasoning_tokens":');
+  if (reasoning !== undefined) usage.reasoning_tokens = reasoning;
+  return usage;
 }
 
 function count(text: string, key: string): number | undefined {

@@ -52,6 +52,7 @@ export function createTranslatingProvider(name: string, adapter: TranslatingAdap
       timeoutMs: options.firstByteTimeoutMs ?? adapter.timeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
       signal: options.signal,
+      abortHooks: options.abortHooks,
       sink: options.sink,
     });
   const run = async (exchange: Exchange, options: AttemptOptions): Promise<AttemptOutcome> => {
