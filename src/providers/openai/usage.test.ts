@@ -57,4 +57,12 @@ describe('usageFromTail', () => {
       total_tokens: 8,
     });
   });
+
+  it('reads usage far from the end of a large last chunk, and next to non-ASCII text', () => {
+    const usage = { prompt_tokens: 21, completion_tokens: 9, total_tokens: 30 };
+    const early = JSON.stringify({ usage, note: 'é'.repeat(3000) + 'x'.repeat(5000) });
+    expect(usageFromTail(early)).toEqual(usage);
+    const late = JSON.stringify({ choices: [{ message: { content: 'naïve café ☕'.repeat(700) } }], usage });
+    expect(usageFromTail(late)).toEqual(usage);
+  });
 });

@@ -1,6 +1,6 @@
 import type { TokenUsage } from '../types.ts';
 
-const USAGE_KEY = Buffer.from('"usage":');
+const USAGE_KEY = '"usage":';
 
 /**
  * Token usage from the last bytes of an OpenAI-format answer (the JSON body's end, or a
@@ -26,13 +26,27 @@ export function firstUsageText(head: readonly Buffer[]): string | undefined {
   return usageIn(head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head), false);
 }
 
+/** Where the usage object is looked for first: an answer's usage is in its last few hundred bytes. */
+const SEARCH_BYTES = 4096;
+
 function usageIn(bytes: Buffer, last: boolean): string | undefined {
-  const key = last ? bytes.lastIndexOf(USAGE_KEY) : bytes.indexOf(USAGE_KEY);
+  if (last && bytes.length > SEARCH_BYTES) return usageInRange(bytes, bytes.length - SEARCH_BYTES, true) ?? usageInRange(bytes, 0, true);
+  return usageInRange(bytes, 0, last);
+}
+
+/**
+ * Searches a latin1 view of the bytes from `from` (one character per byte, so indices are byte
+ * offsets, and JSON's structure is ASCII): V8's string search and a charCodeAt loop are several
+ * times faster than the same work on a Buffer. The object itself is decoded as UTF-8.
+ */
+function usageInRange(bytes: Buffer, from: number, last: boolean): string | undefined {
+  const text = bytes.toString('latin1', from);
+  const key = last ? text.lastIndexOf(USAGE_KEY) : text.indexOf(USAGE_KEY);
   if (key === -1) return undefined;
-  const start = bytes.indexOf(123 /* { */, key + USAGE_KEY.length);
+  const start = text.indexOf('{', key + USAGE_KEY.length);
   if (start === -1 || start > key + USAGE_KEY.length + 2) return undefined;
-  const end = matchingBrace(bytes, start);
-  return end === -1 ? undefined : bytes.toString('utf8', start, end + 1);
+  const end = matchingBrace(text, start);
+  return end === -1 ? undefined : bytes.toString('utf8', from + start, from + end + 1);
 }
 
 /** Reads an OpenAI usage object's text: counts are unique keys inside it, details included. */
@@ -76,17 +90,17 @@ function count(text: string, key: string): number | undefined {
   return digits === 0 ? undefined : value;
 }
 
-function matchingBrace(bytes: Buffer, start: number): number {
+function matchingBrace(text: string, start: number): number {
   let depth = 0;
   let inString = false;
-  for (let index = start; index < bytes.length; index++) {
-    const byte = bytes[index];
+  for (let index = start; index < text.length; index++) {
+    const code = text.charCodeAt(index);
     if (inString) {
-      if (byte === 92 /* \ */) index++;
-      else if (byte === 34 /* " */) inString = false;
-    } else if (byte === 34) inString = true;
-    else if (byte === 123 /* { */) depth++;
-    else if (byte === 125 /* } */ && --depth === 0) return index;
+      if (code === 92 /* \ */) index++;
+      else if (code === 34 /* " */) inString = false;
+    } else if (code === 34) inString = true;
+    else if (code === 123 /* { */) depth++;
+    else if (code === 125 /* } */ && --depth === 0) return index;
   }
   return -1;
 }
