@@ -12,6 +12,7 @@ import { CachePolicies, isCacheable, parseDirective, parseTtlHeader, type CacheD
 import { RedisTier } from './redis-tier.ts';
 import { serveCachedAnswer } from './serve.ts';
 import { SemanticCache } from './semantic/semantic-cache.ts';
+import { requestHeader } from '../server/request-headers.ts';
 
 type Attempt = (options: AttemptOptions) => Promise<AttemptOutcome>;
 
@@ -78,13 +79,13 @@ export class CacheStage {
       this.#mark(context, { status: 'bypass' }, policy.namespace);
       return undefined;
     }
-    const directive = parseDirective(context.req.headers['x-lightport-cache']);
-    const ttlS = parseTtlHeader(context.req.headers['x-lightport-cache-ttl']) ?? policy.ttl_s;
+    const directive = parseDirective(requestHeader(context.req, 'x-lightport-cache'));
+    const ttlS = parseTtlHeader(requestHeader(context.req, 'x-lightport-cache-ttl')) ?? policy.ttl_s;
     if (directive === 'no-cache' || !isCacheable(policy, request['temperature'])) {
       this.#mark(context, { status: 'bypass' }, policy.namespace);
       return undefined;
     }
-    const namespace = this.#keys.namespace(policy, context.req.headers.authorization);
+    const namespace = this.#keys.namespace(policy, requestHeader(context.req, 'authorization'));
     const address: AnswerAddress = { namespace, model: request.model, key: this.#keys.exact(request, target, namespace, target.bodyText) };
     const semantic =
       policy.mode === 'semantic'

@@ -8,6 +8,7 @@ import type { BudgetSpec } from './budgets.ts';
 import { generateKey, keyHint, KeyRing, sha256, type KeyEntry, type KeyPolicy } from './keys.ts';
 import type { LimitSpec } from './plan.ts';
 import type { KeyStore, StoredKey } from './store.ts';
+import { requestHeader, takeRequestHeader } from '../server/request-headers.ts';
 
 /** A key with what the stage compiled for it once: the caller view, its limits and budgets. */
 export interface AuthorizedKey extends KeyEntry {
@@ -190,20 +191,14 @@ export class KeyDirectory {
 const VERIFIED = Symbol('lightport.verifiedKey');
 type VerifyingSocket = Socket & { [VERIFIED]?: { readonly secret: string; readonly key: AuthorizedKey } };
 
-/**
- * Reads the key from x-lightport-key, else Authorization, and clears it so nothing later can forward
- * or log it (set to undefined rather than deleted, which would slow every later header lookup).
- */
+/** Reads the key from x-lightport-key, else Authorization, and clears it so nothing later can forward or log it. */
 function takeSecret(context: RequestContext): string | undefined {
-  const headers = context.req.headers;
-  const header = headers['x-lightport-key'];
-  if (typeof header === 'string' && header !== '') {
-    headers['x-lightport-key'] = undefined;
-    return header.trim();
-  }
-  const authorization = headers.authorization;
+  const { req } = context;
+  const header = requestHeader(req, 'x-lightport-key');
+  if (header !== undefined && header !== '') return takeRequestHeader(req, 'x-lightport-key')?.trim();
+  const authorization = requestHeader(req, 'authorization');
   if (authorization === undefined || !/^bearer\s/i.test(authorization)) return undefined;
-  headers.authorization = undefined;
+  takeRequestHeader(req, 'authorization');
   const secret = authorization.slice(7).trim();
   return secret === '' ? undefined : secret;
 }

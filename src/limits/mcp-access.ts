@@ -1,6 +1,7 @@
 import type { CallerKey, RequestContext } from '../pipeline/context.ts';
 import type { ChatRequest } from '../providers/types.ts';
 import { GatewayError } from '../server/errors.ts';
+import { requestHeader } from '../server/request-headers.ts';
 
 /**
  * Refuses (403) a request that asks for an MCP server or tool its key may not use: servers named
@@ -8,8 +9,8 @@ import { GatewayError } from '../server/errors.ts';
  * The MCP stage narrows the tools it injects with `key.allowsMcp(server, tool)` as well.
  */
 export function checkMcpAccess(key: CallerKey, context: RequestContext, request: ChatRequest): void {
-  const header = context.req.headers['x-lightport-mcp'];
-  if (typeof header === 'string') {
+  const header = requestHeader(context.req, 'x-lightport-mcp');
+  if (header !== undefined) {
     for (const server of header.split(',')) {
       const name = server.trim();
       if (name !== '' && !key.allowsMcp(name)) throw serverRefused(name);

@@ -9,6 +9,7 @@ import { checkMcpAccess } from './mcp-access.ts';
 import { addToPlan, emptyPlan, type Dimension, type LimitPlan, type SharedLimits } from './plan.ts';
 import { estimateChatTokens, estimateEmbeddingTokens, roughCount, type CountTokens } from './tokens.ts';
 import { Ticket, type SettleDeps } from './ticket.ts';
+import { requestHeader } from '../server/request-headers.ts';
 
 export interface StageParts extends SettleDeps {
   readonly directory: KeyDirectory | undefined;
@@ -150,7 +151,7 @@ function checkAccess(key: AuthorizedKey, context: RequestContext, request: ChatR
 }
 
 function userOf(context: RequestContext, request: ChatRequest | EmbeddingsRequest): string | undefined {
-  const header = context.req.headers['x-lightport-user'];
+  const header = requestHeader(context.req, 'x-lightport-user');
   const user = typeof header === 'string' && header !== '' ? header : request['user'];
   if (user === undefined || user === null) return undefined;
   if (typeof user !== 'string' || user.length > MOST_USER_CHARACTERS) {

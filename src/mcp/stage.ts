@@ -20,6 +20,7 @@ import { McpPlan } from './tool-loop.ts';
 import { buildToolset, type Toolset } from './toolset.ts';
 import { collectTools, unavailableError } from './tool-selection.ts';
 import type { SourceText } from './inject.ts';
+import { requestHeader } from '../server/request-headers.ts';
 
 export interface McpStageOptions {
   readonly logger: Logger;
@@ -86,14 +87,13 @@ export class McpStage implements ConnectionListener {
 
   /** Whether MCP may have anything to do with this request (a policy applies, the caller asks by header or by tool entry). */
   involved(context: RequestContext, request: ChatRequest): boolean {
-    return this.#active || context.req.headers['x-lightport-mcp'] !== undefined || request.tools?.some(isMcpEntry) === true;
+    return this.#active || requestHeader(context.req, 'x-lightport-mcp') !== undefined || request.tools?.some(isMcpEntry) === true;
   }
 
   async prepare(context: RequestContext, request: ChatRequest): Promise<McpPlan | undefined> {
     if (!this.involved(context, request)) return undefined;
     const { entries, rest } = splitMcpEntries(request.tools);
-    const header = context.req.headers['x-lightport-mcp'];
-    const asked = typeof header === 'string' ? header : undefined;
+    const asked = requestHeader(context.req, 'x-lightport-mcp');
     let selection = this.#policies.select(request.model, context.routeRules, asked, entries);
     if (context.mcpAllow !== undefined) selection = narrowSelection(selection, context.mcpAllow);
     if (selection.servers.length === 0 && selection.sources.length === 0 && entries.length === 0) return undefined;

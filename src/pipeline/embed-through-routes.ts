@@ -32,7 +32,7 @@ export function embedThroughRoutes(routing: { readonly current: RoutingTable }):
   return async (model, text) => {
     const request: EmbeddingsRequest = { model, input: text, encoding_format: 'float' };
     const route = routing.current.resolve(model);
-    const [target] = route.planner.fixed ?? route.planner.plan(new RoutingInput({ kind: 'embeddings', body: request }, {}));
+    const [target] = route.planner.fixed ?? route.planner.plan(new RoutingInput({ kind: 'embeddings', body: request }, () => undefined));
     if (target === undefined) throw new Error(`model '${model}' has no target`);
     const answer = new HeldAnswer();
     const outcome = await target.provider.embeddings(request, {

@@ -1,12 +1,13 @@
 import { requestFinished, type RequestFinished } from '../observability/events.ts';
 import type { RequestContext } from './context.ts';
+import { requestHeader } from '../server/request-headers.ts';
 
 /** Tells the observers about a request once its response has closed and the pipeline is done with it. */
 export function publishFinished(context: RequestContext): void {
   if (!requestFinished.hasSubscribers) return;
   const { req, res } = context;
-  const traceparent = req.headers['traceparent'];
-  const tracestate = req.headers['tracestate'];
+  const traceparent = requestHeader(req, 'traceparent');
+  const tracestate = requestHeader(req, 'tracestate');
   const event: RequestFinished = {
     requestId: context.id,
     method: req.method ?? 'GET',

@@ -15,6 +15,7 @@ import type { RoutingTable } from '../router/routing-table.ts';
 import type { RequestContext } from './context.ts';
 import { deliver, type Delivery, type Send } from './deliver.ts';
 import { parseChatRequest, parseEmbeddingsRequest } from './validate.ts';
+import { requestHeader } from '../server/request-headers.ts';
 
 export interface PipelineDeps {
   /** The routing generation in force; a config reload replaces it, requests keep the one they started with. */
@@ -42,16 +43,15 @@ function plan(context: RequestContext, deps: PipelineDeps, request: RoutedReques
   const table = deps.routing.current;
   const model = request.body.model;
   context.model = model;
-  const named = context.req.headers['x-lightport-provider'];
-  if (typeof named === 'string' && named !== '') {
+  const named = requestHeader(context.req, 'x-lightport-provider');
+  if (named !== undefined && named !== '') {
     const configured = table.providers.get(named);
     if (configured) return { targets: [table.target(configured, model)], send, pricing: deps.pricing };
     if (deps.passthrough) {
-      const baseUrl = context.req.headers['x-lightport-base-url'];
       const { provider, callerApiKey } = deps.passthrough.resolve(
         named,
-        context.req.headers.authorization,
-        typeof baseUrl === 'string' ? baseUrl : undefined,
+        requestHeader(context.req, 'authorization') || undefined, // '' once the auth stage took the key
+        requestHeader(context.req, 'x-lightport-base-url'),
       );
       return {
         targets: [makeTarget(provider, model, table.config.router, deps.passthroughHealth, { transient: true })],
@@ -64,7 +64,8 @@ function plan(context: RequestContext, deps: PipelineDeps, request: RoutedReques
   const route = table.resolve(model);
   let targets = route.planner.fixed;
   if (targets === undefined) {
-    const input = new RoutingInput(request, context.req.headers, context.keyName);
+    const req = context.req;
+    const input = new RoutingInput(request, (name: string) => requestHeader(req, name), context.keyName);
     targets = route.planner.plan(input);
     if (input.matchedRules !== undefined) context.routeRules = input.matchedRules;
   }
@@ -195,8 +196,8 @@ export async function deliverToHolder(
     await deliver(context, { targets: [table.target(provider, '')], send: holder.send });
     return true;
   }
-  const named = context.req.headers['x-lightport-provider'];
-  if (typeof named !== 'string' || named === '') return false;
+  const named = requestHeader(context.req, 'x-lightport-provider');
+  if (named === undefined || named === '') return false;
   await deliver(context, plan(context, deps, { kind: 'chat', body: { model: '', messages: [] } }, holder.send));
   return true;
 }

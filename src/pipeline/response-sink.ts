@@ -2,6 +2,7 @@ import { costOf, formatUsd } from '../observability/pricing.ts';
 import type { ResponseSink, TokenUsage } from '../providers/types.ts';
 import { SSE_CONTENT_TYPE } from '../server/sse.ts';
 import type { RequestContext } from './context.ts';
+import { requestHeader } from '../server/request-headers.ts';
 
 export const COST_HEADER = 'x-lightport-cost-usd';
 
@@ -126,8 +127,8 @@ export class DeferredResponse implements ResponseSink {
   }
 
   #acceptsTrailer(): boolean {
-    const te = this.#context.req.headers['te'];
-    this.#trailer = typeof te === 'string' && /\btrailers\b/i.test(te);
+    const te = requestHeader(this.#context.req, 'te');
+    this.#trailer = te !== undefined && /\btrailers\b/i.test(te);
     return this.#trailer;
   }
 }

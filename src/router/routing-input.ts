@@ -1,6 +1,6 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatRequest, EmbeddingsRequest } from '../providers/types.ts';
 import { GatewayError } from '../server/errors.ts';
+import type { HeaderLookup } from '../server/request-headers.ts';
 import type { Capability } from './model-catalog.ts';
 import { TimeFacts, type CallerFields, type RequestFields, type RuleScope } from './rules/rule-fields.ts';
 
@@ -16,7 +16,8 @@ const CHARS_PER_TOKEN = 4;
  */
 export class RoutingInput {
   readonly request: RoutedRequest;
-  readonly headers: IncomingHttpHeaders;
+  /** The request's headers, by lower-case name. */
+  readonly header: HeaderLookup;
   readonly keyName: string | undefined;
   #estimatedTokens: number | undefined;
   #needs: readonly Capability[] | undefined;
@@ -26,9 +27,9 @@ export class RoutingInput {
   /** Names of the routing rules that chose this request's plan, outermost first. */
   matchedRules: string[] | undefined;
 
-  constructor(request: RoutedRequest, headers: IncomingHttpHeaders, keyName?: string) {
+  constructor(request: RoutedRequest, header: HeaderLookup, keyName?: string) {
     this.request = request;
-    this.headers = headers;
+    this.header = header;
     this.keyName = keyName;
   }
 
@@ -57,20 +58,20 @@ export class RoutingInput {
   get user(): string | undefined {
     const fromBody = this.request.body['user'];
     if (typeof fromBody === 'string' && fromBody !== '') return fromBody;
-    const header = this.headers['x-lightport-user'];
-    return typeof header === 'string' && header !== '' ? header : undefined;
+    const header = this.header('x-lightport-user');
+    return header !== undefined && header !== '' ? header : undefined;
   }
 
   /** The `x-lightport-metadata` header: a JSON object. */
   get metadata(): Readonly<Record<string, unknown>> {
-    return (this.#metadata ??= parseMetadata(this.headers['x-lightport-metadata']));
+    return (this.#metadata ??= parseMetadata(this.header('x-lightport-metadata')));
   }
 
   /** The `x-lightport-tags` header: comma-separated. */
   get tags(): readonly string[] {
     if (this.#tags !== undefined) return this.#tags;
-    const header = this.headers['x-lightport-tags'];
-    return (this.#tags = typeof header === 'string' && header !== '' ? tagHeaders.get(header) : NO_TAGS);
+    const header = this.header('x-lightport-tags');
+    return (this.#tags = header !== undefined && header !== '' ? tagHeaders.get(header) : NO_TAGS);
   }
 
   /** The objects routing rules read: `request`, `caller` and `time`. */

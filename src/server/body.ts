@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from './errors.ts';
+import { requestHeader } from './request-headers.ts';
 
 /**
  * Reads and parses a JSON body once, refusing bodies over the limit before buffering them; the
@@ -7,7 +8,7 @@ import { GatewayError } from './errors.ts';
  * JSON labelled as a form, and the parse says what is wrong.
  */
 export function readJsonBody(req: IncomingMessage, limit: number, into?: { bodyText?: string }): Promise<unknown> {
-  const declared = Number(req.headers['content-length']);
+  const declared = Number(requestHeader(req, 'content-length'));
   if (declared > limit) return Promise.reject(tooLarge(limit));
 
   return new Promise((resolve, reject) => {

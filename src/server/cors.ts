@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerConfig } from '../config/schema.ts';
+import { requestHeader } from './request-headers.ts';
 
 const ALLOWED_HEADERS =
   'authorization, content-type, x-request-id, x-lightport-provider, x-lightport-base-url, x-lightport-key, x-lightport-metadata, x-lightport-tags';
@@ -7,7 +8,7 @@ const EXPOSED_HEADERS = 'x-request-id, x-lightport-provider, x-lightport-model, 
 
 /** Adds CORS headers for allowed origins; answers preflights. Returns true when the request is done. */
 export function applyCors(cors: ServerConfig['cors'], req: IncomingMessage, res: ServerResponse): boolean {
-  const origin = req.headers.origin;
+  const origin = requestHeader(req, 'origin');
   if (cors === false || origin === undefined) return false;
   const allowed = cors.origins.includes('*') || cors.origins.includes(origin);
   if (!allowed) return false;
@@ -17,7 +18,7 @@ export function applyCors(cors: ServerConfig['cors'], req: IncomingMessage, res:
   if (req.method !== 'OPTIONS') return false;
   res.writeHead(204, {
     'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
-    'access-control-allow-headers': req.headers['access-control-request-headers'] ?? ALLOWED_HEADERS,
+    'access-control-allow-headers': requestHeader(req, 'access-control-request-headers') ?? ALLOWED_HEADERS,
     'access-control-max-age': String(cors.max_age_s),
   });
   res.end();

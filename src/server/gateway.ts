@@ -39,6 +39,7 @@ import { sendJson } from './respond.ts';
 import { RouteTable } from './routes.ts';
 import { circuitSettings, RoutingRuntime } from './routing-runtime.ts';
 import { handleUsage } from './usage-api.ts';
+import { requestHeader } from './request-headers.ts';
 
 export interface Gateway {
   readonly server: Server;
@@ -225,7 +226,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const incomingId = req.headers['x-request-id'];
+    const incomingId = requestHeader(req, 'x-request-id');
     const id = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     const startedAt = performance.now();
     const context = createRequestContext({

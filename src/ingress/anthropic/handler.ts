@@ -8,6 +8,7 @@ import { AnthropicAnswer } from './answer.ts';
 import { countTokensEstimate } from './count-tokens.ts';
 import { ANTHROPIC_FORMAT } from './format.ts';
 import { parseCountTokensRequest, parseMessagesRequest, toChatRequest } from './request.ts';
+import { requestHeader } from '../../server/request-headers.ts';
 
 /** The caller's headers that belong to the Messages API and go to an Anthropic upstream with the request. */
 const FORWARDED = ['anthropic-version', 'anthropic-beta'] as const;
@@ -15,8 +16,8 @@ const FORWARDED = ['anthropic-version', 'anthropic-beta'] as const;
 function relayRequest(context: RequestContext, path: string, body: Record<string, unknown>, stream: boolean): RelayRequest {
   const headers: Record<string, string> = {};
   for (const name of FORWARDED) {
-    const value = context.req.headers[name];
-    if (typeof value === 'string') headers[name] = value;
+    const value = requestHeader(context.req, name);
+    if (value !== undefined) headers[name] = value;
   }
   return { api: 'anthropic-messages', method: 'POST', path, body: JSON.stringify(body), stream, headers };
 }

@@ -88,7 +88,7 @@ function latency(child: WeightedChild): number {
 
 function stickyKey(policy: StickyPolicy, input: RoutingInput): string | undefined {
   if (policy.by === 'user') return input.user;
-  const value = input.headers[(policy.header ?? 'x-session-id').toLowerCase()];
+  const value = input.header((policy.header ?? 'x-session-id').toLowerCase());
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
