@@ -14,6 +14,8 @@ export interface AnswerAddress {
   readonly namespace: string;
   readonly model: string;
   readonly key: string;
+  /** `addressId` of the above, when already made (a remembered address keeps one string, whose hash V8 keeps too). */
+  readonly id?: string;
 }
 
 export interface PurgeFilter {
@@ -31,7 +33,7 @@ export interface AnswerTier {
 }
 
 export function addressId(address: AnswerAddress): string {
-  return `${address.namespace}:${encodeURIComponent(address.model)}:${address.key}`;
+  return address.id ?? `${address.namespace}:${encodeURIComponent(address.model)}:${address.key}`;
 }
 
 /** A namespace filter matches the namespace itself and its per-key children (`ns.<hash>`). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CachePolicyConfig } from '../config/cache-schema.ts';
 import type { ChatRequest } from '../providers/types.ts';
+import { addressId } from './answer-store.ts';
 import { cacheNamespace, exactKey, RememberedKeys } from './key.ts';
 
 const target = { provider: 'openai', upstreamModel: 'gpt-4o-mini' };
@@ -29,6 +30,18 @@ describe('RememberedKeys', () => {
       exactKey(JSON.parse(other) as ChatRequest, target, 'ns'),
     );
     expect(keys.exact(JSON.parse(other) as ChatRequest, target, 'ns', other)).not.toBe(first);
+  });
+
+  it('gives a repeat the same address object, its id the one addressId makes from its parts', () => {
+    const keys = new RememberedKeys();
+    const text = '{"model":"a/b c","temperature":0,"messages":[{"role":"user","content":"hi"}]}';
+    const first = keys.address(JSON.parse(text) as ChatRequest, target, 'ns', text);
+    const again = keys.address(JSON.parse(text) as ChatRequest, target, 'ns', text);
+    expect(again).toBe(first);
+    expect(first.key).toBe(exactKey(JSON.parse(text) as ChatRequest, target, 'ns'));
+    expect(first.id).toBe(addressId({ namespace: 'ns', model: 'a/b c', key: first.key }));
+    expect(first.id).toBe('ns:a%2Fb%20c:' + first.key);
+    expect(keys.address(JSON.parse(text) as ChatRequest, target, 'other', text)).not.toBe(first);
   });
 
   it('keys a body too long to remember afresh, with the same result', () => {

@@ -1,6 +1,7 @@
 import { partitionFor } from './semantic/embedders.ts';
 import { hash } from 'node:crypto';
 import type { CachePolicyConfig } from '../config/cache-schema.ts';
+import { addressId, type AnswerAddress } from './answer-store.ts';
 import { canonicalJson } from '../mcp/canonical-json.ts';
 import type { ChatMessage, ChatRequest } from '../providers/types.ts';
 import { RecentValues } from '../state/recent-values.ts';
@@ -41,14 +42,25 @@ export function exactKey(request: ChatRequest, target: CacheTarget, namespace: s
 const MOST_REMEMBERED_BODY_CHARACTERS = 16 * 1024;
 const REMEMBERED_CHARACTERS = 4 * 1024 * 1024;
 
+/** An address remembered for one body text, with what else it was derived from. */
+interface RememberedAddress {
+  readonly namespace: string;
+  readonly provider: string;
+  readonly upstreamModel: string;
+  readonly address: AnswerAddress;
+}
+
 /**
- * `cacheNamespace` and `exactKey`, remembered: a repeat (what a cache is for) usually arrives byte
- * for byte the same, from the same caller, and looking its text up costs a fraction of sorting,
- * serializing and hashing it again. Only for a request that is still its body as parsed, since
- * the key is then a function of that text, the target and the namespace alone.
+ * `cacheNamespace` and the exact-cache address, remembered: a repeat (what a cache is for)
+ * usually arrives byte for byte the same, from the same caller, and looking its text up costs a
+ * fraction of sorting, serializing and hashing it again. Only for a request that is still its
+ * body as parsed, since the key is then a function of that text, the target and the namespace
+ * alone. Keyed by the body text itself (no string is built per lookup); the namespace and target
+ * it was made for are checked on the way out. The address comes back as the same object each
+ * time, its id one string whose hash V8 has kept, so the answer store's lookup hashes nothing.
  */
 export class RememberedKeys {
-  readonly #keys = new RecentValues<string>(REMEMBERED_CHARACTERS);
+  readonly #addresses = new RecentValues<RememberedAddress>(REMEMBERED_CHARACTERS);
   readonly #namespaces = new RecentValues<string>(REMEMBERED_CHARACTERS);
 
   namespace(policy: CachePolicyConfig, authorization: string | undefined): string {
@@ -62,16 +74,30 @@ export class RememberedKeys {
     return namespace;
   }
 
-  exact(request: ChatRequest, target: CacheTarget, namespace: string, bodyText: string | undefined): string {
-    if (bodyText === undefined || bodyText.length > MOST_REMEMBERED_BODY_CHARACTERS) return exactKey(request, target, namespace);
-    const text = `${namespace}\n${target.provider}/${target.upstreamModel}\n${bodyText}`;
-    let key = this.#keys.get(text);
-    if (key === undefined) {
-      key = exactKey(request, target, namespace);
-      this.#keys.set(text, key);
+  address(request: ChatRequest, target: CacheTarget, namespace: string, bodyText: string | undefined): AnswerAddress {
+    if (bodyText === undefined || bodyText.length > MOST_REMEMBERED_BODY_CHARACTERS) return addressOf(request, target, namespace);
+    const remembered = this.#addresses.get(bodyText);
+    if (
+      remembered !== undefined &&
+      remembered.namespace === namespace &&
+      remembered.provider === target.provider &&
+      remembered.upstreamModel === target.upstreamModel
+    ) {
+      return remembered.address;
     }
-    return key;
+    const address = addressOf(request, target, namespace);
+    this.#addresses.set(bodyText, { namespace, provider: target.provider, upstreamModel: target.upstreamModel, address });
+    return address;
   }
+
+  exact(request: ChatRequest, target: CacheTarget, namespace: string, bodyText: string | undefined): string {
+    return this.address(request, target, namespace, bodyText).key;
+  }
+}
+
+function addressOf(request: ChatRequest, target: CacheTarget, namespace: string): AnswerAddress {
+  const address = { namespace, model: request.model, key: exactKey(request, target, namespace) };
+  return { ...address, id: addressId(address) };
 }
 
 const WITHOUT_MESSAGES = new Set(['messages']);

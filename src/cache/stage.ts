@@ -86,7 +86,7 @@ export class CacheStage {
       return undefined;
     }
     const namespace = this.#keys.namespace(policy, requestHeader(context.req, 'authorization'));
-    const address: AnswerAddress = { namespace, model: request.model, key: this.#keys.exact(request, target, namespace, target.bodyText) };
+    const address = this.#keys.address(request, target, namespace, target.bodyText);
     const semantic =
       policy.mode === 'semantic'
         ? semanticQuery(request, target, { namespace, embed: policy.embed, embeddingModel: policy.embedding_model })

@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { MetricsConfig } from '../config/observability-schema.ts';
 import type { CounterCell, HistogramCell } from './bound-metrics.ts';
 import type { CircuitChanged, McpToolCallFinished, RequestFinished } from './events.ts';
@@ -10,6 +10,7 @@ import {
   type MetricSources,
   type RequestLogStats,
 } from './metric-definitions.ts';
+import { collectProcessMetrics, type EventLoopLag } from './process-metrics.ts';
 
 /** The metric children of one label set, bound once and reused by every request that has it. */
 interface BoundSet {
@@ -48,14 +49,6 @@ class BoundedValues {
   }
 }
 
-/**
- * How often the event-loop delay is sampled. prom-client's default (10 ms) wakes an idle gateway
- * a hundred times a second, and each wake-up of an idle process costs about 0.1 ms of CPU here
- * (a virtual machine): 1% of a core doing nothing. At 100 ms a 15-second scrape still rests on
- * 150 samples, and a stall still shows as the delay of the sample it held up.
- */
-const EVENT_LOOP_SAMPLE_MS = 100;
-
 /** Prometheus metrics fed by the request events; `render` answers a scrape. */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -68,7 +61,11 @@ export class GatewayMetrics {
   readonly #targets: BoundedValues;
   readonly #people: BoundedValues;
   readonly #errors: BoundedValues;
-  readonly #onFinished = (message: unknown): void => this.#record(message as RequestFinished);
+  readonly #loopLag: EventLoopLag | undefined;
+  readonly #onFinished = (message: unknown): void => {
+    this.#loopLag?.activity();
+    this.#record(message as RequestFinished);
+  };
   readonly #tools: BoundedValues;
   readonly #onToolCall = (message: unknown): void => {
     const { server, tool, outcome, durationMs } = message as McpToolCallFinished;
@@ -89,9 +86,7 @@ export class GatewayMetrics {
     this.#people = new BoundedValues(config.max_label_values);
     this.#errors = new BoundedValues(50);
     this.#tools = new BoundedValues(config.max_label_values);
-    if (config.process_metrics) {
-      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
-    }
+    this.#loopLag = config.process_metrics ? collectProcessMetrics(this.registry) : undefined;
     subscribe('lightport:request:finished', this.#onFinished);
     subscribe('lightport:circuit:changed', this.#onCircuit);
     subscribe('lightport:mcp:tool_call:finished', this.#onToolCall);
@@ -111,6 +106,7 @@ export class GatewayMetrics {
   }
 
   close(): void {
+    this.#loopLag?.close();
     unsubscribe('lightport:request:finished', this.#onFinished);
     unsubscribe('lightport:circuit:changed', this.#onCircuit);
     unsubscribe('lightport:mcp:tool_call:finished', this.#onToolCall);

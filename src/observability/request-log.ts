@@ -80,14 +80,18 @@ class QueuedWriter {
   #written = 0;
   #droppedQueueFull = 0;
   #droppedError = 0;
-  readonly #flushTimer: NodeJS.Timeout;
+  /** Set while records wait: an idle gateway has no flush timer to wake it. */
+  #flushTimer: NodeJS.Timeout | undefined;
   readonly #pruneTimer: NodeJS.Timeout;
+  readonly #flushWaiting = (): void => {
+    this.#flushTimer = undefined;
+    void this.#flush();
+  };
 
   constructor(store: RequestLogStore, config: RequestLogConfig, logger: Logger) {
     this.#store = store;
     this.#config = config;
     this.#logger = logger;
-    this.#flushTimer = setInterval(() => void this.#flush(), config.flush_ms).unref();
     this.#pruneTimer = setInterval(() => void this.#prune(), PRUNE_EVERY_MS).unref();
     void this.migrated().then(
       () => this.#prune(),
@@ -107,6 +111,8 @@ class QueuedWriter {
     }
     batch.push(row);
     this.#queued++;
+    // The oldest waiting record goes out within flush_ms.
+    this.#flushTimer ??= setTimeout(this.#flushWaiting, this.#config.flush_ms).unref();
     if (batch.count >= this.#config.batch_size && !this.#flushScheduled && this.#flushing === undefined) {
       this.#flushScheduled = true;
       setImmediate(() => {
@@ -135,7 +141,7 @@ class QueuedWriter {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#flushTimer);
+    clearTimeout(this.#flushTimer);
     clearInterval(this.#pruneTimer);
     const grace = new Promise<void>((done) => setTimeout(done, CLOSE_GRACE_MS).unref());
     await Promise.race([this.#drain(), grace]);
@@ -147,7 +153,11 @@ class QueuedWriter {
   }
 
   #flush(): Promise<void> {
-    this.#flushing ??= this.#writeBatches().finally(() => (this.#flushing = undefined));
+    this.#flushing ??= this.#writeBatches().finally(() => {
+      this.#flushing = undefined;
+      // Records left behind (the store failed, or more came meanwhile) are tried again after flush_ms.
+      if (this.#queued > 0) this.#flushTimer ??= setTimeout(this.#flushWaiting, this.#config.flush_ms).unref();
+    });
     return this.#flushing;
   }
 

@@ -9,13 +9,22 @@ const PROBE_TIMEOUT_MS = 10_000;
  * success closes the circuit (and tells the other replicas) without waiting for a real
  * request to be the half-open probe. Off unless router.circuit.probe_interval_ms is set.
  */
-export function startActiveProbes(routing: { readonly current: RoutingTable }): () => void {
+export interface ActiveProbes {
+  /** A config reload may have switched probing on or changed its interval. */
+  configChanged(): void;
+  stop(): void;
+}
+
+export function startActiveProbes(routing: { readonly current: RoutingTable }): ActiveProbes {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  // With probing off no timer runs at all (an idle gateway is not woken for nothing); a reload
+  // that switches it on says so through configChanged.
   const schedule = (): void => {
+    timer = undefined;
     const interval = routing.current.config.router.circuit.probe_interval_ms;
-    if (stopped) return;
-    timer = setTimeout(() => void tick().finally(schedule), interval ?? 1000).unref();
+    if (stopped || interval === undefined) return;
+    timer = setTimeout(() => void tick().finally(schedule), interval).unref();
   };
   const tick = async (): Promise<void> => {
     const table = routing.current;
@@ -37,8 +46,14 @@ export function startActiveProbes(routing: { readonly current: RoutingTable }): 
     );
   };
   schedule();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
+  return {
+    configChanged: () => {
+      // A timer already set (or a tick in flight, whose timer has fired) reads the interval again when it ends.
+      if (timer === undefined) schedule();
+    },
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
   };
 }

@@ -96,7 +96,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   const redis = config.router.redis;
   const shared =
     redis === undefined ? undefined : new SharedCircuits(runtime.health, { url: redis.url, keyPrefix: redis.key_prefix }, logger);
-  const stopProbes = startActiveProbes(runtime);
+  const probes = startActiveProbes(runtime);
 
   const apply = (next: Config, source: string): string[] => {
     const running = runtime.config;
@@ -105,6 +105,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     );
     if (JSON.stringify(running.router.redis) !== JSON.stringify(next.router.redis)) restartNeeded.push('router.redis');
     runtime.apply(next);
+    probes.configChanged();
     logger.info({ source, models: Object.keys(next.models).length, restart_needed: restartNeeded }, 'config applied');
     return restartNeeded;
   };
@@ -299,7 +300,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     shutdown: async () => {
       draining = true;
       watcher?.close();
-      stopProbes();
+      probes.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const drained = await waitUntil(() => inFlight.size === 0, config.server.shutdown_grace_ms);

@@ -38,10 +38,21 @@ export class EncodedRows {
     this.#count++;
   }
 
-  /** The rows as one JSON array of arrays, UTF-8. */
-  json(): Buffer {
-    if (this.#chunk === undefined) return EMPTY;
-    return Buffer.concat([...this.#full, this.#chunk.subarray(0, this.#used), CLOSE]);
+  /**
+   * The rows as one JSON array of arrays, UTF-8, in an array that owns its whole ArrayBuffer
+   * (never a view of Node's shared pool), so it can be transferred to a worker instead of copied.
+   */
+  json(): Uint8Array {
+    const parts = this.#chunk === undefined ? [EMPTY] : [...this.#full, this.#chunk.subarray(0, this.#used), CLOSE];
+    let length = 0;
+    for (const part of parts) length += part.length;
+    const json = new Uint8Array(length);
+    let at = 0;
+    for (const part of parts) {
+      json.set(part, at);
+      at += part.length;
+    }
+    return json;
   }
 
   static of(rows: readonly (readonly SqlValue[])[]): EncodedRows {
