@@ -62,8 +62,9 @@ export class GatewayMetrics {
   readonly #people: BoundedValues;
   readonly #errors: BoundedValues;
   readonly #loopLag: EventLoopLag | undefined;
+  readonly #inFlight: () => number;
   readonly #onFinished = (message: unknown): void => {
-    this.#loopLag?.activity();
+    this.#loopLag?.requestFinished(this.#inFlight());
     this.#record(message as RequestFinished);
   };
   readonly #tools: BoundedValues;
@@ -87,6 +88,7 @@ export class GatewayMetrics {
     this.#errors = new BoundedValues(50);
     this.#tools = new BoundedValues(config.max_label_values);
     this.#loopLag = config.process_metrics ? collectProcessMetrics(this.registry) : undefined;
+    this.#inFlight = sources.inFlight;
     subscribe('lightport:request:finished', this.#onFinished);
     subscribe('lightport:circuit:changed', this.#onCircuit);
     subscribe('lightport:mcp:tool_call:finished', this.#onToolCall);

@@ -42,7 +42,7 @@ describe('process metrics', () => {
     }
   });
 
-  it('samples the loop only after activity, and reports a stall seen while sampling', async () => {
+  it('samples the loop only while requests are in flight, and reports a stall seen meanwhile', async () => {
     const registry = new Registry();
     const lag = new EventLoopLag(registry);
     made.push(lag);
@@ -51,7 +51,9 @@ describe('process metrics', () => {
     expect(gaugeValue(idle, 'nodejs_eventloop_lag_max_seconds')).toBe(0);
     expect(gaugeValue(idle, 'nodejs_eventloop_lag_p99_seconds')).toBe(0);
 
-    lag.activity();
+    lag.requestFinished(0);
+    expect(lag.sampling).toBe(false);
+    lag.requestFinished(3);
     expect(lag.sampling).toBe(true);
     // The histogram's first sample only starts its clock: the stall comes after it.
     await sleep(150);
@@ -65,18 +67,17 @@ describe('process metrics', () => {
     expect(gaugeValue(after, 'nodejs_eventloop_lag_max_seconds')).toBeLessThan(0.15);
   });
 
-  it('stops sampling once no request has finished for the idle period, and starts again on the next', async () => {
-    const lag = new EventLoopLag(new Registry(), { idleAfterMs: 40 });
+  it('stops when the last request in flight finishes, and starts again when others are', () => {
+    const lag = new EventLoopLag(new Registry());
     made.push(lag);
-    lag.activity();
-    for (let step = 0; step < 4; step++) {
-      await sleep(20);
-      lag.activity();
-    }
+    lag.requestFinished(2);
+    lag.requestFinished(1);
     expect(lag.sampling).toBe(true);
-    await sleep(150);
+    lag.requestFinished(0);
     expect(lag.sampling).toBe(false);
-    lag.activity();
+    lag.requestFinished(0);
+    expect(lag.sampling).toBe(false);
+    lag.requestFinished(5);
     expect(lag.sampling).toBe(true);
   });
 });

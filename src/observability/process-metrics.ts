@@ -29,30 +29,26 @@ type Collector = (registry: Registry, config: object) => void;
 const requireCollector = createRequire(import.meta.url);
 
 /**
- * The histogram's sampling interval while the gateway is serving. A sample that falls while the
+ * The histogram's sampling interval while requests are in flight. A sample that falls while the
  * loop would have slept is a wake-up of its own, so it stays coarse: a stall still shows as the
  * delay of the sample it held up.
  */
 const SAMPLE_MS = 100;
-/** Sampling stops at the first check, this often, that finds no request finished since the last. */
-const IDLE_AFTER_MS = 1000;
 
 /**
- * Event-loop delay, sampled only while the gateway serves requests (and for a second or two
- * after): an idle loop has no delay to report, and sampling it would wake the process ten times
- * a second for nothing. `activity()` is called once per finished request; it costs one check.
- * A scrape reports the delays seen since the last scrape (zero when there were none), and the
- * lag of one event-loop turn, measured then.
+ * Event-loop delay, sampled only while requests are in flight: that is when a delay costs
+ * anyone anything, and sampling an idle loop would wake the process ten times a second for
+ * nothing (between bursts as much as when idle for good). Told of every finished request and of
+ * how many others are still in flight, it samples while there are some and stops when there are
+ * none; under load it stays on. (A histogram's first sample after it starts only starts its
+ * clock, so an isolated request adds no sample.) A scrape reports the delays seen since the last
+ * scrape (zero when there were none), and the lag of one event-loop turn, measured then.
  */
 export class EventLoopLag {
   readonly #histogram: ReturnType<typeof monitorEventLoopDelay> = monitorEventLoopDelay({ resolution: SAMPLE_MS });
   #sampling = false;
-  #active = false;
-  #idleCheck: NodeJS.Timeout | undefined;
-  readonly #idleAfterMs: number;
 
-  constructor(registry: Registry, options: { readonly idleAfterMs?: number } = {}) {
-    this.#idleAfterMs = options.idleAfterMs ?? IDLE_AFTER_MS;
+  constructor(registry: Registry) {
     const registers = [registry];
     const gauge = (name: string, help: string): Gauge => new Gauge({ name, help, registers });
     const lag = new Gauge({
@@ -86,13 +82,16 @@ export class EventLoopLag {
     const p99 = gauge('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the recorded event loop delays.');
   }
 
-  /** A request finished: sample the loop (again) until it has been idle for a while. */
-  activity(): void {
-    this.#active = true;
-    if (this.#sampling) return;
-    this.#sampling = true;
-    this.#histogram.enable();
-    this.#idleCheck = setInterval(() => this.#checkIdle(), this.#idleAfterMs).unref();
+  /** A request finished with `othersInFlight` still being served. */
+  requestFinished(othersInFlight: number): void {
+    if (othersInFlight > 0) {
+      if (this.#sampling) return;
+      this.#sampling = true;
+      this.#histogram.enable();
+    } else if (this.#sampling) {
+      this.#sampling = false;
+      this.#histogram.disable();
+    }
   }
 
   get sampling(): boolean {
@@ -100,17 +99,6 @@ export class EventLoopLag {
   }
 
   close(): void {
-    this.#stop();
-  }
-
-  #checkIdle(): void {
-    if (this.#active) this.#active = false;
-    else this.#stop();
-  }
-
-  #stop(): void {
-    if (this.#idleCheck !== undefined) clearInterval(this.#idleCheck);
-    this.#idleCheck = undefined;
     this.#sampling = false;
     this.#histogram.disable();
   }
