@@ -162,6 +162,35 @@ describe('rows through node:sqlite', () => {
   });
 });
 
+describe('batches through node:sqlite', () => {
+  it('keeps every row, in order, whatever the batch size against the rows per statement', async () => {
+    const db = openSqlite(join(mkdtempSync(join(tmpdir(), 'lightport-batches-')), 'batches.db'));
+    await db.exec('CREATE TABLE t (batch INTEGER, n INTEGER, label TEXT, x REAL)');
+    const sizes = [0, 1, 39, 40, 41, 80, 123];
+    for (const [batch, size] of sizes.entries()) {
+      const rows = Array.from({ length: size }, (_, n) => [batch, n, n % 7 === 0 ? null : `row ${n} ü`, n / 8]);
+      await db.insertMany('t', ['batch', 'n', 'label', 'x'], EncodedRows.of(rows));
+    }
+    const read = await db.query<{ batch: number; n: number; label: string | null; x: number }>(
+      'SELECT batch, n, label, x FROM t ORDER BY rowid',
+    );
+    const expected = sizes.flatMap((size, batch) =>
+      Array.from({ length: size }, (_, n) => ({ batch, n, label: n % 7 === 0 ? null : `row ${n} ü`, x: n / 8 })),
+    );
+    expect(read).toEqual(expected);
+    await db.close();
+  });
+
+  it('writes none of a batch when one of its rows is refused', async () => {
+    const db = openSqlite(join(mkdtempSync(join(tmpdir(), 'lightport-batches-')), 'refused.db'));
+    await db.exec('CREATE TABLE t (n INTEGER NOT NULL)');
+    const rows = Array.from({ length: 45 }, (_, n) => [n === 42 ? null : n]);
+    await expect(db.insertMany('t', ['n'], EncodedRows.of(rows))).rejects.toThrow(/NOT NULL/);
+    expect(await db.query('SELECT n FROM t')).toEqual([]);
+    await db.close();
+  });
+});
+
 describe('a store that cannot be reached', () => {
   it('fails calls with an error, never the process (SQLite file in a missing directory)', async () => {
     const store = createRequestLogStore(openSqlite('/nonexistent-dir/lightport/requests.db'));

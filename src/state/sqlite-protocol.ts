@@ -6,7 +6,7 @@ export type SqliteRequest = { readonly id: number } & (
   | { readonly op: 'query'; readonly sql: string; readonly params: readonly SqlValue[] }
   | { readonly op: 'run'; readonly sql: string; readonly params: readonly SqlValue[] }
   /** `rows` is the rows as UTF-8 JSON (EncodedRows): one byte array crosses to the worker, far cheaper than a structured clone of every row. */
-  | { readonly op: 'insertMany'; readonly sql: string; readonly rows: Uint8Array }
+  | { readonly op: 'insertMany'; readonly table: string; readonly columns: readonly string[]; readonly rows: Uint8Array }
   | { readonly op: 'close' }
 );
 

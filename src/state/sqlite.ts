@@ -51,10 +51,9 @@ export function openSqlite(path: string): SqlDatabase {
     query: async <Row>(sql: string, params: readonly SqlValue[] = []) => (await call({ op: 'query', sql, params })) as Row[],
     run: async (sql, params = []) => (await call({ op: 'run', sql, params })) as number,
     insertMany: async (table, columns, rows) => {
-      const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
       const json = rows.json();
       // Moved, not copied: a batch is a few hundred kilobytes, and a copy is that many fresh pages in the worker.
-      await call({ op: 'insertMany', sql, rows: json }, [json.buffer as ArrayBuffer]);
+      await call({ op: 'insertMany', table, columns, rows: json }, [json.buffer as ArrayBuffer]);
     },
     close: async () => {
       if (!failure) await call({ op: 'close' }).catch(() => {});
