@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AdmitRequest, LimitBackend, SettleRequest } from './backend.ts';
 import { MemoryBackend } from './memory-backend.ts';
 import { RedisBackend } from './redis-backend.ts';
+import { ReservingBackend } from './reserving-backend.ts';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const prefix = `{lp-test-${randomUUID().slice(0, 8)}}:`;
@@ -32,6 +33,8 @@ const day = (): number => Date.now() + 86_400_000;
 const backends: Array<[string, () => LimitBackend]> = [
   ['memory', () => new MemoryBackend()],
   ['redis', () => new RedisBackend(redis)],
+  // These cases' limits are under 64, which the reserving layer leaves to Redis request by request.
+  ['reserving redis', () => new ReservingBackend(new RedisBackend(redis))],
 ];
 
 describe.each(backends)('%s backend', (_name, make) => {

@@ -15,6 +15,7 @@ import { MemoryBackend } from './memory-backend.ts';
 import { PeriodClock } from './periods.ts';
 import { compileLimitSpec, SharedLimits } from './plan.ts';
 import { RedisBackend } from './redis-backend.ts';
+import { ReservingBackend } from './reserving-backend.ts';
 import { SpendLedger } from './spend-ledger.ts';
 import { SqlLimitsStore } from './sql-store.ts';
 import { LimitsStage } from './stage.ts';
@@ -167,7 +168,13 @@ function buildBackends(config: Config, logger: Logger, onRecovered: () => void):
     timeoutMs: state.redis.timeout_ms,
     onError: (error) => logger.debug({ err_message: error.message }, 'redis connection error'),
   });
-  const failover = new FailoverBackend({ primary: new RedisBackend(redis), local, mode: limits.on_backend_error, logger, onRecovered });
+  const failover = new FailoverBackend({
+    primary: new ReservingBackend(new RedisBackend(redis)),
+    local,
+    mode: limits.on_backend_error,
+    logger,
+    onRecovered,
+  });
   return {
     backend: failover,
     failover,

@@ -40,35 +40,54 @@ export class FailoverBackend implements LimitBackend {
     return this.#down;
   }
 
-  async admit(request: AdmitRequest): Promise<Admission> {
+  /** At once when the primary decides at once (from what it holds, without Redis); else when Redis answers. */
+  admit(request: AdmitRequest): Admission | Promise<Admission> {
+    let decided: Admission | Promise<Admission>;
     try {
-      const admission = await this.#primary.admit(request);
-      if (this.#down) this.#recovered();
-      return admission;
+      decided = this.#primary.admit(request);
     } catch (error) {
-      this.#failed(error);
-      this.counters.degradedDecisions++;
-      if (this.#mode === 'closed') {
-        throw new GatewayError(
-          'limits_unavailable',
-          'The rate-limit store is unreachable and this gateway is set to fail closed; retry shortly.',
-        );
-      }
-      const admission = await this.#local.admit(request);
-      if (admission.kind === 'admitted' && request.leases.length > 0) this.#localLeases.add(request.leaseId);
-      return admission;
+      return this.#admitWithout(request, error);
     }
+    if (!(decided instanceof Promise)) return decided;
+    return decided.then(
+      (admission) => {
+        if (this.#down) this.#recovered();
+        return admission;
+      },
+      (error: unknown) => this.#admitWithout(request, error),
+    );
   }
 
-  async settle(request: SettleRequest): Promise<Settled> {
-    if (this.#localLeases.delete(request.leaseId)) return this.#local.settle(request);
-    try {
-      return await this.#primary.settle(request);
-    } catch (error) {
-      this.#failed(error);
-      // Spend still reaches the store's ledger; here it only feeds local thresholds.
-      return this.#mode === 'open' ? this.#local.settle({ ...request, leases: [] }) : NOTHING_CROSSED;
+  /** The primary failed: refuse (closed) or decide with this process's own limits (open). */
+  async #admitWithout(request: AdmitRequest, error: unknown): Promise<Admission> {
+    this.#failed(error);
+    this.counters.degradedDecisions++;
+    if (this.#mode === 'closed') {
+      throw new GatewayError(
+        'limits_unavailable',
+        'The rate-limit store is unreachable and this gateway is set to fail closed; retry shortly.',
+      );
     }
+    const admission = await this.#local.admit(request);
+    if (admission.kind === 'admitted' && request.leases.length > 0) this.#localLeases.add(request.leaseId);
+    return admission;
+  }
+
+  settle(request: SettleRequest): Settled | Promise<Settled> {
+    if (this.#localLeases.delete(request.leaseId)) return this.#local.settle(request);
+    let settled: Settled | Promise<Settled>;
+    try {
+      settled = this.#primary.settle(request);
+    } catch (error) {
+      return this.#settleWithout(request, error);
+    }
+    return settled instanceof Promise ? settled.catch((error: unknown) => this.#settleWithout(request, error)) : settled;
+  }
+
+  #settleWithout(request: SettleRequest, error: unknown): Settled | Promise<Settled> {
+    this.#failed(error);
+    // Spend still reaches the store's ledger; here it only feeds local thresholds.
+    return this.#mode === 'open' ? this.#local.settle({ ...request, leases: [] }) : NOTHING_CROSSED;
   }
 
   async seedSpend(entries: readonly SpendSeed[]): Promise<void> {
