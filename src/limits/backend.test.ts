@@ -1,24 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { testRedis } from '../../test/support/test-redis.ts';
 import type { AdmitRequest, LimitBackend, SettleRequest } from './backend.ts';
 import { MemoryBackend } from './memory-backend.ts';
 import { RedisBackend } from './redis-backend.ts';
 import { ReservingBackend } from './reserving-backend.ts';
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const prefix = `{lp-test-${randomUUID().slice(0, 8)}}:`;
-const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-});
-
+const { redis, prefix, key } = testRedis('test');
 let unique = 0;
-const key = (name: string): string => `${prefix}${name}:${unique++}`;
 const admit = (partial: Partial<AdmitRequest>): AdmitRequest => ({
   buckets: [],
   leases: [],

@@ -1,23 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { testRedis } from '../../test/support/test-redis.ts';
 import type { Admission, AdmitRequest, LimitBackend, SettleRequest } from './backend.ts';
 import { RedisBackend } from './redis-backend.ts';
 import { ReservingBackend } from './reserving-backend.ts';
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const prefix = `{lp-reserve-${randomUUID().slice(0, 8)}}:`;
-const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-});
-
+const { redis, key } = testRedis('reserve');
 let unique = 0;
-const key = (name: string): string => `${prefix}${name}:${unique++}`;
 
 /** The real Redis backend, with the decisions it was asked for counted by lease id. */
 class CountedRedis implements LimitBackend {
@@ -38,7 +27,7 @@ class CountedRedis implements LimitBackend {
   }
 }
 
-function request(buckets: AdmitRequest['buckets'], leases: AdmitRequest['leases']): AdmitRequest {
+function asking(buckets: AdmitRequest['buckets'], leases: AdmitRequest['leases']): AdmitRequest {
   return { buckets, leases, budgets: [], leaseId: `request-${unique++}`, leaseTtlMs: 60_000 };
 }
 
@@ -58,7 +47,7 @@ describe('reserving backend (real Redis)', () => {
     const leases = [{ key: key('slots'), limit: 10_000 }];
     let admitted = 0;
     for (let n = 0; n < 1000; n++) {
-      const asked = request(buckets, leases);
+      const asked = asking(buckets, leases);
       const admission = await backend.admit(asked);
       if (admission.kind === 'admitted') admitted++;
       await backend.settle({ ...release(asked), adjust: [{ key: buckets[1]!.key, capacity: 1_000_000, cost: -10 }] });
@@ -77,7 +66,7 @@ describe('reserving backend (real Redis)', () => {
     let admitted = 0;
     for (let round = 0; round < 30; round++) {
       const decisions = await Promise.all(
-        replicas.flatMap((replica) => Array.from({ length: 25 }, () => replica.admit(request([], [{ key: slots, limit }])))),
+        replicas.flatMap((replica) => Array.from({ length: 25 }, () => replica.admit(asking([], [{ key: slots, limit }])))),
       );
       admitted += decisions.filter((decision) => decision.kind === 'admitted').length;
       await settleDown();
@@ -97,7 +86,7 @@ describe('reserving backend (real Redis)', () => {
     let admitted = 0;
     for (let round = 0; round < 30; round++) {
       const decisions = await Promise.all(
-        replicas.flatMap((replica) => Array.from({ length: 50 }, () => replica.admit(request([{ key: bucket, capacity, cost: 1 }], [])))),
+        replicas.flatMap((replica) => Array.from({ length: 50 }, () => replica.admit(asking([{ key: bucket, capacity, cost: 1 }], [])))),
       );
       admitted += decisions.filter((decision) => decision.kind === 'admitted').length;
       await settleDown();
@@ -113,7 +102,7 @@ describe('reserving backend (real Redis)', () => {
     const slots = { key: key('returned'), limit: 4096 };
     const backend = new ReservingBackend(new CountedRedis());
     for (let n = 0; n < 5; n++) {
-      const asked = request([bucket], [slots]);
+      const asked = asking([bucket], [slots]);
       await backend.admit(asked);
       await backend.settle(release(asked));
       await settleDown();
@@ -132,7 +121,7 @@ describe('reserving backend (real Redis)', () => {
     const backend = new ReservingBackend(counted);
     const bucket = { key: key('small'), capacity: 1000, cost: 1 };
     for (let n = 0; n < 20; n++) {
-      const asked = request([bucket], [{ key: key('small-slots'), limit: 100 }]);
+      const asked = asking([bucket], [{ key: key('small-slots'), limit: 100 }]);
       await backend.admit(asked);
       await backend.settle(release(asked));
       await settleDown();
