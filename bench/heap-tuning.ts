@@ -47,7 +47,12 @@ async function main(): Promise<void> {
   try {
     const env = process.env;
     const upstream = await start('fake upstream', ['bench/fake-upstream.ts'], pinning.drivers, env);
-    const gatewayEnv = { ...env, OPENAI_API_KEY: 'sk-bench-not-a-real-key', OPENAI_BASE_URL: `${upstream.origin}/v1`, LIGHTPORT_LOG_LEVEL: 'warn' };
+    const gatewayEnv = {
+      ...env,
+      OPENAI_API_KEY: 'sk-bench-not-a-real-key',
+      OPENAI_BASE_URL: `${upstream.origin}/v1`,
+      LIGHTPORT_LOG_LEVEL: 'warn',
+    };
     const variants: Variant[] = [];
     for (const proxy of ['bare', 'gateway'] as const) {
       for (const tuned of [false, true]) {
@@ -58,7 +63,9 @@ async function main(): Promise<void> {
             : ['bin/lightport.js', 'start', '--config', 'examples/lightport.yaml', '--port', '0'];
         const args = tuned ? [...YOUNG_GENERATION_FLAGS, ...script] : script;
         const servers = await Promise.all(
-          Array.from({ length: REPLICAS }, (_, index) => start(`${proxy}${tuned ? ' tuned' : ''} ${index + 1}`, args, pinning.proxies, processEnv)),
+          Array.from({ length: REPLICAS }, (_, index) =>
+            start(`${proxy}${tuned ? ' tuned' : ''} ${index + 1}`, args, pinning.proxies, processEnv),
+          ),
         );
         variants.push({ proxy, tuned, servers });
       }
@@ -96,13 +103,17 @@ async function main(): Promise<void> {
       const rss = variant.servers.reduce((sum, server) => sum + residentMb(server.pid), 0) / REPLICAS;
       return { ...variant, cpuUs: perRequestUs[index] ?? Number.NaN, rss };
     });
-    console.log(`young generation: Node's default vs a ${semiSpaceMb} MB semi-space; ${CONNECTIONS} connections, ${ROUNDS} rounds of ${REQUESTS}`);
+    console.log(
+      `young generation: Node's default vs a ${semiSpaceMb} MB semi-space; ${CONNECTIONS} connections, ${ROUNDS} rounds of ${REQUESTS}`,
+    );
     console.log('process            CPU µs/request  change   RSS MB');
     for (const row of rows) {
       const plain = rows.find((other) => other.proxy === row.proxy && !other.tuned) ?? row;
       const change = ((row.cpuUs / plain.cpuUs - 1) * 100).toFixed(1);
       const label = `${row.proxy}${row.tuned ? ` (semi ${semiSpaceMb} MB)` : ''}`;
-      console.log(`${label.padEnd(24)} ${row.cpuUs.toFixed(1).padStart(8)}  ${`${change}%`.padStart(6)}  ${row.rss.toFixed(0).padStart(7)}`);
+      console.log(
+        `${label.padEnd(24)} ${row.cpuUs.toFixed(1).padStart(8)}  ${`${change}%`.padStart(6)}  ${row.rss.toFixed(0).padStart(7)}`,
+      );
     }
     const ratio = (tuned: boolean): number =>
       (rows.find((row) => row.proxy === 'gateway' && row.tuned === tuned)?.cpuUs ?? Number.NaN) /
