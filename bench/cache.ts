@@ -14,6 +14,7 @@ import { planPinning, pinThisProcess } from './cpu-pinning.ts';
 import { processTreeCpuSeconds } from './proc-cpu.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
 import { percentile } from './stats.ts';
+import { warmupRequests } from './warmup.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -164,7 +165,7 @@ export async function runCacheBench(): Promise<Record<string, number>> {
         { server: gateway, body: body('cached') },
         { server: bare, body: body('gpt-4o-mini') },
       ]),
-      { warmup: Math.max(1000, Math.round(20_000 * scale)), requests: Math.max(200, Math.round(2000 * scale)), rounds: 10 },
+      { warmup: warmupRequests(scale), requests: Math.max(200, Math.round(2000 * scale)), rounds: 10 },
     );
     const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
     const hitCpu = mean(perRequest.filter((_, index) => index % 2 === 0));

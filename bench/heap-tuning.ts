@@ -11,6 +11,7 @@ import { planPinning, pinThisProcess } from './cpu-pinning.ts';
 import { closePools, runLoad, type Target } from './load.ts';
 import { processTreeCpuSeconds } from './proc-cpu.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
+import { warmupRequests } from './warmup.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -19,7 +20,7 @@ const semiSpaceMb = Number(process.env['BENCH_SEMI_SPACE_MB'] ?? '64');
 const YOUNG_GENERATION_FLAGS = [`--min-semi-space-size=${semiSpaceMb}`, `--max-semi-space-size=${semiSpaceMb}`];
 const REPLICAS = 2;
 const CONNECTIONS = 32;
-const WARMUP = Math.max(1000, Math.round(20_000 * scale));
+const WARMUP = warmupRequests(scale);
 const REQUESTS = Math.max(200, Math.round(2000 * scale));
 const ROUNDS = 20;
 

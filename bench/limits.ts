@@ -13,6 +13,7 @@ import { startBenchRedis, type BenchRedis } from './pinned-redis.ts';
 import { closePools, runLoad, type Target } from './load.ts';
 import { processTreeCpuSeconds } from './proc-cpu.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
+import { warmupRequests } from './warmup.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const GATEWAY_KEY = 'lp-bench-key-0123456789abcdef';
@@ -92,8 +93,7 @@ async function startServers(servers: RunningServer[], redisUrl: string, prefix: 
 const rounded = (value: number, digits: number): number => Number(value.toFixed(digits));
 
 const CONNECTIONS = 32;
-/** Requests each gateway serves before the rounds: V8 keeps getting cheaper per request for the first 15,000 or so. */
-const WARMUP = Math.max(500, Math.round(20_000 * Number(process.env['BENCH_SCALE'] ?? '1')));
+const WARMUP = warmupRequests(Number(process.env['BENCH_SCALE'] ?? '1'));
 
 /**
  * The figures: CPU µs per request for each variant, and the two ratios to `off`. Many short

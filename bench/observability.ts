@@ -11,12 +11,12 @@ import { Pool } from 'undici';
 import { planPinning, pinThisProcess } from './cpu-pinning.ts';
 import { processTreeCpuSeconds } from './proc-cpu.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
+import { warmupRequests } from './warmup.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
 const scaled = (count: number): number => Math.max(10, Math.round(count * scale));
-// Warm-up as long as the core comparison's: V8 keeps getting cheaper per request for the first 15,000 or so.
-const settings = { warmupRequests: scaled(20_000), cpuRequests: scaled(2000), rounds: 30, connections: 32 };
+const settings = { warmupRequests: warmupRequests(scale), cpuRequests: scaled(2000), rounds: 30, connections: 32 };
 /** Gateway processes per variant. */
 const REPLICAS = Math.max(1, Number(process.env['BENCH_PAIRS'] ?? '2'));
 

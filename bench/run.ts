@@ -27,6 +27,7 @@ import {
 import { spawnServer, type RunningServer } from './spawn-server.ts';
 import { selectedSuites, type Suite } from './suites.ts';
 import { percentiles, type Percentiles } from './stats.ts';
+import { warmupRequests } from './warmup.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const resultsFile = path.join(repoRoot, 'bench/results/latest.json');
@@ -38,7 +39,7 @@ const scaled = (count: number): number => Math.max(10, Math.round(count * scale)
 const settings = {
   /** Bare proxy + gateway process pairs the CPU rounds go to in turn (the first also serves the latency phases). */
   pairs: Math.max(1, Number(process.env['BENCH_PAIRS'] ?? '2')),
-  warmupRequests: scaled(20_000),
+  warmupRequests: warmupRequests(scale),
   warmupStreams: scaled(2000),
   connections: 32,
   cpuRequests: scaled(3000),
@@ -171,7 +172,6 @@ async function bench(servers: RunningServer[]): Promise<BenchResults> {
   const closed = { connections: settings.connections };
   for (const [index, pair] of pairs.entries()) await sanityCheck(pair.targets, (running.pairs[index] as Running['pairs'][number]).gateway);
 
-  // V8 keeps getting cheaper per request well past the first few thousand requests.
   progress(`warm-up: ${settings.warmupRequests} requests and ${settings.warmupStreams} streams per target, ${pairs.length} pair(s)`);
   for (const pair of pairs) {
     await interleaved(pair.targets, 'plain', settings.warmupRequests, 2, closed, tally);
