@@ -19,6 +19,7 @@ import { warmupRequests } from './warmup.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
 const CONCURRENCY = 8;
+const WARMUP_PASSES = 5;
 
 const gatewayConfig = (upstream: string): string => `
 logging: { level: warn }
@@ -59,9 +60,9 @@ async function send(server: RunningServer, pool: Pool, body: string, requests: n
 }
 
 /**
- * CPU seconds per request each server's process tree spends on copies of its request: both
- * warmed up first (V8 keeps getting cheaper well past the first thousand requests), then
- * measured in alternating rounds so that machine noise lands on both alike.
+ * CPU seconds per request each server's process tree spends on copies of its request: all
+ * warmed up first (bench/warmup.ts), then measured in rotating rounds so that machine noise lands
+ * on all alike; twelve rounds, so that each of the four servers goes first equally often.
  */
 async function cpuPerRequest(
   servers: readonly { readonly server: RunningServer; readonly body: string }[],
@@ -70,7 +71,14 @@ async function cpuPerRequest(
   const pools = servers.map(({ server }) => new Pool(server.origin, { connections: CONCURRENCY }));
   const spent = servers.map(() => 0);
   try {
-    for (const [index, { server, body }] of servers.entries()) await send(server, pools[index] as Pool, body, options.warmup);
+    // Warm-up in passes over every server, so that none sits idle for long before its first round.
+    for (let pass = 0; pass < WARMUP_PASSES; pass++) {
+      for (let step = 0; step < servers.length; step++) {
+        const index = (pass + step) % servers.length;
+        const { server, body } = servers[index] as { server: RunningServer; body: string };
+        await send(server, pools[index] as Pool, body, Math.ceil(options.warmup / WARMUP_PASSES));
+      }
+    }
     for (let round = 0; round < options.rounds; round++) {
       for (let step = 0; step < servers.length; step++) {
         const index = (round + step) % servers.length;
@@ -165,7 +173,7 @@ export async function runCacheBench(): Promise<Record<string, number>> {
         { server: gateway, body: body('cached') },
         { server: bare, body: body('gpt-4o-mini') },
       ]),
-      { warmup: warmupRequests(scale), requests: Math.max(200, Math.round(2000 * scale)), rounds: 10 },
+      { warmup: warmupRequests(scale), requests: Math.max(200, Math.round(2000 * scale)), rounds: 12 },
     );
     const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
     const hitCpu = mean(perRequest.filter((_, index) => index % 2 === 0));

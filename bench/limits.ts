@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { balancedOrder } from './balanced-order.ts';
 import { planPinning, pinThisProcess } from './cpu-pinning.ts';
 import { startBenchRedis, type BenchRedis } from './pinned-redis.ts';
 import { closePools, runLoad, type Target } from './load.ts';
@@ -59,8 +60,12 @@ function target(variant: Variant, origin: string, replica: number): Target {
   };
 }
 
-/** Gateway processes per variant: two processes running the same code differ by a few percent for as long as they live. */
-const REPLICAS = Math.max(1, Number(process.env['BENCH_PAIRS'] ?? '2'));
+/**
+ * Gateway processes per variant (BENCH_LIMITS_REPLICAS): two processes running the same code differ
+ * by a few percent for as long as they live, and this suite's target (5%) is about that size, so
+ * its rounds are spread over four processes per variant rather than the core comparison's two.
+ */
+const REPLICAS = Math.max(1, Number(process.env['BENCH_LIMITS_REPLICAS'] ?? '4'));
 
 async function startServers(servers: RunningServer[], redisUrl: string, prefix: string): Promise<Record<Variant, RunningServer[]>> {
   const pinning = planPinning();
@@ -76,34 +81,41 @@ async function startServers(servers: RunningServer[], redisUrl: string, prefix: 
   };
   const upstream = await start('fake upstream', ['bench/fake-upstream.ts'], pinning.drivers);
   const directory = mkdtempSync(path.join(tmpdir(), 'lightport-bench-limits-'));
-  const gateways = await Promise.all(
+  // One at a time: a dozen Node processes starting at once on the proxies' core take long enough
+  // that the last ones miss the start-up timeout.
+  const gateways: Record<Variant, RunningServer[]> = { off: [], memory: [], redis: [] };
+  const files = Object.fromEntries(
     VARIANTS.map((variant) => {
       const file = path.join(directory, `${variant}.yaml`);
       writeFileSync(file, configFor(variant, upstream.origin, redisUrl, prefix));
-      return Promise.all(
-        Array.from({ length: REPLICAS }, (_, index) =>
-          start(`gateway (${variant} ${index + 1})`, ['bin/lightport.js', 'start', '--config', file, '--port', '0'], pinning.proxies),
-        ),
-      );
+      return [variant, file];
     }),
-  );
-  return { off: gateways[0] ?? [], memory: gateways[1] ?? [], redis: gateways[2] ?? [] };
+  ) as Record<Variant, string>;
+  for (let index = 0; index < REPLICAS; index++) {
+    for (const variant of balancedOrder(VARIANTS, index)) {
+      const args = ['bin/lightport.js', 'start', '--config', files[variant], '--port', '0'];
+      gateways[variant][index] = await start(`gateway (${variant} ${index + 1})`, args, pinning.proxies);
+    }
+  }
+  return gateways;
 }
 
 const rounded = (value: number, digits: number): number => Number(value.toFixed(digits));
 
 const CONNECTIONS = 32;
 const WARMUP = warmupRequests(Number(process.env['BENCH_SCALE'] ?? '1'));
+const WARMUP_PASSES = 5;
 
 /**
  * The figures: CPU µs per request for each variant, and the two ratios to `off`. Many short
- * rounds in rotating order, summed: on a shared machine CPU per request drifts from second to
+ * rounds in balanced order (bench/balanced-order.ts), summed: on a shared machine CPU per request drifts from second to
  * second, and totals keep garbage collection (which lands in some rounds only) in the figure.
  */
 export async function runLimitsBench(): Promise<Record<string, number>> {
   const scale = Number(process.env['BENCH_SCALE'] ?? '1');
   const requests = Math.max(100, Math.round(2000 * scale));
-  const rounds = 30;
+  // Two whole cycles of the six orders of the variants on each of the four replicas.
+  const rounds = 48;
   const prefix = `lightport-bench-${randomUUID().slice(0, 8)}`;
   const servers: RunningServer[] = [];
   let errors = 0;
@@ -123,14 +135,18 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
       if (result.errors > count / 100) throw new Error(`limits bench (${variant}): ${result.firstError}\n${gateway.recentOutput()}`);
       return processTreeCpuSeconds(gateway.pid) - before;
     };
-    for (const variant of VARIANTS) for (let replica = 0; replica < REPLICAS; replica++) await run(variant, replica, WARMUP);
+    // Warm-up in passes over every gateway, so that none sits idle for long before its first round.
+    for (let pass = 0; pass < WARMUP_PASSES; pass++) {
+      for (let replica = 0; replica < REPLICAS; replica++) {
+        for (const variant of balancedOrder(VARIANTS, pass + replica)) await run(variant, replica, Math.ceil(WARMUP / WARMUP_PASSES));
+      }
+    }
     errors = 0;
     const seconds: Record<Variant, number> = { off: 0, memory: 0, redis: 0 };
     for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < VARIANTS.length; i++) {
-        const variant = VARIANTS[(round + i) % VARIANTS.length] as Variant;
-        seconds[variant] += await run(variant, round % REPLICAS, requests);
-      }
+      // Each replica in turn, and over each replica's rounds every order of the variants.
+      const order = balancedOrder(VARIANTS, Math.floor(round / REPLICAS));
+      for (const variant of order) seconds[variant] += await run(variant, round % REPLICAS, requests);
     }
     const perRequest = (variant: Variant): number => (seconds[variant] * 1e6) / (requests * rounds);
     return {

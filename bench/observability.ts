@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
+import { balancedOrder } from './balanced-order.ts';
 import { planPinning, pinThisProcess } from './cpu-pinning.ts';
 import { processTreeCpuSeconds } from './proc-cpu.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
@@ -16,7 +17,9 @@ import { warmupRequests } from './warmup.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
 const scaled = (count: number): number => Math.max(10, Math.round(count * scale));
-const settings = { warmupRequests: warmupRequests(scale), cpuRequests: scaled(2000), rounds: 30, connections: 32 };
+// 36 rounds: three whole cycles of the six orders of the variants on each of the two replicas.
+const settings = { warmupRequests: warmupRequests(scale), cpuRequests: scaled(2000), rounds: 36, connections: 32 };
+const WARMUP_PASSES = 5;
 /** Gateway processes per variant. */
 const REPLICAS = Math.max(1, Number(process.env['BENCH_PAIRS'] ?? '2'));
 
@@ -115,8 +118,19 @@ export async function runObservabilityBench(): Promise<Record<string, number>> {
       }),
     );
     const poolFor = (server: RunningServer): Pool => poolOf.get(server) as Pool;
-    for (const { server } of all) await load(poolFor(server), settings.warmupRequests, settings.connections);
-    // Many short rounds in rotating order (as the limits bench does): on a shared machine CPU per
+    // Warm-up in passes over every gateway, so that none sits idle for long before its first round.
+    for (let pass = 0; pass < WARMUP_PASSES; pass++) {
+      for (let replica = 0; replica < REPLICAS; replica++) {
+        for (const variant of balancedOrder(VARIANTS, pass + replica)) {
+          await load(
+            poolFor(gateways[variant][replica] as RunningServer),
+            Math.ceil(settings.warmupRequests / WARMUP_PASSES),
+            settings.connections,
+          );
+        }
+      }
+    }
+    // Many short rounds in balanced order (bench/balanced-order.ts, as the limits bench does): on a shared machine CPU per
     // request drifts from second to second, and a few long rounds leave the figure to whichever
     // variant ran during a slow spell; the rounds go to two processes per variant in turn, since
     // two processes running the same code differ by a few percent for as long as they live. Each
@@ -126,7 +140,7 @@ export async function runObservabilityBench(): Promise<Record<string, number>> {
     // runs on the shared core during the next variant's round.
     const startSeconds = new Map(all.map(({ server }) => [server, processTreeCpuSeconds(server.pid)]));
     for (let round = 0; round < settings.rounds; round++) {
-      const order = VARIANTS.map((_, index) => VARIANTS[(round + index) % VARIANTS.length] as Variant);
+      const order = balancedOrder(VARIANTS, Math.floor(round / REPLICAS));
       for (const variant of order) {
         const server = gateways[variant][round % REPLICAS] as RunningServer;
         await load(poolFor(server), settings.cpuRequests, settings.connections);
