@@ -21,6 +21,7 @@ const YOUNG_GENERATION_FLAGS = [`--min-semi-space-size=${semiSpaceMb}`, `--max-s
 const REPLICAS = 2;
 const CONNECTIONS = 32;
 const WARMUP = warmupRequests(scale);
+const WARMUP_PASSES = 5;
 const REQUESTS = Math.max(200, Math.round(2000 * scale));
 const ROUNDS = 20;
 
@@ -86,7 +87,13 @@ async function main(): Promise<void> {
       const result = await runLoad(targetOf(server), 'plain', requests, { connections: CONNECTIONS });
       if (result.errors > 0) throw new Error(`${server.name}: ${result.firstError}\n${server.recentOutput()}`);
     };
-    for (const { servers } of variants) for (const server of servers) await load(server, WARMUP);
+    // Warm-up in passes over every process, so that none sits idle for long before its first round.
+    const everyServer = variants.flatMap(({ servers }) => servers);
+    for (let pass = 0; pass < WARMUP_PASSES; pass++) {
+      for (let step = 0; step < everyServer.length; step++) {
+        await load(everyServer[(pass + step) % everyServer.length] as RunningServer, Math.ceil(WARMUP / WARMUP_PASSES));
+      }
+    }
     const seconds = variants.map(() => 0);
     for (let round = 0; round < ROUNDS; round++) {
       for (let step = 0; step < variants.length; step++) {
