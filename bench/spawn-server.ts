@@ -16,6 +16,8 @@ export interface SpawnServerOptions {
   readyTimeoutMs?: number;
   /** CPU list for taskset, e.g. "1"; taskset execs node, so the pid stays node's. */
   cpus?: string;
+  /** A command that runs node, in front of it (e.g. valgrind and its options); the pid is the wrapper's. */
+  wrapper?: readonly string[];
 }
 
 const listeningLine = /listening on (https?:\/\/\S+)/;
@@ -47,9 +49,8 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 
 /** Starts `node <args>` and resolves once it prints `listening on http://HOST:PORT` on stdout or stderr. */
 export function spawnServer(name: string, args: string[], options: SpawnServerOptions = {}): Promise<RunningServer> {
-  const [command, commandArgs]: [string, string[]] = options.cpus
-    ? ['taskset', ['-c', options.cpus, process.execPath, ...args]]
-    : [process.execPath, args];
+  const node = [...(options.wrapper ?? []), process.execPath, ...args];
+  const [command, ...commandArgs] = (options.cpus ? ['taskset', '-c', options.cpus, ...node] : node) as [string, ...string[]];
   const child = spawn(command, commandArgs, {
     cwd: options.cwd,
     env: options.env ?? process.env,

@@ -1,6 +1,7 @@
 // The feature suites that `npm run bench` runs after the core comparison, each with its targets.
 // Each suite starts its own processes and measures its ratios within its own run.
 import { runCacheBench } from './cache.ts';
+import { runInstructionsBench } from './instructions.ts';
 import { runLimitsBench } from './limits.ts';
 import { runMcpBench } from './mcp.ts';
 import { runObservabilityBench } from './observability.ts';
@@ -17,6 +18,8 @@ export interface Suite {
   readonly name: string;
   readonly run: () => Promise<Record<string, number>>;
   readonly targets: readonly SuiteTarget[];
+  /** Run only when BENCH_SUITES names it (it takes long, or needs a tool the machine may lack). */
+  readonly optIn?: boolean;
 }
 
 export const SUITES: readonly Suite[] = [
@@ -67,11 +70,13 @@ export const SUITES: readonly Suite[] = [
       { name: 'CPU, keys + limits on Redis / off', figure: 'limits.cpu_ratio_redis_to_off', limit: 1.2 },
     ],
   },
+  // Deterministic companions of the CPU ratios above (see bench/instructions.ts); no target of their own.
+  { name: 'instructions', run: runInstructionsBench, targets: [], optIn: true },
 ];
 
-/** `BENCH_SUITES=core,routing` picks parts; unset runs everything. */
+/** `BENCH_SUITES=core,routing` picks parts; unset runs everything but the opt-in suites. */
 export function selectedSuites(): { core: boolean; suites: readonly Suite[] } {
   const wanted = process.env['BENCH_SUITES']?.split(',').map((name) => name.trim());
-  if (wanted === undefined) return { core: true, suites: SUITES };
+  if (wanted === undefined) return { core: true, suites: SUITES.filter((suite) => suite.optIn !== true) };
   return { core: wanted.includes('core'), suites: SUITES.filter((suite) => wanted.includes(suite.name)) };
 }

@@ -3,6 +3,21 @@ import { SSE_CONTENT_TYPE } from '../server/sse.ts';
 import type { CachedAnswer } from './answer-store.ts';
 import { replayAsStream } from './replay.ts';
 
+/**
+ * Each answer's body length in UTF-8 bytes, measured on its first hit: measuring means reading
+ * the whole body, once per hit otherwise. Kept beside the answer, so it goes when the answer does.
+ */
+const byteLengths = new WeakMap<CachedAnswer, number>();
+
+function byteLengthOf(answer: CachedAnswer): number {
+  let length = byteLengths.get(answer);
+  if (length === undefined) {
+    length = Buffer.byteLength(answer.body);
+    byteLengths.set(answer, length);
+  }
+  return length;
+}
+
 /** Answers from the cache: the stored chat.completion as JSON, or replayed as an SSE stream. */
 export function serveCachedAnswer(
   context: RequestContext,
@@ -23,7 +38,7 @@ export function serveCachedAnswer(
     return;
   }
   headers['content-type'] = 'application/json';
-  headers['content-length'] = String(Buffer.byteLength(answer.body));
+  headers['content-length'] = String(byteLengthOf(answer));
   res.writeHead(200, headers);
   res.end(answer.body);
 }

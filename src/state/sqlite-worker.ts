@@ -38,6 +38,22 @@ function prepared(db: DatabaseSync, sql: string): StatementSync {
   return statement;
 }
 
+/**
+ * The INSERT of `rows` rows, kept by a short key: a batch's statement text is a few kilobytes
+ * of placeholders, and building and hashing it again for every batch cost more than binding
+ * a few of its rows.
+ */
+const inserts = new Map<string, StatementSync>();
+function preparedInsert(db: DatabaseSync, table: string, columns: readonly string[], rows: number): StatementSync {
+  const key = `${table}\u0000${rows}\u0000${columns.join(',')}`;
+  let statement = inserts.get(key);
+  if (statement === undefined) {
+    statement = db.prepare(insertSql(table, columns, rows));
+    inserts.set(key, statement);
+  }
+  return statement;
+}
+
 function run(db: DatabaseSync, request: SqliteRequest): unknown {
   switch (request.op) {
     case 'exec':
@@ -51,8 +67,8 @@ function run(db: DatabaseSync, request: SqliteRequest): unknown {
       const rows = decodeRows(request.rows) as SQLInputValue[][];
       const width = request.columns.length;
       const perStatement = Math.max(1, Math.min(ROWS_PER_STATEMENT, Math.floor(MOST_PARAMETERS / width)));
-      const many = prepared(db, insertSql(request.table, request.columns, perStatement));
-      const one = prepared(db, insertSql(request.table, request.columns, 1));
+      const many = preparedInsert(db, request.table, request.columns, perStatement);
+      const one = preparedInsert(db, request.table, request.columns, 1);
       db.exec('BEGIN');
       try {
         let at = 0;

@@ -92,6 +92,24 @@ describe('exact cache', () => {
     expect(upstream.requests.length).toBe(calls);
   });
 
+  it('serves a non-ASCII answer with its length in bytes, on every hit', async () => {
+    const text = 'Grüße, 日本語 and ✓ — twice';
+    const first = await chat(gateway, question(text));
+    for (let hit = 0; hit < 2; hit++) {
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer tenant-a' },
+        body: JSON.stringify(question(text)),
+      });
+      const body = await response.text();
+      expect(response.headers.get('x-lightport-cache')).toBe('hit-exact');
+      expect(body).toBe(first.body);
+      expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(body));
+      expect(Buffer.byteLength(body)).toBeGreaterThan(body.length);
+      expect((JSON.parse(body) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toContain(text);
+    }
+  });
+
   it('misses when any answer-changing field differs', async () => {
     await chat(gateway, question('fields', { max_tokens: 50 }));
     const variants = [
