@@ -252,10 +252,8 @@ export async function runInstructionsBench(): Promise<Record<string, number>> {
   for (const [name, variant, base] of ratios) {
     if (counts.has(variant) && counts.has(base)) figures[`instructions.ratio_${name}`] = ratio(variant, base);
   }
+  for (const [name, value] of Object.entries(figures)) console.log(`${name.padEnd(62)} ${value}`);
   return figures;
 }
 
-if (import.meta.main) {
-  const figures = await runInstructionsBench();
-  for (const [name, value] of Object.entries(figures)) console.log(`${name.padEnd(60)} ${value}`);
-}
+if (import.meta.main) await runInstructionsBench();

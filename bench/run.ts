@@ -263,7 +263,7 @@ async function main(): Promise<void> {
       progress(`time cap of ${timeCapMs / 1000}s reached, stopping`);
       process.exit(1); // spawn-server kills the children on exit
     },
-    timeCapMs + selection.suites.length * suiteCapMs,
+    timeCapMs + selection.suites.reduce((total, suite) => total + (suite.capMs ?? suiteCapMs), 0),
   );
   process.once('SIGINT', () => process.exit(130));
   try {

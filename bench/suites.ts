@@ -20,6 +20,8 @@ export interface Suite {
   readonly targets: readonly SuiteTarget[];
   /** Run only when BENCH_SUITES names it (it takes long, or needs a tool the machine may lack). */
   readonly optIn?: boolean;
+  /** The longest the suite may take before the bench gives up, when longer than the usual cap. */
+  readonly capMs?: number;
 }
 
 export const SUITES: readonly Suite[] = [
@@ -71,7 +73,7 @@ export const SUITES: readonly Suite[] = [
     ],
   },
   // Deterministic companions of the CPU ratios above (see bench/instructions.ts); no target of their own.
-  { name: 'instructions', run: runInstructionsBench, targets: [], optIn: true },
+  { name: 'instructions', run: runInstructionsBench, targets: [], optIn: true, capMs: 45 * 60_000 },
 ];
 
 /** `BENCH_SUITES=core,routing` picks parts; unset runs everything but the opt-in suites. */
