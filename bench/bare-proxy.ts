@@ -5,6 +5,10 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { relaunchWithServingFlags } from '../src/cli/relaunch.ts';
+
+// The same Node settings as `lightport start` (LIGHTPORT_SEMI_SPACE_MB): the ratios compare code, not heap settings.
+relaunchWithServingFlags();
 
 const { values } = parseArgs({
   options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } },

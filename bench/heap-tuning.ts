@@ -1,9 +1,9 @@
-// What a larger V8 young generation does to CPU per request and memory: the gateway and the bare
-// proxy, each with Node's defaults and with `node --min-semi-space-size=N --max-semi-space-size=N`,
-// measured in one run. Not part of `npm run bench`: it measures a deployment setting, not the
-// gateway's code. In the runs reported in the README ("Tuning") the gateway gained and the bare
-// proxy did not.
-// Usage: node bench/heap-tuning.ts   (env: BENCH_SEMI_SPACE_MB=64, BENCH_SCALE=0.2 for a quick run). Build first.
+// What a fixed V8 young generation does to CPU per request and memory: the gateway and the bare
+// proxy, each with Node's defaults (LIGHTPORT_SEMI_SPACE_MB=0) and with
+// `node --min-semi-space-size=N --max-semi-space-size=N`, measured in one run. `lightport start`
+// runs with N = 32 unless told otherwise (src/cli/relaunch.ts); this is the measurement behind
+// that default. Not part of `npm run bench`: it measures a deployment setting, not the code.
+// Usage: node bench/heap-tuning.ts   (env: BENCH_SEMI_SPACE_MB=32, BENCH_SCALE=0.2 for a quick run). Build first.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,10 +12,11 @@ import { closePools, runLoad, type Target } from './load.ts';
 import { processTreeCpuSeconds } from './proc-cpu.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
 import { warmupRequests } from './warmup.ts';
+import { SEMI_SPACE_ENV } from '../src/cli/relaunch.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
-const semiSpaceMb = Number(process.env['BENCH_SEMI_SPACE_MB'] ?? '64');
+const semiSpaceMb = Number(process.env['BENCH_SEMI_SPACE_MB'] ?? '32');
 /** Node refuses these two in NODE_OPTIONS: they go on the command line. */
 const YOUNG_GENERATION_FLAGS = [`--min-semi-space-size=${semiSpaceMb}`, `--max-semi-space-size=${semiSpaceMb}`];
 const REPLICAS = 2;
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
     const variants: Variant[] = [];
     for (const proxy of ['bare', 'gateway'] as const) {
       for (const tuned of [false, true]) {
-        const processEnv = proxy === 'gateway' ? gatewayEnv : env;
+        const processEnv = { ...(proxy === 'gateway' ? gatewayEnv : env), ...(tuned ? {} : { [SEMI_SPACE_ENV]: '0' }) };
         const script =
           proxy === 'bare'
             ? ['bench/bare-proxy.ts', '--upstream', upstream.origin]

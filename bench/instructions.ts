@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Pool } from 'undici';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
+import { servingNodeFlags } from '../src/cli/relaunch.ts';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -147,7 +148,9 @@ async function measure(variant: Variant, upstream: string, directory: string): P
   const outputs = path.join(directory, variant.name);
   const configFile = path.join(directory, `${variant.name}.yaml`);
   if (variant.config) writeFileSync(configFile, variant.config(directory));
-  const server: RunningServer = await spawnServer(`${variant.name} under callgrind`, variant.args(configFile), {
+  // The serving flags on the command line, as a re-launch would give them: a re-launched Node would
+  // run outside valgrind.
+  const server: RunningServer = await spawnServer(`${variant.name} under callgrind`, [...servingNodeFlags(), ...variant.args(configFile)], {
     cwd: repoRoot,
     env: { ...process.env, OPENAI_BASE_URL: `${upstream}/v1` },
     readyTimeoutMs: 180_000,

@@ -1,9 +1,6 @@
 import { parseArgs } from 'node:util';
-import { runInit } from './init.ts';
 import { packageVersion } from './package-files.ts';
-import { runSchema } from './schema.ts';
-import { runStart } from './start.ts';
-import { runValidate } from './validate.ts';
+import { relaunchWithServingFlags } from './relaunch.ts';
 
 const USAGE = `Usage: lightport <command> [options]
 
@@ -18,8 +15,16 @@ Options:
   -h, --help       show this help
   -v, --version    show the version`;
 
-/** Runs a CLI command and returns the process exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export interface MainOptions {
+  /** Set by the `lightport` executable: `start` may re-launch the process with its serving flags (./relaunch.ts). */
+  readonly relaunch?: boolean;
+}
+
+/**
+ * Runs a CLI command and returns the process exit code. Each command's module is loaded only
+ * when it runs, so `start` re-launches before the gateway's code is loaded at all.
+ */
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -45,14 +50,24 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (values.version) return print(packageVersion());
   const [command = 'start', ...rest] = positionals;
   switch (command) {
-    case 'start':
+    case 'start': {
+      if (options.relaunch) {
+        try {
+          relaunchWithServingFlags();
+        } catch (error) {
+          process.stderr.write(`${(error as Error).message}\n`);
+          return 2;
+        }
+      }
+      const { runStart } = await import('./start.ts');
       return runStart({ config: values.config, port: values.port, host: values.host });
+    }
     case 'validate':
-      return runValidate(rest[0] ?? values.config, { connect: values.connect === true });
+      return (await import('./validate.ts')).runValidate(rest[0] ?? values.config, { connect: values.connect === true });
     case 'init':
-      return runInit(values.output ?? 'lightport.yaml', values.force === true);
+      return (await import('./init.ts')).runInit(values.output ?? 'lightport.yaml', values.force === true);
     case 'schema':
-      return runSchema();
+      return (await import('./schema.ts')).runSchema();
     default:
       process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
       return 2;

@@ -22,6 +22,8 @@ export interface StartOptions {
   readonly args?: readonly string[];
   /** The exact command-line arguments, instead of `start --port 0 --config ...`. */
   readonly rawArgs?: readonly string[];
+  /** Flags for node itself, before the script. */
+  readonly nodeArgs?: readonly string[];
   readonly env?: Record<string, string>;
   readonly cwd?: string;
   /** How long to wait for "listening" (default 15 s). */
@@ -44,7 +46,7 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
     ...(options.config === undefined ? [] : ['--config', writeTempConfig(options.config)]),
     ...(options.args ?? []),
   ];
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { PATH: process.env['PATH'] ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
