@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { relaunchWithServingFlags } from '../src/cli/relaunch.ts';
 
-// The same Node settings as `lightport start` (LIGHTPORT_SEMI_SPACE_MB): the ratios compare code, not heap settings.
+// The same Node settings as `lightport start` under LIGHTPORT_SEMI_SPACE_MB: ratios compare code, not heap settings.
 relaunchWithServingFlags();
 
 const { values } = parseArgs({

@@ -1,8 +1,9 @@
 // What a fixed V8 young generation does to CPU per request and memory: the gateway and the bare
 // proxy, each with Node's defaults (LIGHTPORT_SEMI_SPACE_MB=0) and with
-// `node --min-semi-space-size=N --max-semi-space-size=N`, measured in one run. `lightport start`
-// runs with N = 32 unless told otherwise (src/cli/relaunch.ts); this is the measurement behind
-// that default. Not part of `npm run bench`: it measures a deployment setting, not the code.
+// `node --min-semi-space-size=N --max-semi-space-size=N` (what `LIGHTPORT_SEMI_SPACE_MB=N` gives
+// `lightport start`, src/cli/relaunch.ts), measured in one run. Not part of `npm run bench`: it
+// measures a deployment setting, not the code. bench/translators.ts with the variable set shows
+// the other side (streamed chunks).
 // Usage: node bench/heap-tuning.ts   (env: BENCH_SEMI_SPACE_MB=32, BENCH_SCALE=0.2 for a quick run). Build first.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,24 +1,24 @@
 /**
- * The V8 settings a serving gateway runs with, and the re-launch that applies them.
+ * An optional V8 setting for a serving gateway, and the re-launch that applies it.
  *
- * A gateway keeps tens of kilobytes of short-lived objects per request in flight. With Node's
- * default young generation (it starts at 1 MB and grows only under pressure) those objects are
- * copied by scavenges again and again and many are promoted, and the process spends about a sixth
- * more CPU per request than with a fixed 32 MB semi-space (bench/heap-tuning.ts). Node accepts the
- * semi-space flags only on its command line (not in NODE_OPTIONS, and setting them after start-up
- * is too late), so `lightport start` replaces itself, same process id, with a Node that has them.
+ * `LIGHTPORT_SEMI_SPACE_MB=N` fixes V8's young generation at N MB per semi-space. Node's default
+ * starts at 1 MB, grows under pressure and shrinks when idle. A fixed 32 MB made plain requests
+ * 15–22% cheaper in CPU (bench/heap-tuning.ts) but streamed chunks through the translators 25–45%
+ * dearer (bench/translators.ts), so it is a choice for the operator, not a default. Node accepts
+ * the semi-space flags only on its command line (not in NODE_OPTIONS, and setting them after
+ * start-up is too late), so `lightport start` replaces itself, same process id, with a Node that
+ * has them.
  */
 
-/** Semi-space size in MB; `LIGHTPORT_SEMI_SPACE_MB=0` keeps Node's defaults. */
+/** Semi-space size in MB; unset or `0` keeps Node's defaults. */
 export const SEMI_SPACE_ENV = 'LIGHTPORT_SEMI_SPACE_MB';
-const DEFAULT_SEMI_SPACE_MB = 32;
 const LARGEST_SEMI_SPACE_MB = 1024;
 const SEMI_SPACE_FLAG = /^--(?:min|max)[-_]semi[-_]space[-_]size\b/;
 
-/** The Node flags to serve with, or an empty list to keep Node's defaults; throws on a bad setting. */
+/** The Node flags `LIGHTPORT_SEMI_SPACE_MB` asks for (none when unset or 0); throws on a bad setting. */
 export function servingNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
   const setting = env[SEMI_SPACE_ENV]?.trim();
-  const megabytes = setting === undefined || setting === '' ? DEFAULT_SEMI_SPACE_MB : Number(setting);
+  const megabytes = setting === undefined || setting === '' ? 0 : Number(setting);
   if (!Number.isInteger(megabytes) || megabytes < 0 || megabytes > LARGEST_SEMI_SPACE_MB) {
     throw new Error(`${SEMI_SPACE_ENV} must be a whole number of megabytes from 0 to ${LARGEST_SEMI_SPACE_MB}, not "${setting}"`);
   }
@@ -34,9 +34,10 @@ function semiSpaceChosen(execArgv: readonly string[], env: NodeJS.ProcessEnv): b
 }
 
 /**
- * Re-launches this process with the serving flags, unless they (or a user's own semi-space flags)
- * are already there, or the platform has no `process.execve` (Windows; Node before 22.15), where
- * the gateway runs on Node's defaults. Returns only when nothing was done.
+ * Re-launches this process with the flags `LIGHTPORT_SEMI_SPACE_MB` asks for, unless there are
+ * none, they (or a user's own semi-space flags) are already there, or the platform has no
+ * `process.execve` (Windows; Node before 22.15), where the variable is ignored. Returns only when
+ * nothing was done.
  */
 export function relaunchWithServingFlags(): void {
   const flags = servingNodeFlags();

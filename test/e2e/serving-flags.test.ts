@@ -11,15 +11,23 @@ function commandLine(pid: number | undefined): string[] {
 
 const nodeFlags = (line: readonly string[]): string[] => line.slice(1, line.indexOf(BIN));
 
-describe('lightport start runs Node with its serving flags', () => {
+describe('lightport start and LIGHTPORT_SEMI_SPACE_MB', () => {
   let gateway: GatewayProcess | undefined;
   afterEach(async () => {
     await gateway?.stop();
     gateway = undefined;
   });
 
-  it('re-launches itself, same process id, with a 32 MB young-generation semi-space, and still drains on SIGTERM', async () => {
+  it('runs on Node defaults unless LIGHTPORT_SEMI_SPACE_MB asks otherwise', async () => {
     gateway = await startGateway({ config: CONFIG });
+    expect(nodeFlags(commandLine(gateway.child.pid))).toEqual([]);
+    await gateway.stop();
+    gateway = await startGateway({ config: CONFIG, env: { LIGHTPORT_SEMI_SPACE_MB: '0' } });
+    expect(nodeFlags(commandLine(gateway.child.pid))).toEqual([]);
+  });
+
+  it('with LIGHTPORT_SEMI_SPACE_MB re-launches itself, same process id, with that young generation, serves and drains on SIGTERM', async () => {
+    gateway = await startGateway({ config: CONFIG, env: { LIGHTPORT_SEMI_SPACE_MB: '32' } });
     expect(nodeFlags(commandLine(gateway.child.pid))).toEqual(['--min-semi-space-size=32', '--max-semi-space-size=32']);
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
@@ -30,16 +38,8 @@ describe('lightport start runs Node with its serving flags', () => {
     expect(gateway.output().stderr).toContain('Lightport stopped.');
   });
 
-  it('takes the size from LIGHTPORT_SEMI_SPACE_MB, and 0 keeps Node defaults', async () => {
-    gateway = await startGateway({ config: CONFIG, env: { LIGHTPORT_SEMI_SPACE_MB: '16' } });
-    expect(nodeFlags(commandLine(gateway.child.pid))).toEqual(['--min-semi-space-size=16', '--max-semi-space-size=16']);
-    await gateway.stop();
-    gateway = await startGateway({ config: CONFIG, env: { LIGHTPORT_SEMI_SPACE_MB: '0' } });
-    expect(nodeFlags(commandLine(gateway.child.pid))).toEqual([]);
-  });
-
   it("leaves a user's own semi-space flag alone", async () => {
-    gateway = await startGateway({ config: CONFIG, nodeArgs: ['--max-semi-space-size=8'] });
+    gateway = await startGateway({ config: CONFIG, nodeArgs: ['--max-semi-space-size=8'], env: { LIGHTPORT_SEMI_SPACE_MB: '32' } });
     expect(nodeFlags(commandLine(gateway.child.pid))).toEqual(['--max-semi-space-size=8']);
   });
 
