@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { usageFromTail as usageFromChunks } from './usage.ts';
+import { lastUsageText, usageFromTail as usageFromChunks } from './usage.ts';
 
 const usageFromTail = (text: string) => usageFromChunks([Buffer.from(text)]);
 
@@ -64,5 +64,28 @@ describe('usageFromTail', () => {
     expect(usageFromTail(early)).toEqual(usage);
     const late = JSON.stringify({ choices: [{ message: { content: 'naïve café ☕'.repeat(700) } }], usage });
     expect(usageFromTail(late)).toEqual(usage);
+  });
+
+  it('reads only inside the usage object: a count after it belongs to something else', () => {
+    const body = '{"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4},"x_extra":{"cached_tokens":99,"reasoning_tokens":7}}';
+    expect(usageFromTail(body)).toEqual({ prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 });
+  });
+
+  it('skips strings inside the usage object, braces, escaped quotes and backslashes included', () => {
+    const usage = {
+      note: 'a } brace, a \\" quote { and a trailing backslash \\',
+      prompt_tokens: 3,
+      completion_tokens: 1,
+      total_tokens: 4,
+      prompt_tokens_details: { cached_tokens: 2, tag: '}}' },
+    };
+    const body = JSON.stringify({ usage, x_extra: { reasoning_tokens: 7 } });
+    expect(usageFromTail(body)).toEqual({ prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, cached_tokens: 2 });
+    expect(JSON.parse(lastUsageText([Buffer.from(body)]) ?? '')).toEqual(usage);
+  });
+
+  it('gives the usage text decoded as UTF-8', () => {
+    const usage = { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, tier: 'café ☕' };
+    expect(lastUsageText([Buffer.from(JSON.stringify({ id: 'x', usage }))])).toBe(JSON.stringify(usage));
   });
 });

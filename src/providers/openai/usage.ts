@@ -5,48 +5,66 @@ const USAGE_KEY = '"usage":';
 /**
  * Token usage from the last bytes of an OpenAI-format answer (the JSON body's end, or a
  * stream's final usage chunk). It runs on every response, so it searches the bytes
- * natively, decodes only the usage object and reads its counts by key instead of
- * parsing the answer.
+ * natively and reads the usage object's counts by key, in the latin1 view the search made
+ * (keys and digits are ASCII), instead of parsing the answer or decoding the object again.
  */
 export function usageFromTail(tail: readonly Buffer[]): TokenUsage | undefined {
-  const text = lastUsageText(tail);
-  return text === undefined ? undefined : usageFromText(text);
+  const span = lastUsageSpan(tail);
+  return span === undefined ? undefined : usageFromText(span.text.slice(span.start, span.end + 1));
 }
 
 /** The text of the last `"usage":{...}` object in an answer's last bytes (possibly split over the last two chunks). */
 export function lastUsageText(tail: readonly Buffer[]): string | undefined {
-  const last = tail.at(-1);
-  if (last === undefined) return undefined;
-  return usageIn(last, true) ?? (tail.length > 1 ? usageIn(Buffer.concat(tail), true) : undefined);
+  return decoded(lastUsageSpan(tail));
 }
 
 /** The text of the first `"usage":{...}` object in an answer's first bytes. */
 export function firstUsageText(head: readonly Buffer[]): string | undefined {
   if (head.length === 0) return undefined;
-  return usageIn(head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head), false);
+  return decoded(usageIn(head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head), false));
+}
+
+/** A usage object found in `bytes`: `text` is their latin1 view from `from`, the object is `text[start..end]`. */
+interface UsageSpan {
+  readonly bytes: Buffer;
+  readonly from: number;
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+function lastUsageSpan(tail: readonly Buffer[]): UsageSpan | undefined {
+  const last = tail.at(-1);
+  if (last === undefined) return undefined;
+  return usageIn(last, true) ?? (tail.length > 1 ? usageIn(Buffer.concat(tail), true) : undefined);
+}
+
+/** The object's text decoded as UTF-8 (strings in it may hold any character). */
+function decoded(span: UsageSpan | undefined): string | undefined {
+  return span === undefined ? undefined : span.bytes.toString('utf8', span.from + span.start, span.from + span.end + 1);
 }
 
 /** Where the usage object is looked for first: an answer's usage is in its last few hundred bytes. */
 const SEARCH_BYTES = 4096;
 
-function usageIn(bytes: Buffer, last: boolean): string | undefined {
+function usageIn(bytes: Buffer, last: boolean): UsageSpan | undefined {
   if (last && bytes.length > SEARCH_BYTES) return usageInRange(bytes, bytes.length - SEARCH_BYTES, true) ?? usageInRange(bytes, 0, true);
   return usageInRange(bytes, 0, last);
 }
 
 /**
  * Searches a latin1 view of the bytes from `from` (one character per byte, so indices are byte
- * offsets, and JSON's structure is ASCII): V8's string search and a charCodeAt loop are several
- * times faster than the same work on a Buffer. The object itself is decoded as UTF-8.
+ * offsets, and JSON's structure is ASCII): V8's string search is several times faster than the
+ * same work on a Buffer.
  */
-function usageInRange(bytes: Buffer, from: number, last: boolean): string | undefined {
+function usageInRange(bytes: Buffer, from: number, last: boolean): UsageSpan | undefined {
   const text = bytes.toString('latin1', from);
   const key = last ? text.lastIndexOf(USAGE_KEY) : text.indexOf(USAGE_KEY);
   if (key === -1) return undefined;
   const start = text.indexOf('{', key + USAGE_KEY.length);
   if (start === -1 || start > key + USAGE_KEY.length + 2) return undefined;
   const end = matchingBrace(text, start);
-  return end === -1 ? undefined : bytes.toString('utf8', from + start, from + end + 1);
+  return end === -1 ? undefined : { bytes, from, text, start, end };
 }
 
 /** Reads an OpenAI usage object's text: counts are unique keys inside it, details included. */
@@ -90,17 +108,32 @@ function count(text: string, key: string): number | undefined {
   return digits === 0 ? undefined : value;
 }
 
+/**
+ * The index of the brace that closes the object opening at `start`. A string is skipped whole,
+ * from its opening quote to the next quote not escaped, with a native search: a usage object
+ * is mostly keys, and stepping through them character by character cost several times more.
+ */
 function matchingBrace(text: string, start: number): number {
   let depth = 0;
-  let inString = false;
   for (let index = start; index < text.length; index++) {
     const code = text.charCodeAt(index);
-    if (inString) {
-      if (code === 92 /* \ */) index++;
-      else if (code === 34 /* " */) inString = false;
-    } else if (code === 34) inString = true;
-    else if (code === 123 /* { */) depth++;
+    if (code === 34 /* " */) {
+      index = closingQuote(text, index);
+      if (index === -1) return -1;
+    } else if (code === 123 /* { */) depth++;
     else if (code === 125 /* } */ && --depth === 0) return index;
   }
   return -1;
+}
+
+/** The quote that ends the string opening at `open`: the next one after an even run of backslashes. */
+function closingQuote(text: string, open: number): number {
+  let quote = open;
+  for (;;) {
+    quote = text.indexOf('"', quote + 1);
+    if (quote === -1) return -1;
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 92 /* \ */) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+  }
 }
