@@ -12,6 +12,7 @@ import { processTreeCpuSeconds } from './proc-cpu.ts';
 import { gatewayConfig, type RoutingUpstreams } from './routing-config.ts';
 import { closeRoutingPools, runRequests, type ModelTarget, type Run } from './routing-load.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
+import { warmupRequests } from './warmup.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -57,7 +58,11 @@ async function refusingOrigin(): Promise<string> {
 async function ruleCost(gateway: RunningServer, requests: number): Promise<Record<string, number>> {
   const single = target(gateway.origin, 'single');
   const ruled = target(gateway.origin, 'ruled');
-  for (const warm of [single, ruled]) check(await runRequests(warm, requests, 32));
+  // Warmed up like every CPU comparison (bench/warmup.ts), in passes over both models: with only a
+  // few thousand requests the gateway is still compiling, more so on the path with more code.
+  const passes = 5;
+  const warmup = Math.ceil(warmupRequests(scale) / passes);
+  for (let pass = 0; pass < passes; pass++) for (const warm of [single, ruled]) check(await runRequests(warm, warmup, 32));
   const perRequest: Record<'single' | 'ruled', number[]> = { single: [], ruled: [] };
   for (let round = 0; round < RULE_COST_ROUNDS; round++) {
     const order =
