@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { watchConfigFile } from '../config/watch.ts';
@@ -39,6 +38,7 @@ import { sendJson } from './respond.ts';
 import { RouteTable } from './routes.ts';
 import { circuitSettings, RoutingRuntime } from './routing-runtime.ts';
 import { handleUsage } from './usage-api.ts';
+import { newRequestId } from './request-id.ts';
 import { requestHeader } from './request-headers.ts';
 
 export interface Gateway {
@@ -228,7 +228,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const incomingId = requestHeader(req, 'x-request-id');
-    const id = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const id = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : newRequestId();
     const startedAt = performance.now();
     const context = createRequestContext({
       id,

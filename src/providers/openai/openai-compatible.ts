@@ -5,6 +5,7 @@ import { normalizedCompletion, normalizedStream } from './normalize.ts';
 import { quirkedBody, type OpenAIQuirks } from './quirks.ts';
 import type { AttemptOptions, AttemptOutcome, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
 import { relayUsageReader } from '../relay-usage.ts';
+import { upstreamPathJoiner } from '../upstream-path.ts';
 
 /** What differs between OpenAI-compatible upstreams: data, not code. */
 export interface OpenAICompatibleDescription {
@@ -35,7 +36,7 @@ const bearer = (apiKey: string): Record<string, string> => ({ authorization: `Be
 export function createOpenAICompatibleProvider(description: OpenAICompatibleDescription, dispatcher: Dispatcher): Provider {
   const url = new URL(description.baseUrl);
   const origin = url.origin;
-  const prefix = url.pathname.replace(/\/+$/, '');
+  const fullPath = upstreamPathJoiner(url);
   const paths = description.paths ?? DEFAULT_PATHS;
   const auth = description.auth ?? bearer;
   const staticHeaders = upstreamHeaders(description.headers, description.apiKey === undefined ? {} : auth(description.apiKey));
@@ -55,7 +56,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
       origin,
       // Field by field rather than spread: one call per attempt, and every call site gives the same shape.
       method: request.method,
-      path: prefix + request.path,
+      path: fullPath(request.path),
       body: request.body,
       readUsage: request.readUsage,
       translator: request.translator,

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { GatewayError } from '../../server/errors.ts';
 import { sendUpstream, type AnswerTranslator, type UpstreamCall } from '../http-transport.ts';
 import { relayUsageReader } from '../relay-usage.ts';
+import { upstreamPathJoiner } from '../upstream-path.ts';
 import type { AttemptOptions, AttemptOutcome, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
 
 /** One request as the provider wants it: where it goes, its headers (auth included) and its body. */
@@ -38,7 +39,7 @@ export interface TranslatingAdapter {
 export function createTranslatingProvider(name: string, adapter: TranslatingAdapter, dispatcher: Dispatcher): Provider {
   const url = new URL(adapter.baseUrl);
   const origin = url.origin;
-  const prefix = url.pathname.replace(/\/+$/, '');
+  const fullPath = upstreamPathJoiner(url);
 
   const call = (
     options: AttemptOptions,
@@ -48,7 +49,7 @@ export function createTranslatingProvider(name: string, adapter: TranslatingAdap
       dispatcher,
       origin,
       ...request,
-      path: prefix + request.path,
+      path: fullPath(request.path),
       timeoutMs: options.firstByteTimeoutMs ?? adapter.timeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
       signal: options.signal,
