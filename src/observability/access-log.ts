@@ -11,10 +11,10 @@ const INFO = 30;
 
 /**
  * One JSON line per finished request, in the logger's format and through its asynchronous
- * destination (so lines never interleave), handed over as a record that is serialized in one
- * JSON.stringify when its batch goes out: the line holds
- * only known fields (never headers; bodies come redacted), so pino's per-field serializers
- * and redaction would only cost time on every request. Returns the unsubscribe function.
+ * destination (so lines never interleave), handed over as a record that the destination
+ * serializes in one JSON.stringify: the line holds only known fields (never headers; bodies
+ * come redacted), so pino's per-field serializers and redaction would only cost time on every
+ * request. Returns the unsubscribe function.
  */
 export function subscribeAccessLog(logger: Logger, bodies: BodyRenderer): () => void {
   if (!logger.isLevelEnabled('info')) return () => {};
