@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { Pool } from 'undici';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
 import { servingNodeFlags } from '../src/cli/relaunch.ts';
+import { load, VARIANTS, type Variant } from './variants.ts';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,9 +28,6 @@ const MEASURED = Math.max(500, Math.round(3000 * scale));
 const CONNECTIONS = 8;
 /** Variants measured at once: each valgrind is single-threaded, and the machine has two cores. */
 const PARALLEL = 2;
-const GATEWAY_KEY = 'lp-bench-key-0123456789abcdef';
-const LIMITS = '{ requests_per_minute: 100000000, tokens_per_minute: 1000000000, concurrent: 10000 }';
-
 /**
  * What V8 does beside the program: garbage collection and optimizing compilation. Under valgrind
  * their share depends on timing (concurrent marking and compile jobs start when threads get to
@@ -38,95 +36,6 @@ const LIMITS = '{ requests_per_minute: 100000000, tokens_per_minute: 1000000000,
  */
 const RUNTIME_WORK =
   /compiler::|maglev::|Maglev|turboshaft|Scaveng|Marking|Sweep|Evacuat|IterateObjectCache|RootPointer|Remembered|MarkCompact|heap::base|GCTracer|LiveObject|StringTableCleaner|Compaction/;
-
-interface Variant {
-  readonly name: string;
-  readonly args: (configFile: string) => string[];
-  readonly config?: (directory: string) => string;
-  readonly model: string;
-  readonly authorization?: string;
-}
-
-const provider = `providers:
-  openai: { type: openai, api_key: sk-bench-not-a-real-key, base_url: "\${OPENAI_BASE_URL}" }
-`;
-const gateway = (configFile: string): string[] => ['bin/lightport.js', 'start', '--config', configFile, '--port', '0'];
-const limitsConfig = (backend: string): string => `${provider}logging: { level: warn }
-metrics: { enabled: false }
-auth:
-  enabled: true
-  keys:
-    - { name: bench, key: ${GATEWAY_KEY}, team: perf, limits: ${LIMITS} }
-limits:
-  backend: ${backend}
-  global: ${LIMITS}
-state:
-  redis: { url: "redis://127.0.0.1:6379", prefix: "lightport-bench-instructions-${crypto.randomUUID()}:" }
-`;
-
-const VARIANTS: readonly Variant[] = [
-  { name: 'bare', args: () => ['bench/bare-proxy.ts'], model: 'gpt-4o-mini' },
-  {
-    name: 'off',
-    args: gateway,
-    config: () => `${provider}logging: { level: warn }\nmetrics: { enabled: false }\n`,
-    model: 'openai/gpt-4o-mini',
-  },
-  {
-    name: 'observability',
-    args: gateway,
-    // flush_ms 5000: at the few hundred requests a second valgrind allows, the default 1 s would
-    // write batches of a few hundred rows instead of the full 1,000 a loaded gateway writes.
-    config: (directory) => `${provider}logging: { level: info, bodies: off }
-metrics: { enabled: true }
-request_log: { sqlite_path: "${path.join(directory, 'requests.db')}", flush_ms: 5000 }
-`,
-    model: 'openai/gpt-4o-mini',
-  },
-  {
-    name: 'limits_memory',
-    args: gateway,
-    config: () => limitsConfig('memory'),
-    model: 'openai/gpt-4o-mini',
-    authorization: GATEWAY_KEY,
-  },
-  {
-    name: 'limits_redis',
-    args: gateway,
-    config: () => limitsConfig('redis'),
-    model: 'openai/gpt-4o-mini',
-    authorization: GATEWAY_KEY,
-  },
-  {
-    name: 'cache_hit',
-    args: gateway,
-    config: () => `${provider}logging: { level: warn }
-models:
-  cached: { provider: openai, model: gpt-4o-mini }
-cache: { enabled: true }
-`,
-    model: 'cached',
-  },
-];
-
-async function load(pool: Pool, variant: Variant, requests: number): Promise<void> {
-  const body = JSON.stringify({
-    model: variant.model,
-    temperature: 0,
-    messages: [{ role: 'user', content: 'Say hello in one short sentence.' }],
-  });
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${variant.authorization ?? 'sk-bench-client'}` };
-  let started = 0;
-  const worker = async (): Promise<void> => {
-    while (started < requests) {
-      started++;
-      const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers, body });
-      const text = await response.body.text();
-      if (response.statusCode !== 200) throw new Error(`${variant.name}: HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
-    }
-  };
-  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-}
 
 /** Instructions in one thread's dump: all of them, and those of the program itself. */
 async function countThread(file: string): Promise<{ all: number; mutator: number }> {
@@ -160,13 +69,13 @@ async function measure(variant: Variant, upstream: string, directory: string): P
   });
   const pool = new Pool(server.origin, { connections: CONNECTIONS, pipelining: 1 });
   try {
-    await load(pool, variant, WARMUP);
+    await load(pool, variant, WARMUP, CONNECTIONS);
     await run('callgrind_control', ['--instr=on', String(server.pid)]);
     // Newly instrumented code runs slowly once: a few hundred requests before counting starts.
-    await load(pool, variant, 500);
+    await load(pool, variant, 500, CONNECTIONS);
     await sleep(2000);
     await run('callgrind_control', ['--zero', String(server.pid)]);
-    await load(pool, variant, MEASURED);
+    await load(pool, variant, MEASURED, CONNECTIONS);
     // Work a request leaves behind (the store's batch, the access log's flush) counts for it.
     await sleep(variant.name === 'observability' ? 7000 : 2500);
     await run('callgrind_control', ['--dump', String(server.pid)]);
