@@ -3,6 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { parseConfigText, type ConfigResult } from './load.ts';
 
+/**
+ * Kubernetes mounts a ConfigMap's files as links through `..data`, and updates them all at once
+ * by pointing `..data` at a new `..<timestamp>` directory: the file's own name never appears in
+ * the directory's events then. Other files beside the config (a request-log database, say) are
+ * ignored, as before.
+ */
+const KUBERNETES_ENTRY = '..';
+
 export interface ConfigWatcher {
   close(): void;
 }
@@ -10,8 +18,8 @@ export interface ConfigWatcher {
 /**
  * Watches a config file and reports each changed version, parsed and validated. The
  * directory is watched, not the file, so editors that save by writing a new file and
- * renaming it over the old one are seen too; bursts of events are debounced, and a save
- * that leaves the text as it was is ignored.
+ * renaming it over the old one are seen too, and so are Kubernetes ConfigMap updates; bursts
+ * of events are debounced, and a save that leaves the text as it was is ignored.
  */
 export function watchConfigFile(file: string, onChange: (result: ConfigResult) => void, debounceMs = 150): ConfigWatcher {
   let timer: NodeJS.Timeout | undefined;
@@ -36,7 +44,7 @@ export function watchConfigFile(file: string, onChange: (result: ConfigResult) =
 
   const name = basename(file);
   const watcher: FSWatcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
-    if (changed !== null && changed !== name) return;
+    if (changed !== null && changed !== name && !changed.startsWith(KUBERNETES_ENTRY)) return;
     clearTimeout(timer);
     timer = setTimeout(() => void reload(), debounceMs);
   });
