@@ -14,28 +14,41 @@ export function resetMs(capacity: number, remaining: number): number {
   return ((capacity - Math.min(capacity, remaining)) * MINUTE_MS) / capacity;
 }
 
-const HEADER_NAMES = {
-  requests: { limit: 'x-ratelimit-limit-requests', remaining: 'x-ratelimit-remaining-requests', reset: 'x-ratelimit-reset-requests' },
-  tokens: { limit: 'x-ratelimit-limit-tokens', remaining: 'x-ratelimit-remaining-tokens', reset: 'x-ratelimit-reset-tokens' },
-} as const;
+/** The bucket of `positions` holding the least after this request, or -1 when there is none. */
+function tightest(positions: readonly number[], remaining: readonly number[]): number {
+  let found = -1;
+  for (const position of positions) {
+    if (found === -1 || (remaining[position] ?? 0) < (remaining[found] ?? 0)) found = position;
+  }
+  return found;
+}
 
-/** Sets x-ratelimit-{limit,remaining,reset}-{requests,tokens} from the tightest bucket of that kind. */
+/**
+ * Sets x-ratelimit-{limit,remaining,reset}-{requests,tokens} from the tightest bucket of each kind.
+ * The names are written out, not computed: a store under a computed name goes through V8's
+ * generic (megamorphic) path, six times a request.
+ */
 export function setRateHeaders(
   headers: Record<string, string>,
-  kind: 'requests' | 'tokens',
   buckets: ReadonlyArray<{ readonly capacity: number }>,
-  positions: readonly number[],
+  requestPositions: readonly number[],
+  tokenPositions: readonly number[],
   remaining: readonly number[],
 ): void {
-  let tightest = -1;
-  for (const position of positions) {
-    if (tightest === -1 || (remaining[position] ?? 0) < (remaining[tightest] ?? 0)) tightest = position;
+  const requests = tightest(requestPositions, remaining);
+  const requestBucket = buckets[requests];
+  if (requestBucket !== undefined) {
+    const left = remaining[requests] ?? 0;
+    headers['x-ratelimit-limit-requests'] = String(requestBucket.capacity);
+    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, Math.floor(left)));
+    headers['x-ratelimit-reset-requests'] = formatDuration(resetMs(requestBucket.capacity, left));
   }
-  const bucket = buckets[tightest];
-  if (bucket === undefined) return;
-  const left = remaining[tightest] ?? 0;
-  const names = HEADER_NAMES[kind];
-  headers[names.limit] = String(bucket.capacity);
-  headers[names.remaining] = String(Math.max(0, Math.floor(left)));
-  headers[names.reset] = formatDuration(resetMs(bucket.capacity, left));
+  const tokens = tightest(tokenPositions, remaining);
+  const tokenBucket = buckets[tokens];
+  if (tokenBucket !== undefined) {
+    const left = remaining[tokens] ?? 0;
+    headers['x-ratelimit-limit-tokens'] = String(tokenBucket.capacity);
+    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, Math.floor(left)));
+    headers['x-ratelimit-reset-tokens'] = formatDuration(resetMs(tokenBucket.capacity, left));
+  }
 }

@@ -43,7 +43,10 @@ const SWEEP_MS = MINUTE_MS;
 export class MemoryBackend implements LimitBackend {
   readonly #buckets = new Map<string, Bucket>();
   readonly #leases = new Map<string, LeaseSet>();
-  /** Scratch lists for one admission (admissions run one at a time): no new arrays per request. */
+  /**
+   * Scratch lists for one admission (admissions run one at a time), written by position and never
+   * emptied: emptying an array (`length = 0`) drops its storage, and the next admission grew it again.
+   */
   readonly #heldBuckets: Bucket[] = [];
   readonly #heldLeases: LeaseSet[] = [];
   readonly #spend = new Map<string, Spend>();
@@ -61,48 +64,44 @@ export class MemoryBackend implements LimitBackend {
     // Each bucket and lease set is looked up once: the checks and the updates below share it.
     const held = this.#heldBuckets;
     const levels: number[] = [];
-    for (const use of buckets) {
+    for (let index = 0; index < buckets.length; index++) {
+      const use = buckets[index] as BucketUse;
       const bucket = this.#bucket(use, now);
-      held.push(bucket);
+      held[index] = bucket;
       levels.push(levelOf(bucket, use.capacity, now));
     }
     const sets = this.#heldLeases;
-    try {
-      for (let index = 0; index < budgets.length; index++) {
-        const budget = budgets[index] as BudgetUse;
-        const spent = this.#spendAt(budget.key, now)?.usd ?? 0;
-        if (reached(spent, budget.limitUsd, 1))
-          return { kind: 'refused', reason: 'budget', index, retryAfterMs: 0, remaining: levels, spentUsd: spent };
-      }
-      for (let index = 0; index < leases.length; index++) {
-        const lease = leases[index] as LeaseUse;
-        const set = this.#leaseSet(lease.key);
-        if (set.held >= lease.limit) return { kind: 'refused', reason: 'concurrency', index, retryAfterMs: 1000, remaining: levels };
-        sets.push(set);
-      }
-      for (let index = 0; index < buckets.length; index++) {
-        const use = buckets[index] as BucketUse;
-        const level = levels[index] as number;
-        if (use.cost > level) {
-          const retryAfterMs = Math.ceil(((use.cost - level) * MINUTE_MS) / use.capacity);
-          return { kind: 'refused', reason: 'rate', index, retryAfterMs, remaining: levels };
-        }
-      }
-      for (let index = 0; index < buckets.length; index++) {
-        const use = buckets[index] as BucketUse;
-        const left = (levels[index] as number) - use.cost;
-        levels[index] = left;
-        const bucket = held[index] as Bucket;
-        bucket.tokens = left;
-        bucket.at = now;
-        bucket.capacity = use.capacity;
-      }
-      for (const set of sets) set.held++;
-      return { kind: 'admitted', remaining: levels };
-    } finally {
-      held.length = 0;
-      sets.length = 0;
+    for (let index = 0; index < budgets.length; index++) {
+      const budget = budgets[index] as BudgetUse;
+      const spent = this.#spendAt(budget.key, now)?.usd ?? 0;
+      if (reached(spent, budget.limitUsd, 1))
+        return { kind: 'refused', reason: 'budget', index, retryAfterMs: 0, remaining: levels, spentUsd: spent };
     }
+    for (let index = 0; index < leases.length; index++) {
+      const lease = leases[index] as LeaseUse;
+      const set = this.#leaseSet(lease.key);
+      if (set.held >= lease.limit) return { kind: 'refused', reason: 'concurrency', index, retryAfterMs: 1000, remaining: levels };
+      sets[index] = set;
+    }
+    for (let index = 0; index < buckets.length; index++) {
+      const use = buckets[index] as BucketUse;
+      const level = levels[index] as number;
+      if (use.cost > level) {
+        const retryAfterMs = Math.ceil(((use.cost - level) * MINUTE_MS) / use.capacity);
+        return { kind: 'refused', reason: 'rate', index, retryAfterMs, remaining: levels };
+      }
+    }
+    for (let index = 0; index < buckets.length; index++) {
+      const use = buckets[index] as BucketUse;
+      const left = (levels[index] as number) - use.cost;
+      levels[index] = left;
+      const bucket = held[index] as Bucket;
+      bucket.tokens = left;
+      bucket.at = now;
+      bucket.capacity = use.capacity;
+    }
+    for (let index = 0; index < leases.length; index++) (sets[index] as LeaseSet).held++;
+    return { kind: 'admitted', remaining: levels };
   }
 
   settle(request: SettleRequest): Settled {

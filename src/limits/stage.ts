@@ -6,6 +6,7 @@ import { budgetExceededMessage, type BudgetKeys, type BudgetSpec } from './budge
 import { setRateHeaders } from './headers.ts';
 import type { AuthorizedKey, KeyDirectory } from './key-directory.ts';
 import { checkMcpAccess } from './mcp-access.ts';
+import { PlanCache } from './plan-cache.ts';
 import { addToPlan, emptyPlan, type Dimension, type LimitPlan, type SharedLimits } from './plan.ts';
 import { estimateChatTokens, estimateEmbeddingTokens, roughCount, type CountTokens } from './tokens.ts';
 import { Ticket, type SettleDeps } from './ticket.ts';
@@ -35,6 +36,7 @@ export class LimitsStage {
   readonly #backend: LimitBackend;
   #count: CountTokens = roughCount;
   #leases = 0;
+  readonly #plans = new PlanCache();
 
   constructor(parts: StageParts) {
     this.#parts = parts;
@@ -82,8 +84,7 @@ export class LimitsStage {
       leaseTtlMs: this.#parts.leaseTtlMs,
     });
     const conclude = (admission: Admission): Ticket => {
-      setRateHeaders(context.headers, 'requests', plan.buckets, plan.requestBuckets, admission.remaining);
-      setRateHeaders(context.headers, 'tokens', plan.buckets, plan.tokenBuckets, admission.remaining);
+      setRateHeaders(context.headers, plan.buckets, plan.requestBuckets, plan.tokenBuckets, admission.remaining);
       if (admission.kind === 'refused') throw this.#refusal(context, admission, plan, blocking.specs);
       return new Ticket(this.#parts, plan, leaseId, budgets, estimate === -1 ? 0 : estimate);
     };
@@ -94,14 +95,21 @@ export class LimitsStage {
     return 'messages' in request ? estimateChatTokens(request as ChatRequest, this.#count) : estimateEmbeddingTokens(request, this.#count);
   }
 
+  /** Per-user limits make a plan per user (not cached: users are many); otherwise it is the (key, model) pair's. */
   #plan(key: AuthorizedKey | undefined, user: string | undefined, model: string, tokens: () => number): LimitPlan {
+    const perUser = user !== undefined && this.#parts.shared.perUser ? user : undefined;
+    if (perUser !== undefined) return this.#buildPlan(key, perUser, model, tokens);
+    return this.#plans.plan(key, model, tokens, () => this.#buildPlan(key, undefined, model, () => 0));
+  }
+
+  #buildPlan(key: AuthorizedKey | undefined, user: string | undefined, model: string, tokens: () => number): LimitPlan {
     const { shared } = this.#parts;
     const plan = emptyPlan();
     if (key !== undefined) {
       addToPlan(plan, key.limits, 'key', tokens);
       if (key.caller.team !== undefined) addToPlan(plan, shared.team(key.caller.team), 'team', tokens);
     }
-    if (user !== undefined && shared.perUser) addToPlan(plan, shared.user(user), 'user', tokens);
+    if (user !== undefined) addToPlan(plan, shared.user(user), 'user', tokens);
     addToPlan(plan, shared.model(model), 'model', tokens);
     addToPlan(plan, shared.global, 'global', tokens);
     return plan;
