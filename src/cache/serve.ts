@@ -2,6 +2,7 @@ import type { RequestContext } from '../pipeline/context.ts';
 import { SSE_CONTENT_TYPE } from '../server/sse.ts';
 import type { CachedAnswer } from './answer-store.ts';
 import { replayAsStream } from './replay.ts';
+import { Buffer } from 'node:buffer';
 
 /**
  * Each answer's body length in UTF-8 bytes, measured on its first hit: measuring means reading

@@ -3,6 +3,7 @@ import { SSE_CONTENT_TYPE } from '../server/sse.ts';
 import { stringLiteralBetween } from '../providers/translate/string-literal.ts';
 import { sseReader } from '../providers/translate/translators.ts';
 import type { ResponseSink } from '../providers/types.ts';
+import { Buffer } from 'node:buffer';
 
 /** The internal answer's parts an ingress reads: OpenAI's `chat.completion` and `chat.completion.chunk`, as providers write them. */
 export interface ChatUsage {

@@ -9,6 +9,7 @@ import { generateKey, keyHint, KeyRing, sha256, type KeyEntry, type KeyPolicy } 
 import type { LimitSpec } from './plan.ts';
 import type { KeyStore, StoredKey } from './store.ts';
 import { requestHeader, takeRequestHeader } from '../server/request-headers.ts';
+import { Buffer } from 'node:buffer';
 
 /** A key with what the stage compiled for it once: the caller view, its limits and budgets. */
 export interface AuthorizedKey extends KeyEntry {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admission, AdmitRequest, LeaseUse, LimitBackend, SettleRequest, Settled, SpendSeed } from './backend.ts';
 import { NOTHING_CROSSED } from './backend.ts';
+import { performance } from 'node:perf_hooks';
 
 /** A replica takes this share of a limit at a time (1/64)... */
 const SHARE = 64;

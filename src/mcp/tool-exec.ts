@@ -6,6 +6,8 @@ import { canonicalJson } from './canonical-json.ts';
 import type { McpConnection } from './connection.ts';
 import { escapeBlock } from './inject.ts';
 import type { McpTool } from './toolset.ts';
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 
 /** A tool call as the model made it. */
 export interface ToolCall {

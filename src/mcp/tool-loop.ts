@@ -17,6 +17,7 @@ import { schemaProfileFor, type SchemaProfile } from './schema-clean.ts';
 import { runToolCall, type ToolCall, type ToolRun } from './tool-exec.ts';
 import type { McpTool } from './toolset.ts';
 import { JsonTurn, StreamTurn, type TurnResult } from './turn.ts';
+import { performance } from 'node:perf_hooks';
 
 /** An injected MCP tool a model may call, by exposed name. */
 export interface CallableTool {

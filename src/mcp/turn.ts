@@ -3,6 +3,7 @@ import { createParser } from 'eventsource-parser';
 import type { ResponseSink } from '../providers/types.ts';
 import type { ClientStream } from './client-stream.ts';
 import type { ToolCall } from './tool-exec.ts';
+import { Buffer } from 'node:buffer';
 
 /** What one model turn said, assembled from a JSON body or from stream deltas. */
 export interface TurnResult {

@@ -1,5 +1,6 @@
 import type { RequestFinished } from './events.ts';
 import type { Redactor } from './redaction.ts';
+import { Buffer } from 'node:buffer';
 
 export interface RenderedBodies {
   readonly request?: string;

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { Buffer } from 'node:buffer';
 
 export type { Logger };
 

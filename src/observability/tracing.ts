@@ -16,6 +16,7 @@ import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRat
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { TracingConfig } from '../config/observability-schema.ts';
 import type { AttemptFinished, McpToolCallFinished, RequestFinished } from './events.ts';
+import { performance } from 'node:perf_hooks';
 
 export interface Tracing {
   /** Exports the spans still buffered, then stops. */

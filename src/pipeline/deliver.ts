@@ -9,6 +9,7 @@ import type { RequestContext } from './context.ts';
 import { finish, sendGatewayError } from './finish.ts';
 import { RequestAbort } from './request-abort.ts';
 import { DeferredResponse } from './response-sink.ts';
+import { performance } from 'node:perf_hooks';
 
 export type Send = (target: Target, options: AttemptOptions) => Promise<AttemptOutcome>;
 

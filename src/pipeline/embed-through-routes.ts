@@ -3,6 +3,7 @@ import type { EmbedThroughModel } from '../cache/semantic/embedders.ts';
 import type { AttemptOutcome, EmbeddingsRequest, ResponseSink } from '../providers/types.ts';
 import { RoutingInput } from '../router/routing-input.ts';
 import type { RoutingTable } from '../router/routing-table.ts';
+import { Buffer } from 'node:buffer';
 
 /** How long the gateway waits for one of its own embedding calls. */
 const EMBED_TIMEOUT_MS = 10_000;

@@ -1,6 +1,7 @@
 import { requestFinished, type RequestFinished } from '../observability/events.ts';
 import type { RequestContext } from './context.ts';
 import { requestHeader } from '../server/request-headers.ts';
+import { performance } from 'node:perf_hooks';
 
 /** Tells the observers about a request once its response has closed and the pipeline is done with it. */
 export function publishFinished(context: RequestContext): void {

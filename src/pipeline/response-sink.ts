@@ -3,6 +3,8 @@ import type { ResponseSink, TokenUsage } from '../providers/types.ts';
 import { SSE_CONTENT_TYPE } from '../server/sse.ts';
 import type { RequestContext } from './context.ts';
 import { requestHeader } from '../server/request-headers.ts';
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 
 export const COST_HEADER = 'x-lightport-cost-usd';
 

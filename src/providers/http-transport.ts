@@ -3,6 +3,7 @@ import { UsageEventFilter } from './openai/usage-event-filter.ts';
 import { PRIVATE_ADDRESS_REFUSED } from './ssrf-guard.ts';
 import { mapUpstreamError, type UpstreamErrorOutcome } from './upstream-errors.ts';
 import type { AbortHooks, AttemptOutcome, ResponseSink, TokenUsage, UpstreamHeaders } from './types.ts';
+import { Buffer } from 'node:buffer';
 
 /**
  * Turns a provider's 2xx answer into OpenAI's, incrementally: bytes in, OpenAI bytes out.

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
 import type { CircuitChange } from './circuit-breaker.ts';
 import type { HealthMap } from './health-map.ts';
+import { performance } from 'node:perf_hooks';
 
 export interface SharedCircuitsOptions {
   readonly url: string;

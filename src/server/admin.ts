@@ -7,6 +7,7 @@ import { readJsonBody } from './body.ts';
 import { GatewayError } from './errors.ts';
 import { sendJson } from './respond.ts';
 import type { RouteTable } from './routes.ts';
+import { performance } from 'node:perf_hooks';
 
 export interface AdminDeps {
   readonly runtime: RoutingRuntime;

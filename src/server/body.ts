@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from './errors.ts';
 import { requestHeader } from './request-headers.ts';
+import { Buffer } from 'node:buffer';
 
 /**
  * Reads and parses a JSON body once, refusing bodies over the limit before buffering them; the

@@ -1,4 +1,5 @@
 import type { InFlightRequests } from './in-flight.ts';
+import { performance } from 'node:perf_hooks';
 
 /** How often in-flight requests are checked against their deadlines: the precision of a deadline. */
 export const DEADLINE_SWEEP_MS = 20;

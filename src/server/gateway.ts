@@ -40,6 +40,7 @@ import { circuitSettings, RoutingRuntime } from './routing-runtime.ts';
 import { handleUsage } from './usage-api.ts';
 import { newRequestId } from './request-id.ts';
 import { requestHeader } from './request-headers.ts';
+import { performance } from 'node:perf_hooks';
 
 export interface Gateway {
   readonly server: Server;

@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto';
+import { Buffer } from 'node:buffer';
 
 const IDS_PER_FILL = 128;
 const random = Buffer.allocUnsafeSlow(16 * IDS_PER_FILL);

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { WireFormat } from '../pipeline/wire-format.ts';
 import type { OpenAIErrorBody } from './errors.ts';
+import { Buffer } from 'node:buffer';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
   const text = JSON.stringify(body);

@@ -1,4 +1,5 @@
 import type { SqlValue } from './sql.ts';
+import { Buffer } from 'node:buffer';
 
 const CHUNK_BYTES = 64 * 1024;
 const OPEN = 0x5b; // [

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 /**
  * Anthropic tool ids must match ^[a-zA-Z0-9_-]+$, but other providers' ids may not (Gemini's carry
  * a base64 thought signature). Such ids are handed out base64url-encoded, which fits the pattern,

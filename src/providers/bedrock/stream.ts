@@ -7,6 +7,7 @@ import { isRecord } from '../translate/request-parts.ts';
 import { StreamDialect } from '../translate/translators.ts';
 import { BEDROCK_JSON_TOOL } from './request.ts';
 import { converseFinishReason, converseUsage } from './response.ts';
+import { Buffer } from 'node:buffer';
 
 const EXCEPTION_STATUS: Record<string, number> = {
   throttlingException: 429,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Buffer } from 'node:buffer';
 
 /** A deterministic unit vector for a text: the same text always embeds the same. */
 export function mockEmbedding(text: string, dimensions: number): Float32Array {

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 const EVENT_END = Buffer.from('\n\n');
 const USAGE_OBJECT = Buffer.from('"usage":{');
 const NO_CHOICES = Buffer.from('"choices":[]');

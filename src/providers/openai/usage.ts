@@ -1,4 +1,5 @@
 import type { TokenUsage } from '../types.ts';
+import { Buffer } from 'node:buffer';
 
 const USAGE_KEY = '"usage":';
 

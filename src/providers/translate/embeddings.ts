@@ -1,6 +1,7 @@
 import { GatewayError } from '../../server/errors.ts';
 import type { EmbeddingsRequest, TokenUsage } from '../types.ts';
 import { makeUsage } from './openai-output.ts';
+import { Buffer } from 'node:buffer';
 
 /** The inputs as texts; token-id inputs only OpenAI understands. */
 export function embeddingInputs(request: EmbeddingsRequest): string[] {

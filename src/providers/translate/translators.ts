@@ -4,6 +4,7 @@ import type { AnswerTranslator } from '../http-transport.ts';
 import type { UpstreamErrorOutcome } from '../upstream-errors.ts';
 import type { TokenUsage } from '../types.ts';
 import { ChunkWriter, completionJson, JSON_CONTENT_TYPE, SSE_CONTENT_TYPE, type AnswerOut, type FinishReason } from './openai-output.ts';
+import { Buffer } from 'node:buffer';
 
 /** State every translated stream shares: the chunk writer, usage, finish reason, a failure. */
 export abstract class StreamDialect {
