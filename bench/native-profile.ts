@@ -8,7 +8,8 @@
 // (bench/instructions.ts) weigh some native code quite differently: there JSON.stringify of an
 // access-log line counted about 17 thousand instructions, here it takes about a microsecond.
 // Usage: node bench/native-profile.ts [variant...]   (default: bare off; needs perf; build first;
-// `npm run bench:profile -- bare off observability`)
+// `npm run bench:profile -- bare off observability`; BENCH_PROFILE_CALLERS=symbol,... also lists
+// what called each symbol named, from call graphs)
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { servingNodeFlags } from '../src/cli/relaunch.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
@@ -31,6 +33,8 @@ const WARMUP_PASSES = 5;
 const CONNECTIONS = 32;
 const SAMPLES_PER_SECOND = 4999;
 const SHOWN = Number(process.env['BENCH_PROFILE_TOP'] ?? '20');
+/** Symbols whose callers to list (`BENCH_PROFILE_CALLERS=Builtins_LoadGlobalIC,...`); call graphs are recorded only then. */
+const CALLERS_OF = (process.env['BENCH_PROFILE_CALLERS'] ?? '').split(',').filter((symbol) => symbol !== '');
 /** What each variant is compared with, as in the CPU suites. */
 const BASE: Readonly<Record<string, string>> = {
   off: 'bare',
@@ -112,9 +116,23 @@ async function profileAll(profiled: readonly Profiled[]): Promise<Profile[]> {
     for (const { variant, pool } of profiled) await load(pool, variant, Math.ceil(warmupRequests(scale) / WARMUP_PASSES), CONNECTIONS);
   }
   const recorders = profiled.map(({ server, data }) =>
-    spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', String(SAMPLES_PER_SECOND), '-p', String(server.pid), '-o', data], {
-      stdio: 'ignore',
-    }),
+    spawn(
+      'perf',
+      [
+        'record',
+        '-q',
+        '-e',
+        'cpu-clock',
+        '-F',
+        String(SAMPLES_PER_SECOND),
+        ...(CALLERS_OF.length > 0 ? ['-g'] : []),
+        '-p',
+        String(server.pid),
+        '-o',
+        data,
+      ],
+      { stdio: 'ignore' },
+    ),
   );
   await sleep(1000);
   for (let round = 0; round < ROUNDS; round++) {
@@ -171,6 +189,39 @@ function printDifferences(base: string, baseProfile: Profile, name: string, prof
   }
 }
 
+/** Symbol names in a perf script call chain line: `addr symbol+0xoffset (dso)`. */
+const FRAME = /^\s+[0-9a-f]+ (.*?)(?:\+0x[0-9a-f]+)? \(.*\)$/;
+
+/**
+ * For each symbol of CALLERS_OF, the functions its samples were called from (the next frame of
+ * the call chain, recorded through frame pointers, which V8's JIT code keeps), in µs per request.
+ */
+async function callersOf(data: string): Promise<Map<string, Map<string, number>>> {
+  const callers = new Map(CALLERS_OF.map((symbol) => [symbol, new Map<string, number>()]));
+  const script = spawn('perf', ['script', '-i', data], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let frames: string[] = [];
+  const count = (): void => {
+    const counts = frames[0] === undefined ? undefined : callers.get(frames[0]);
+    if (counts !== undefined) counts.set(frames[1] ?? '(none)', (counts.get(frames[1] ?? '(none)') ?? 0) + 1);
+    frames = [];
+  };
+  for await (const line of createInterface({ input: script.stdout })) {
+    const frame = FRAME.exec(line);
+    if (frame) frames.push(frame[1] ?? '');
+    else count();
+  }
+  count();
+  return callers;
+}
+
+function printCallers(name: string, callers: Map<string, Map<string, number>>): void {
+  for (const [symbol, counts] of callers) {
+    console.log(`\n${name}: callers of ${symbol} (µs/request)`);
+    const rows = [...counts].toSorted((a, b) => b[1] - a[1]).slice(0, SHOWN);
+    for (const [caller, samples] of rows) console.log(`${format(perRequestUs(samples))}  ${caller.slice(0, 140)}`);
+  }
+}
+
 async function perfAvailable(): Promise<boolean> {
   try {
     await run('perf', ['--version']);
@@ -206,6 +257,9 @@ if (import.meta.main) {
     const baseProfile = base === undefined ? undefined : profileOf.get(base);
     if (base !== undefined && baseProfile !== undefined)
       printDifferences(base, baseProfile, variant.name, profileOf.get(variant.name) as Profile);
+  }
+  if (CALLERS_OF.length > 0) {
+    for (const variant of variants) printCallers(variant.name, await callersOf(path.join(directory, `${variant.name}.data`)));
   }
   console.log(`\ncolumns: change in µs/request, the base variant's µs/request, symbol; perf data in ${directory}`);
 }
