@@ -1,4 +1,5 @@
-import { UriTemplate } from '@modelcontextprotocol/client';
+import type { UriTemplate } from '@modelcontextprotocol/client';
+import { mcpSdk } from './sdk.ts';
 import type { ChatRequest } from '../providers/types.ts';
 
 /** The values a source template may use: {user}, {model}, {metadata.KEY}. */
@@ -28,9 +29,9 @@ export class RequestTemplate {
 
   constructor(source: string, kind: 'uri' | 'text') {
     this.source = source;
-    if (kind === 'uri' && UriTemplate.isTemplate(source)) {
+    if (kind === 'uri' && mcpSdk().UriTemplate.isTemplate(source)) {
       if (/\{[+#]/.test(source)) throw new Error(`reserved expansion ({+var}, {#var}) is not allowed: ${source}`);
-      this.#uri = new UriTemplate(source);
+      this.#uri = new (mcpSdk().UriTemplate)(source);
       this.variables = this.#uri.variableNames;
     } else {
       this.variables = kind === 'text' ? [...source.matchAll(/\{([\w.-]+)\}/g)].map((match) => match[1] ?? '') : [];

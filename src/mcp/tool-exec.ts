@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/client';
-import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
+import { mcpSdk } from './sdk.ts';
 import { mcpToolCallFinished, type McpToolCallFinished, type McpToolCallOutcome } from '../observability/events.ts';
 import type { ChatMessage } from '../providers/types.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -78,6 +78,7 @@ async function execute(
     );
     return { outcome: result.isError === true ? 'tool_error' : 'ok', text: resultText(result) };
   } catch (error) {
+    const { ProtocolError, SdkError, SdkErrorCode } = mcpSdk();
     if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
       return { outcome: 'timeout', text: `The tool did not answer within ${connection.config.timeout_ms} ms.` };
     }

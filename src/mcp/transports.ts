@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { Client, SSEClientTransport, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { Client, ClientOptions } from '@modelcontextprotocol/client';
 import type { McpServerConfig } from '../config/mcp-schema.ts';
 import type { Logger } from '../observability/logger.ts';
+import { mcpSdk, mcpStdio } from './sdk.ts';
 
 export interface OpenedClient {
   readonly client: Client;
@@ -24,10 +24,11 @@ function negotiation(protocol: McpServerConfig['protocol']): ClientOptions['vers
  * the protocol revision (2026-07-28 through server/discover, else 2025-11-25).
  */
 export async function openClient(name: string, config: McpServerConfig, options: ClientOptions, logger: Logger): Promise<OpenedClient> {
+  const { Client, SSEClientTransport, StreamableHTTPClientTransport } = mcpSdk();
   const clientOptions: ClientOptions = { ...options, versionNegotiation: negotiation(config.protocol) };
   const connectOptions = { timeout: config.connect_timeout_ms };
   if (config.transport === 'stdio') {
-    const transport = new StdioClientTransport({
+    const transport = new (mcpStdio().StdioClientTransport)({
       command: config.command,
       args: config.args,
       env: config.env,

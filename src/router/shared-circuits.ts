@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../state/lazy-module.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { CircuitChange } from './circuit-breaker.ts';
 import type { HealthMap } from './health-map.ts';
@@ -34,8 +35,8 @@ export class SharedCircuits {
     this.#logger = logger;
     this.#channel = `${options.keyPrefix}circuit`;
     this.#hash = `${options.keyPrefix}circuits`;
-    this.#publisher = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    this.#subscriber = new Redis(options.url);
+    this.#publisher = new (ioredis().Redis)(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.#subscriber = new (ioredis().Redis)(options.url);
     for (const client of [this.#publisher, this.#subscriber]) client.on('error', (error: Error) => this.#warn(error));
     this.#publisher.on('ready', () => void this.#loadOpen(health));
     void this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#warn(error));

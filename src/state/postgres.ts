@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { lazyModule } from './lazy-module.ts';
 import { decodeRows } from './encoded-rows.ts';
 import type { SqlDatabase, SqlValue } from './sql.ts';
 
@@ -9,6 +9,8 @@ export interface PostgresOptions {
   readonly connectTimeoutMs?: number;
 }
 
+const pg = lazyModule<typeof import('pg')>('pg');
+
 /** `?` placeholders, as in SQLite, become PostgreSQL's `$1, $2...`. */
 function numbered(sql: string): string {
   let index = 0;
@@ -17,7 +19,7 @@ function numbered(sql: string): string {
 
 /** A PostgreSQL pool behind the shared SQL seam; an unreachable server fails calls, never the process. */
 export function openPostgres(options: PostgresOptions): SqlDatabase {
-  const pool = new pg.Pool({
+  const pool = new (pg().Pool)({
     connectionString: options.url,
     max: 4,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,

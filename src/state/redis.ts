@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from './lazy-module.ts';
 
 /**
  * One Redis connection for commands and, lazily, one for subscriptions (a subscribed
@@ -13,13 +14,18 @@ export class RedisBackend {
   constructor(url: string, prefix: string) {
     this.#url = url;
     this.prefix = prefix;
-    this.client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2000 });
+    this.client = new (ioredis().Redis)(url, {
+      lazyConnect: false,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+      connectTimeout: 2000,
+    });
     this.client.on('error', () => undefined);
   }
 
   /** Calls `listener` with each message on `channel` (the prefix is added). */
   async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
-    const subscriber = (this.#subscriber ??= new Redis(this.#url, { maxRetriesPerRequest: null, connectTimeout: 2000 }));
+    const subscriber = (this.#subscriber ??= new (ioredis().Redis)(this.#url, { maxRetriesPerRequest: null, connectTimeout: 2000 }));
     subscriber.on('error', () => undefined);
     const full = this.prefix + channel;
     subscriber.on('message', (from: string, message: string) => {
@@ -65,7 +71,7 @@ export interface FailFastRedisOptions {
  * No auto-pipelining: the caller batches its own work into single commands.
  */
 export function createRedis(options: FailFastRedisOptions): Redis {
-  const redis = new Redis(options.url, {
+  const redis = new (ioredis().Redis)(options.url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -1,5 +1,8 @@
-import { DefaultAzureCredential, type AccessToken, type TokenCredential } from '@azure/identity';
+import type { AccessToken, TokenCredential } from '@azure/identity';
+import { lazyModule } from '../../state/lazy-module.ts';
 import type { AttemptOutcome } from '../types.ts';
+
+const azureIdentity = lazyModule<typeof import('@azure/identity')>('@azure/identity');
 
 /** Azure OpenAI's scope for Entra ID tokens. */
 export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
@@ -30,7 +33,7 @@ export class EntraBearer {
     this.#scope = settings.scope;
     this.#credential =
       credential ??
-      new DefaultAzureCredential(
+      new (azureIdentity().DefaultAzureCredential)(
         settings.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: settings.managedIdentityClientId },
       );
   }
