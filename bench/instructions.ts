@@ -157,7 +157,9 @@ export async function runInstructionsBench(): Promise<Record<string, number>> {
   const ratios: readonly (readonly [string, string, string])[] = [
     ['gateway_to_bare', 'off', 'bare'],
     ['observability_on_to_off', 'observability', 'off'],
+    ['keys_to_off', 'keys', 'off'],
     ['limits_memory_to_off', 'limits_memory', 'off'],
+    ['limits_memory_all_headers_to_off', 'limits_memory_all_headers', 'off'],
     ['limits_redis_to_off', 'limits_redis', 'off'],
     ['cache_hit_to_bare', 'cache_hit', 'bare'],
   ];

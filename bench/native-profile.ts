@@ -40,7 +40,9 @@ const BASE: Readonly<Record<string, string>> = {
   off: 'bare',
   cache_hit: 'bare',
   observability: 'off',
-  limits_memory: 'off',
+  keys: 'off',
+  limits_memory: 'keys',
+  limits_memory_all_headers: 'limits_memory',
   limits_redis: 'off',
 };
 

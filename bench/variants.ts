@@ -1,6 +1,7 @@
 // The gateway variants the instruction-count and native-profile suites compare: the bare proxy,
-// the gateway with every feature off, with observability on, with keys and limits in memory and
-// on Redis, and serving exact cache hits; and the load they are driven with.
+// the gateway with every feature off, with observability on, with keys alone, with keys and limits
+// in memory (x-ratelimit-* on refusals, the default, and on every answer) and on Redis, and serving
+// exact cache hits; and the load they are driven with.
 import path from 'node:path';
 import type { Pool } from 'undici';
 
@@ -19,7 +20,7 @@ const provider = `providers:
   openai: { type: openai, api_key: sk-bench-not-a-real-key, base_url: "\${OPENAI_BASE_URL}" }
 `;
 const gateway = (configFile: string): string[] => ['bin/lightport.js', 'start', '--config', configFile, '--port', '0'];
-const limitsConfig = (backend: string): string => `${provider}logging: { level: warn }
+const limitsConfig = (backend: string, headers = 'refused'): string => `${provider}logging: { level: warn }
 metrics: { enabled: false }
 auth:
   enabled: true
@@ -27,6 +28,7 @@ auth:
     - { name: bench, key: ${GATEWAY_KEY}, team: perf, limits: ${LIMITS} }
 limits:
   backend: ${backend}
+  headers: ${headers}
   global: ${LIMITS}
 state:
   redis: { url: "redis://127.0.0.1:6379", prefix: "lightport-bench-instructions-${crypto.randomUUID()}:" }
@@ -50,6 +52,26 @@ metrics: { enabled: true }
 request_log: { sqlite_path: "${path.join(directory, 'requests.db')}", flush_ms: 5000 }
 `,
     model: 'openai/gpt-4o-mini',
+  },
+  {
+    name: 'keys',
+    args: gateway,
+    config: () => `${provider}logging: { level: warn }
+metrics: { enabled: false }
+auth:
+  enabled: true
+  keys:
+    - { name: bench, key: ${GATEWAY_KEY}, team: perf }
+`,
+    model: 'openai/gpt-4o-mini',
+    authorization: GATEWAY_KEY,
+  },
+  {
+    name: 'limits_memory_all_headers',
+    args: gateway,
+    config: () => limitsConfig('memory', 'all'),
+    model: 'openai/gpt-4o-mini',
+    authorization: GATEWAY_KEY,
   },
   {
     name: 'limits_memory',

@@ -89,6 +89,12 @@ export const limitsSchema = z.strictObject({
     .enum(['open', 'closed'])
     .default('open')
     .describe('When Redis is unreachable: open = admit under local in-memory limits; closed = refuse with 503.'),
+  headers: z
+    .enum(['refused', 'all'])
+    .default('refused')
+    .describe(
+      'Which answers carry the x-ratelimit-* headers: refused = 429s only; all = every answer to a limited request, as OpenAI sends them (about 5% more CPU per request).',
+    ),
   global: limitSetSchema.optional(),
   per_key: limitSetSchema.optional(),
   per_team: limitSetSchema.optional(),

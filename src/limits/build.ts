@@ -81,6 +81,7 @@ export function createLimits(config: Config, logger: Logger, options: LimitsOpti
     teamBudgets,
     budgetKeys,
     leaseTtlMs: config.server.request_timeout_ms + 5000,
+    headersOnEveryAnswer: limits.headers === 'all',
     backend: backends.backend,
     costOf: options.costOf ?? tokenPriceCost(budgets.prices),
     ledger,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConfigKey } from '../config/limits-schema.ts';
 import type { McpAllowlist } from '../mcp/policy.ts';
@@ -8,7 +9,7 @@ import type { BudgetSpec } from './budgets.ts';
 import { generateKey, keyHint, KeyRing, sha256, type KeyEntry, type KeyPolicy } from './keys.ts';
 import type { LimitSpec } from './plan.ts';
 import type { KeyStore, StoredKey } from './store.ts';
-import { requestHeader, takeRequestHeader } from '../server/request-headers.ts';
+import { blankRequestHeader, requestHeader } from '../server/request-headers.ts';
 import { Buffer } from 'node:buffer';
 
 /** A key with what the stage compiled for it once: the caller view, its limits and budgets. */
@@ -86,12 +87,22 @@ export class KeyDirectory {
 
   /** The request's key, or a 401 that says what is wrong without saying which keys exist. */
   authenticate(context: RequestContext): AuthorizedKey {
-    const secret = takeSecret(context);
+    const credential = takeCredential(context.req);
     const socket = context.req.socket as VerifyingSocket;
     const last = socket[VERIFIED];
-    // The same key again on a keep-alive connection: it is compared only with what this connection sent
-    // before (so timing tells a caller nothing new), and the entry must still be the ring's (not rotated or revoked).
-    if (last !== undefined && last.secret === secret && this.#ring.get(last.key.name) === last.key) return last.key;
+    // The same credential again on a keep-alive connection: it is compared only with what this connection
+    // sent before (so timing tells a caller nothing new), as the header's text, before any parsing; and
+    // the entry must still be the ring's (not rotated or revoked).
+    if (
+      last !== undefined &&
+      credential !== undefined &&
+      last.credential.text === credential.text &&
+      last.credential.inKeyHeader === credential.inKeyHeader &&
+      this.#ring.get(last.key.name) === last.key
+    ) {
+      return last.key;
+    }
+    const secret = credential === undefined ? undefined : secretOf(credential);
     if (secret === undefined) {
       throw new GatewayError(
         'missing_gateway_key',
@@ -101,7 +112,7 @@ export class KeyDirectory {
     const verdict = this.#ring.verify(secret);
     switch (verdict.kind) {
       case 'valid':
-        socket[VERIFIED] = { secret, key: verdict.key };
+        socket[VERIFIED] = { credential: credential as Credential, key: verdict.key };
         return verdict.key;
       case 'revoked':
         throw new GatewayError('revoked_gateway_key', 'This Lightport key has been revoked; ask an administrator for a new one.');
@@ -190,17 +201,40 @@ export class KeyDirectory {
 }
 
 const VERIFIED = Symbol('lightport.verifiedKey');
-type VerifyingSocket = Socket & { [VERIFIED]?: { readonly secret: string; readonly key: AuthorizedKey } };
+interface Verified {
+  readonly credential: Credential;
+  readonly key: AuthorizedKey;
+}
+type VerifyingSocket = Socket & { [VERIFIED]?: Verified };
 
-/** Reads the key from x-lightport-key, else Authorization, and clears it so nothing later can forward or log it. */
-function takeSecret(context: RequestContext): string | undefined {
-  const { req } = context;
+/** The header that carried the key, as sent. */
+interface Credential {
+  readonly text: string;
+  readonly inKeyHeader: boolean;
+}
+
+/**
+ * The header that carries the key: x-lightport-key, else Authorization (a Bearer one, checked when
+ * its secret is read). It is blanked in the request so nothing later can forward or log it.
+ */
+function takeCredential(req: IncomingMessage): Credential | undefined {
   const header = requestHeader(req, 'x-lightport-key');
-  if (header !== undefined && header !== '') return takeRequestHeader(req, 'x-lightport-key')?.trim();
+  if (header !== undefined && header !== '') {
+    blankRequestHeader(req, 'x-lightport-key');
+    return { text: header, inKeyHeader: true };
+  }
   const authorization = requestHeader(req, 'authorization');
-  if (authorization === undefined || !/^bearer\s/i.test(authorization)) return undefined;
-  takeRequestHeader(req, 'authorization');
-  const secret = authorization.slice(7).trim();
+  if (authorization === undefined) return undefined;
+  blankRequestHeader(req, 'authorization');
+  return { text: authorization, inKeyHeader: false };
+}
+
+const BEARER = /^bearer\s/i;
+
+/** The key itself; none in an Authorization that is not Bearer. */
+function secretOf(credential: Credential): string | undefined {
+  if (!credential.inKeyHeader && !BEARER.test(credential.text)) return undefined;
+  const secret = (credential.inKeyHeader ? credential.text : credential.text.slice(7)).trim();
   return secret === '' ? undefined : secret;
 }
 

@@ -28,7 +28,8 @@ interface LeaseSet {
 
 /** What a bucket holds at `now`: it refills `capacity` a minute, up to `capacity`. */
 function levelOf(bucket: Bucket, capacity: number, now: number): number {
-  return Math.min(capacity, bucket.tokens + ((now - bucket.at) * capacity) / MINUTE_MS);
+  const level = bucket.tokens + ((now - bucket.at) * capacity) / MINUTE_MS;
+  return level < capacity ? level : capacity;
 }
 
 interface Spend {
@@ -108,7 +109,9 @@ export class MemoryBackend implements LimitBackend {
     const now = this.#now();
     for (const use of request.adjust) {
       const bucket = this.#bucket(use, now);
-      bucket.tokens = Math.min(use.capacity, levelOf(bucket, use.capacity, now) - use.cost);
+      // A refund (negative cost) fills no further than capacity.
+      const tokens = levelOf(bucket, use.capacity, now) - use.cost;
+      bucket.tokens = tokens < use.capacity ? tokens : use.capacity;
       bucket.at = now;
       bucket.capacity = use.capacity;
     }

@@ -15,27 +15,26 @@ export class PlanCache {
   readonly #byKey = new WeakMap<AuthorizedKey, Map<string, LimitPlan>>();
   readonly #keyless = new Map<string, LimitPlan>();
 
-  /** The plan for a request of `key` on `model` whose estimate is `tokens()`; `build` makes its fixed part once. */
-  plan(key: AuthorizedKey | undefined, model: string, tokens: () => number, build: () => LimitPlan): LimitPlan {
+  /** The fixed part of the plan of `key` on `model`, when it was made before. */
+  get(key: AuthorizedKey | undefined, model: string): LimitPlan | undefined {
+    return (key === undefined ? this.#keyless : this.#byKey.get(key))?.get(model);
+  }
+
+  /** Remembers the fixed part of a plan (its token buckets' cost is each request's own); returns it. */
+  set(key: AuthorizedKey | undefined, model: string, fixed: LimitPlan): LimitPlan {
     let plans = key === undefined ? this.#keyless : this.#byKey.get(key);
     if (plans === undefined) {
       plans = new Map();
       this.#byKey.set(key as AuthorizedKey, plans);
     }
-    let fixed = plans.get(model);
-    if (fixed === undefined) {
-      fixed = build();
-      if (plans.size >= MOST_MODELS) plans.clear();
-      plans.set(model, fixed);
-    }
-    return withTokenCost(fixed, tokens);
+    if (plans.size >= MOST_MODELS) plans.clear();
+    plans.set(model, fixed);
+    return fixed;
   }
 }
 
 /** A cached plan with its token buckets costing this request's estimate (the cached plan itself is never changed). */
-function withTokenCost(fixed: LimitPlan, tokens: () => number): LimitPlan {
-  if (fixed.tokenBuckets.length === 0) return fixed;
-  const cost = tokens();
+export function withTokenCost(fixed: LimitPlan, cost: number): LimitPlan {
   const buckets = fixed.buckets.slice();
   for (const position of fixed.tokenBuckets) {
     const bucket = buckets[position] as BucketUse;

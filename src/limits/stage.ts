@@ -6,7 +6,7 @@ import { budgetExceededMessage, type BudgetKeys, type BudgetSpec } from './budge
 import { setRateHeaders } from './headers.ts';
 import type { AuthorizedKey, KeyDirectory } from './key-directory.ts';
 import { checkMcpAccess } from './mcp-access.ts';
-import { PlanCache } from './plan-cache.ts';
+import { PlanCache, withTokenCost } from './plan-cache.ts';
 import { addToPlan, emptyPlan, type Dimension, type LimitPlan, type SharedLimits } from './plan.ts';
 import { estimateChatTokens, estimateEmbeddingTokens, roughCount, type CountTokens } from './tokens.ts';
 import { Ticket, type SettleDeps } from './ticket.ts';
@@ -18,6 +18,8 @@ export interface StageParts extends SettleDeps {
   readonly teamBudgets: (team: string) => readonly BudgetSpec[];
   readonly budgetKeys: BudgetKeys;
   readonly leaseTtlMs: number;
+  /** x-ratelimit-* on every answer to a limited request, not only on refusals. */
+  readonly headersOnEveryAnswer: boolean;
 }
 
 const MOST_USER_CHARACTERS = 256;
@@ -68,9 +70,7 @@ export class LimitsStage {
     const user = userOf(context, request);
     if (user !== undefined) context.user = user;
 
-    let estimate = -1;
-    const tokens = (): number => (estimate === -1 ? (estimate = this.#estimate(request)) : estimate);
-    const plan = this.#plan(key, user, context.model ?? request.model, tokens);
+    const plan = this.#plan(key, user, context.model ?? request.model, request);
     const budgets = key === undefined ? NO_BUDGETS : this.#budgetsOf(key);
     if (plan.buckets.length === 0 && plan.leases.length === 0 && budgets.length === 0) return undefined;
     refuseOversized(plan);
@@ -83,23 +83,49 @@ export class LimitsStage {
       leaseId,
       leaseTtlMs: this.#parts.leaseTtlMs,
     });
-    const conclude = (admission: Admission): Ticket => {
+    if (decided instanceof Promise)
+      return decided.then((admission) => this.#conclude(context, admission, plan, leaseId, budgets, blocking.specs));
+    return this.#conclude(context, decided, plan, leaseId, budgets, blocking.specs);
+  }
+
+  #conclude(
+    context: RequestContext,
+    admission: Admission,
+    plan: LimitPlan,
+    leaseId: string,
+    budgets: readonly BudgetSpec[],
+    blocking: readonly BudgetSpec[],
+  ): Ticket {
+    const refused = admission.kind === 'refused';
+    if (refused || this.#parts.headersOnEveryAnswer) {
       setRateHeaders(context.headers, plan.buckets, plan.requestBuckets, plan.tokenBuckets, admission.remaining);
-      if (admission.kind === 'refused') throw this.#refusal(context, admission, plan, blocking.specs);
-      return new Ticket(this.#parts, plan, leaseId, budgets, estimate === -1 ? 0 : estimate);
-    };
-    return decided instanceof Promise ? decided.then(conclude) : conclude(decided);
+    }
+    if (refused) throw this.#refusal(context, admission, plan, blocking);
+    return new Ticket(this.#parts, plan, leaseId, budgets, tokenEstimate(plan));
   }
 
   #estimate(request: ChatRequest | EmbeddingsRequest): number {
     return 'messages' in request ? estimateChatTokens(request as ChatRequest, this.#count) : estimateEmbeddingTokens(request, this.#count);
   }
 
-  /** Per-user limits make a plan per user (not cached: users are many); otherwise it is the (key, model) pair's. */
-  #plan(key: AuthorizedKey | undefined, user: string | undefined, model: string, tokens: () => number): LimitPlan {
+  /**
+   * Per-user limits make a plan per user (not cached: users are many); otherwise it is the (key,
+   * model) pair's, its token buckets costing this request's estimate (made only when there are some).
+   */
+  #plan(key: AuthorizedKey | undefined, user: string | undefined, model: string, request: ChatRequest | EmbeddingsRequest): LimitPlan {
     const perUser = user !== undefined && this.#parts.shared.perUser ? user : undefined;
-    if (perUser !== undefined) return this.#buildPlan(key, perUser, model, tokens);
-    return this.#plans.plan(key, model, tokens, () => this.#buildPlan(key, undefined, model, () => 0));
+    if (perUser !== undefined) {
+      let estimate = -1;
+      return this.#buildPlan(key, perUser, model, () => (estimate === -1 ? (estimate = this.#estimate(request)) : estimate));
+    }
+    const fixed =
+      this.#plans.get(key, model) ??
+      this.#plans.set(
+        key,
+        model,
+        this.#buildPlan(key, undefined, model, () => 0),
+      );
+    return fixed.tokenBuckets.length === 0 ? fixed : withTokenCost(fixed, this.#estimate(request));
   }
 
   #buildPlan(key: AuthorizedKey | undefined, user: string | undefined, model: string, tokens: () => number): LimitPlan {
@@ -168,6 +194,12 @@ function userOf(context: RequestContext, request: ChatRequest | EmbeddingsReques
     });
   }
   return user;
+}
+
+/** The request's token estimate, as its token buckets cost it (0 without any). */
+function tokenEstimate(plan: LimitPlan): number {
+  const position = plan.tokenBuckets[0];
+  return position === undefined ? 0 : (plan.buckets[position]?.cost ?? 0);
 }
 
 /** A request bigger than a whole minute's tokens can never pass: say so instead of "retry later". */

@@ -46,18 +46,15 @@ export function requestHeader(req: IncomingMessage, name: string): string | unde
 }
 
 /**
- * Blanks a header's values in `req.rawHeaders` and in `req.headers`, so nothing later can forward
- * or log it (a secret the gateway has taken); returns the first value it had.
+ * Blanks every value of a header in `req.rawHeaders` and in `req.headers`, so nothing later can
+ * forward or log it (a secret the gateway has taken).
  */
-export function takeRequestHeader(req: IncomingMessage, name: string): string | undefined {
-  const value = requestHeader(req, name);
-  if (value === undefined) return undefined;
+export function blankRequestHeader(req: IncomingMessage, name: string): void {
   const raw = req.rawHeaders;
   for (let index = 0; index < raw.length; index += 2) {
     const field = raw[index] as string;
-    if (field.length === name.length && field.toLowerCase() === name) raw[index + 1] = '';
+    if (field.length === name.length && (field === name || field.toLowerCase() === name)) raw[index + 1] = '';
   }
   // Set to undefined rather than deleted, which would slow every later lookup on the object.
   req.headers[name] = undefined;
-  return value;
 }

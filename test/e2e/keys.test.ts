@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../fakes/openai-upstream.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
@@ -113,6 +114,37 @@ describe('gateway keys', () => {
     expect(completion.choices[0]?.message.content).toBe('hello');
     expect((await call('/v1/chat/completions', { body: chat(), headers: { 'x-lightport-key': HASHED_KEY } })).status).toBe(200);
     expect((await call('/v1/chat/completions', { body: chat('restricted'), headers: bearer(HASHED_KEY) })).status).toBe(200);
+  });
+
+  it('checks every request of a keep-alive connection on its own: the key verified before it is no pass', async () => {
+    // One connection: the gateway remembers the last key verified on it and compares the next request's header with it.
+    const connection = new Pool(gateway.url, { connections: 1 });
+    const sockets = new Set<unknown>();
+    connection.on('connect', (_origin, [client]) => sockets.add(client));
+    const status = async (headers: Record<string, string>): Promise<number> => {
+      const response = await connection.request({
+        path: '/v1/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await response.body.text();
+      return response.statusCode;
+    };
+    try {
+      expect(await status({ authorization: `Bearer ${CI_KEY}` })).toBe(200);
+      expect(await status({ authorization: `Bearer ${CI_KEY}x` })).toBe(401);
+      expect(await status({ authorization: `Basic ${CI_KEY}` })).toBe(401);
+      // In x-lightport-key the header's whole text is the key: "Bearer <key>" there is not the key.
+      expect(await status({ 'x-lightport-key': `Bearer ${CI_KEY}` })).toBe(401);
+      expect(await status({ authorization: `Bearer ${CI_KEY}` })).toBe(200);
+      expect(await status({ 'x-lightport-key': CI_KEY })).toBe(200);
+      expect(await status({ authorization: `Bearer ${HASHED_KEY}` })).toBe(200);
+      expect(await status({})).toBe(401);
+      expect(sockets.size).toBe(1);
+    } finally {
+      await connection.close();
+    }
   });
 
   it('refuses a model the key may not use with 403, and lists only the models it may', async () => {

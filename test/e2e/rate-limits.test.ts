@@ -39,6 +39,7 @@ auth:
   teams:
     small: { limits: { requests_per_minute: 3 } }
 limits:
+  headers: all
   per_user: { requests_per_minute: 2 }
   per_model: { capped: { requests_per_minute: 2 } }
 `,
@@ -92,7 +93,7 @@ async function read(chunks: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<
 }
 
 describe('rate limits in memory', () => {
-  it('limits requests per minute per key, with OpenAI headers on every answer and Retry-After on the 429', async () => {
+  it('limits requests per minute per key, with OpenAI headers on every answer (headers: all) and Retry-After on the 429', async () => {
     const answers = await inTurn(3, () => ask(gateway, KEYS.rpm, { model: 'echo' }));
     expect(statuses(answers)).toEqual([200, 200, 429]);
     const [first, , refused] = answers as [Answer, Answer, Answer];
@@ -187,11 +188,16 @@ describe('rate limits in memory', () => {
     expect((await ask(gateway, KEYS.concurrent, { model: 'echo' })).status).toBe(200);
   });
 
-  it('applies a global limit without any keys', async () => {
+  it('applies a global limit without any keys; by default only the refusals carry the x-ratelimit-* headers', async () => {
     const answers = await Promise.all(Array.from({ length: 8 }, () => ask(open, undefined, { model: 'echo' })));
     expect(statuses(answers).filter((status) => status === 200)).toHaveLength(5);
     const refused = answers.find((answer) => answer.status === 429);
     expect(refused?.error?.message).toBe('Rate limit reached: 5 requests per minute for this gateway. Retry after 12s.');
     expect(refused?.headers.get('x-ratelimit-limit-requests')).toBe('5');
+    expect(refused?.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(refused?.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+(\.\d+)?s$/);
+    for (const admitted of answers.filter((answer) => answer.status === 200)) {
+      expect([...admitted.headers.keys()].filter((name) => name.startsWith('x-ratelimit-'))).toEqual([]);
+    }
   });
 });
