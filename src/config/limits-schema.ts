@@ -93,7 +93,7 @@ export const limitsSchema = z.strictObject({
     .enum(['refused', 'all'])
     .default('refused')
     .describe(
-      'Which answers carry the x-ratelimit-* headers: refused = 429s only; all = every answer to a limited request, as OpenAI sends them (about 5% more CPU per request).',
+      'Which answers carry the x-ratelimit-* headers: refused = 429s only; all = every answer to a limited request, as OpenAI sends them (about 5% more work per request).',
     ),
   global: limitSetSchema.optional(),
   per_key: limitSetSchema.optional(),
