@@ -28,8 +28,9 @@ const FIRST_VALUE_WINS = new Set([
 
 /**
  * One request header by its lower-case name, read from `req.rawHeaders` with the value Node's
- * `req.headers` would give it. Reading `req.headers` makes Node build an object of every header
- * the client sent (about 1% of a proxied request's CPU), when a request needs three or four.
+ * `req.headers` would give it. (It was written to spare Node building `req.headers`, but node:http
+ * builds it for every HTTP/1.1 request anyway, to check `host` and `expect`; a lookup here costs
+ * about 30 ns against 18 for a property of `req.headers`.)
  */
 export function requestHeader(req: IncomingMessage, name: string): string | undefined {
   const raw = req.rawHeaders;
