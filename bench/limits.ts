@@ -12,7 +12,7 @@ import { balancedOrder } from './balanced-order.ts';
 import { planPinning, pinThisProcess } from './cpu-pinning.ts';
 import { startBenchRedis, type BenchRedis } from './pinned-redis.ts';
 import { closePools, runLoad, type Target } from './load.ts';
-import { processTreeCpuSeconds } from './proc-cpu.ts';
+import { minorFaults, processTreeCpuSeconds } from './proc-cpu.ts';
 import { spawnServer, type RunningServer } from './spawn-server.ts';
 import { warmupRequests } from './warmup.ts';
 
@@ -127,13 +127,17 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
     const targets = Object.fromEntries(
       VARIANTS.map((variant) => [variant, gateways[variant].map((gateway, index) => target(variant, gateway.origin, index))]),
     ) as Record<Variant, Target[]>;
+    const faults: Record<Variant, number> = { off: 0, memory: 0, redis: 0 };
     const run = async (variant: Variant, replica: number, count: number): Promise<number> => {
       const gateway = gateways[variant][replica] as RunningServer;
+      const faultsBefore = minorFaults(gateway.pid);
       const before = processTreeCpuSeconds(gateway.pid);
       const result = await runLoad(targets[variant][replica] as Target, 'plain', count, { connections: CONNECTIONS });
+      const spent = processTreeCpuSeconds(gateway.pid) - before;
+      faults[variant] += minorFaults(gateway.pid) - faultsBefore;
       errors += result.errors;
       if (result.errors > count / 100) throw new Error(`limits bench (${variant}): ${result.firstError}\n${gateway.recentOutput()}`);
-      return processTreeCpuSeconds(gateway.pid) - before;
+      return spent;
     };
     // Warm-up in passes over every gateway, so that none sits idle for long before its first round.
     for (let pass = 0; pass < WARMUP_PASSES; pass++) {
@@ -142,6 +146,7 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
       }
     }
     errors = 0;
+    for (const variant of VARIANTS) faults[variant] = 0;
     const seconds: Record<Variant, number> = { off: 0, memory: 0, redis: 0 };
     for (let round = 0; round < rounds; round++) {
       // Each replica in turn, and over each replica's rounds every order of the variants.
@@ -155,6 +160,10 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
       'limits.cpu_us_per_request.redis': rounded(perRequest('redis'), 1),
       'limits.cpu_ratio_memory_to_off': rounded(perRequest('memory') / perRequest('off'), 3),
       'limits.cpu_ratio_redis_to_off': rounded(perRequest('redis') / perRequest('off'), 3),
+      // The page faults are what a memory-hungry heap costs where faults are dear (src/cli/relaunch.ts).
+      'limits.page_faults_per_request.off': rounded(faults.off / (requests * rounds), 4),
+      'limits.page_faults_per_request.memory': rounded(faults.memory / (requests * rounds), 4),
+      'limits.page_faults_per_request.redis': rounded(faults.redis / (requests * rounds), 4),
       'limits.failed_requests': errors,
     };
   } finally {
