@@ -18,9 +18,9 @@ describe('lightport start and LIGHTPORT_SEMI_SPACE_MB', () => {
     gateway = undefined;
   });
 
-  it('caps the young generation at 16 MB a semi-space when LIGHTPORT_SEMI_SPACE_MB is unset, and runs on Node defaults with 0', async () => {
+  it('runs on Node defaults unless LIGHTPORT_SEMI_SPACE_MB asks otherwise', async () => {
     gateway = await startGateway({ config: CONFIG });
-    expect(nodeFlags(commandLine(gateway.child.pid))).toEqual(['--max-semi-space-size=16']);
+    expect(nodeFlags(commandLine(gateway.child.pid))).toEqual([]);
     await gateway.stop();
     gateway = await startGateway({ config: CONFIG, env: { LIGHTPORT_SEMI_SPACE_MB: '0' } });
     expect(nodeFlags(commandLine(gateway.child.pid))).toEqual([]);
