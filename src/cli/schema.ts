@@ -11,6 +11,10 @@ export function configJsonSchema(): Record<string, unknown> {
 }
 
 export function runSchema(): number {
+  // A reader that stops early (`lightport schema | head`) is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
   return 0;
 }

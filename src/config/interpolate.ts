@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, parse as parseYaml, Scalar, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, Scalar, type Document, type Node } from 'yaml';
 import type { YamlPath } from './locate.ts';
 
 /** `${VAR}`, `${VAR:-default}`; `$${...}` stays literal. */
@@ -49,12 +49,19 @@ function interpolateScalar(node: Scalar, path: YamlPath, env: NodeJS.ProcessEnv,
   node.value = wholeValueIsOneReference && node.type === Scalar.PLAIN ? typedScalar(result) : result;
 }
 
+// A plain decimal number, as YAML writes one; no leading zeros, hex, octal or infinities.
+const DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
+
+/**
+ * A number or a boolean when the variable holds exactly one; otherwise the text as it is set.
+ * Not parsed as YAML: a password such as `abc #1` or `"quoted"` must not lose its comment-like
+ * tail or its quotes, and `~` or `null` stay text rather than becoming nothing.
+ */
 function typedScalar(text: string): unknown {
-  if (text === '') return '';
-  try {
-    const value: unknown = parseYaml(text);
-    return typeof value === 'object' && value !== null ? text : value;
-  } catch {
-    return text;
-  }
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (!DECIMAL.test(text)) return text;
+  const number = Number(text);
+  // Digits past what a double holds exactly are an identifier, not a quantity.
+  return Number.isInteger(number) && !Number.isSafeInteger(number) ? text : number;
 }

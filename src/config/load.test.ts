@@ -35,6 +35,23 @@ providers:
     expect(provider?.type === 'openai-compatible' && provider.api_key).toBe('k-1');
   });
 
+  it('keeps a variable that is not a plain number or boolean exactly as set, never parsing it as YAML', () => {
+    const secrets = ['abc #def', 'abc\t#def', '"quoted"', '!!str x', '#abcdef', '~', 'null', '0123', '0x1F', '12345678901234567890123'];
+    for (const secret of secrets) {
+      const loaded = config(
+        'providers:\n  up:\n    type: openai-compatible\n    base_url: http://localhost:8000/v1\n    api_key: ${KEY}\n',
+        {
+          KEY: secret,
+        },
+      );
+      const provider = loaded.providers['up'];
+      expect(provider?.type === 'openai-compatible' && provider.api_key).toBe(secret);
+    }
+    const typed = config('server:\n  port: ${PORT}\n  cors: ${CORS}\n', { PORT: '8080', CORS: 'false' });
+    expect(typed.server.port).toBe(8080);
+    expect(typed.server.cors).toBe(false);
+  });
+
   it('uses the default when the variable is set but empty, and keeps $${VAR} literal', () => {
     const loaded = config('server:\n  host: ${HOST:-127.0.0.2}\nproviders:\n  m: { type: mock, response: { text: "$${NOT_A_VAR}" } }\n', {
       HOST: '',
@@ -62,6 +79,24 @@ describe('validation problems carry their YAML path and line', () => {
     const [problem] = problems('server:\n  port: 8787\n   host: x\n');
     expect(problem?.path).toBe('(yaml)');
     expect(problem?.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reports an alias without its anchor at its line, instead of throwing', () => {
+    const [problem] = problems('providers:\n  m: { type: mock }\nmodels:\n  e: { provider: m, model: *nope }\n');
+    expect(problem).toMatchObject({ path: '(yaml)', line: 4 });
+    expect(problem?.message).toMatch(/alias.*nope/i);
+  });
+
+  it('refuses an alias bomb (exponential expansion) as a problem', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let level = 1; level < 8; level++) {
+      const previous = String.fromCharCode(96 + level);
+      const name = String.fromCharCode(97 + level);
+      levels.push(`${name}: &${name} [${Array(10).fill(`*${previous}`).join(', ')}]`);
+    }
+    const [problem] = problems(`${levels.join('\n')}\n`);
+    expect(problem).toMatchObject({ path: '(yaml)', line: 2 });
+    expect(problem?.message).toMatch(/alias/i);
   });
 
   it('reports duplicate keys', () => {

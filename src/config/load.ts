@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { checkEmbeddingModels, checkModelReferences, checkRuleNames, type Report } from './check-routes.ts';
 import { interpolateEnvironment } from './interpolate.ts';
@@ -81,7 +81,16 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     at(missing.path, `environment variable ${missing.variable} is not set (write \${${missing.variable}:-default} to make it optional)`);
   }
 
-  const data: unknown = document.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = document.toJS() ?? {};
+  } catch (error) {
+    // The yaml library resolves aliases here and throws for one without its anchor, or for an
+    // alias count that looks like a resource-exhaustion attack ("billion laughs").
+    const position = lines.linePos(firstAliasOffset(document));
+    const message = (error as Error).message.split('\n')[0] ?? '';
+    return { ok: false, file, problems: [{ path: '(yaml)', line: position.line, column: position.col, message }] };
+  }
   const parsed = configSchema.safeParse(data);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) reportIssue(issue, data, at);
@@ -92,6 +101,18 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     return { ok: false, file, problems };
   }
   return { ok: true, file, config: parsed.data };
+}
+
+/** Where the document's first alias starts (the start of the file when it has none). */
+function firstAliasOffset(document: Document): number {
+  let offset = 0;
+  visit(document, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function reportIssue(issue: z.core.$ZodIssue, data: unknown, at: Report): void {

@@ -8,6 +8,7 @@ import { GatewayError } from '../server/errors.ts';
 import { sendJson } from '../server/respond.ts';
 import type { AuthorizedKey, IssuedKey, KeyDirectory } from './key-directory.ts';
 import type { SpendStore } from './store.ts';
+import { decodePathSegment } from '../server/path-segment.ts';
 
 const newKeySchema = z.strictObject({ name: keyNameSchema, ...keyPolicyFields });
 const ADMIN_BODY_LIMIT = 64 * 1024;
@@ -60,7 +61,7 @@ export class KeysAdminApi {
       return method === 'GET' ? (context) => reply(context, 200, this.#parts.status()) : methodNotAllowed(path, 'GET');
     const match = KEY_PATH.exec(path);
     if (match === null) return undefined;
-    const name = decodeURIComponent(match[1] ?? '');
+    const name = decodePathSegment(match[1] ?? '');
     const action = match[2];
     if (action === undefined) {
       return method === 'GET' ? (context) => reply(context, 200, keyView(found(directory.get(name), name))) : methodNotAllowed(path, 'GET');
@@ -71,7 +72,7 @@ export class KeysAdminApi {
   }
 
   async #create(context: RequestContext): Promise<void> {
-    const body = await readJsonBody(context.req, ADMIN_BODY_LIMIT);
+    const body = await readJsonBody(context, ADMIN_BODY_LIMIT);
     const { name, ...policy } = parseWith(newKeySchema, body);
     reply(context, 201, issuedView(await this.#parts.directory.create(name, policy)));
   }

@@ -148,6 +148,12 @@ export class KeyDirectory {
 
   async rotate(name: string): Promise<IssuedKey> {
     this.#requireChangeable(name);
+    if (this.#ring.get(name)?.revoked === true) {
+      throw new GatewayError(
+        'key_conflict',
+        `Key '${name}' is revoked, and a new secret for it would be refused too; create a new key instead.`,
+      );
+    }
     const secret = generateKey();
     const stored = await this.#requireStore().updateKey(
       name,

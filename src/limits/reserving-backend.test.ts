@@ -116,6 +116,46 @@ describe('reserving backend (real Redis)', () => {
     expect(level).toBeGreaterThanOrEqual(64_000 - 5 - 1);
   });
 
+  it('takes a token correction out of what it holds, leases or not, and sends on what that does not cover', async () => {
+    for (const leases of [[], [{ key: key('corrected-slots'), limit: 4096 }]]) {
+      const bucket = { key: key('corrected'), capacity: 64_000, cost: 10 };
+      const backend = new ReservingBackend(new CountedRedis());
+      let admitted = 0;
+      for (let n = 0; n < 30; n++) {
+        const asked = asking([bucket], leases);
+        const admission = await backend.admit(asked);
+        if (admission.kind === 'admitted') {
+          admitted++;
+          // Each answer used 20,010 tokens, not the 10 estimated.
+          await backend.settle({ ...release(asked), adjust: [{ key: bucket.key, capacity: bucket.capacity, cost: 20_000 }] });
+        }
+        await settleDown();
+      }
+      // As in memory: three answers spend 60,030 of the 64,000, the fourth is admitted and
+      // leaves the bucket below zero, the rest are refused (a grant held may let one more in).
+      expect(admitted).toBeGreaterThanOrEqual(4);
+      expect(admitted).toBeLessThanOrEqual(5);
+      // The shared bucket counts every correction, and no more than one answer's overdraft.
+      const level = Number(await redis.hget(bucket.key, 'v'));
+      expect(level).toBeLessThan(0);
+      expect(level).toBeGreaterThan(-20_000);
+    }
+  });
+
+  it('reports the remaining tokens less a correction it took out of what it holds', async () => {
+    const bucket = { key: key('remaining'), capacity: 64_000, cost: 10 };
+    const backend = new ReservingBackend(new CountedRedis());
+    await backend.admit(asking([bucket], []));
+    await settleDown();
+    const asked = asking([bucket], []);
+    const before = backend.admit(asked);
+    expect(before).not.toBeInstanceOf(Promise);
+    await backend.settle({ ...release(asked), adjust: [{ key: bucket.key, capacity: bucket.capacity, cost: 300 }] });
+    const after = backend.admit(asking([bucket], []));
+    expect(after).not.toBeInstanceOf(Promise);
+    expect((after as Admission).remaining[0]).toBe(((before as Admission).remaining[0] ?? 0) - 300 - 10);
+  });
+
   it('leaves small limits to Redis, request by request', async () => {
     const counted = new CountedRedis();
     const backend = new ReservingBackend(counted);

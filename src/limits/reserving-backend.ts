@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Admission, AdmitRequest, LeaseUse, LimitBackend, SettleRequest, Settled, SpendSeed } from './backend.ts';
+import type { Admission, AdmitRequest, BucketUse, LeaseUse, LimitBackend, SettleRequest, Settled, SpendSeed } from './backend.ts';
 import { NOTHING_CROSSED } from './backend.ts';
 import { performance } from 'node:perf_hooks';
 
@@ -50,9 +50,10 @@ type TakenSlots = ReadonlyArray<{ readonly lease: LeaseUse; readonly member: str
  * hold up to 1/64 of a limit that another replica then cannot use until it refills (tokens) or
  * is given back (slots, within seconds). Requests that ask for a budget, and every request while
  * what is held does not cover it, go to Redis as before; so do smaller limits, exactly.
- * A locally admitted request's token correction comes out of what is held; spend goes to Redis
- * after the response, batched. Any failed Redis call
- * drops what is held, so the failover policy sees the outage on the next request.
+ * A token correction comes out of what is held (leases or not); what that does not cover goes to
+ * Redis, so the shared bucket refuses once it is spent. Spend goes to Redis after the response,
+ * batched. Any failed Redis call drops what is held, so the failover policy sees the outage on
+ * the next request.
  */
 export class ReservingBackend implements LimitBackend {
   readonly #remote: LimitBackend;
@@ -87,23 +88,48 @@ export class ReservingBackend implements LimitBackend {
   }
 
   settle(request: SettleRequest): Settled | Promise<Settled> {
+    // A token correction comes out of (or back into) the tokens held, whoever admitted the request:
+    // Redis already counts them as spent, so the shared count comes out the same either way, and
+    // nothing need be remembered per request (nothing is left behind by one that never settles).
+    const adjust = this.#absorb(request.adjust);
     const taken = this.#taken.get(request.leaseId);
-    if (taken === undefined) return this.#remote.settle(request);
+    if (taken === undefined) {
+      if (adjust.length === 0 && request.leases.length === 0 && request.spend.length === 0) return NOTHING_CROSSED;
+      return adjust === request.adjust ? this.#remote.settle(request) : this.#remote.settle({ ...request, adjust });
+    }
     this.#taken.delete(request.leaseId);
     const now = performance.now();
     for (const { lease, member, block } of taken) {
       if (now - block.takenAt < BLOCK_USABLE_MS && this.#slots.get(lease.key)?.current === block) block.free.push(member);
       else this.#release(lease, member);
     }
-    // A token correction comes out of (or back into) the tokens held, which Redis already counts as spent.
-    const adjust = request.adjust.filter((correction) => {
-      const reserve = this.#reserves.get(correction.key);
-      if (reserve === undefined) return true;
-      reserve.tokens -= correction.cost;
-      return false;
-    });
     if (adjust.length === 0 && request.spend.length === 0) return NOTHING_CROSSED;
     return this.#remote.settle({ adjust, leases: [], leaseId: request.leaseId, spend: request.spend });
+  }
+
+  /**
+   * Takes token corrections out of (or gives them back into) what is held; the part of a correction
+   * that what is held does not cover goes on to Redis (returned), so the shared bucket counts it and
+   * refuses the next requests once it is spent, and an empty reserve admits nothing locally.
+   */
+  #absorb(corrections: readonly BucketUse[]): readonly BucketUse[] {
+    let rest: BucketUse[] | undefined;
+    for (let at = 0; at < corrections.length; at++) {
+      const correction = corrections[at] as BucketUse;
+      const reserve = this.#reserves.get(correction.key);
+      if (reserve === undefined) {
+        rest?.push(correction);
+        continue;
+      }
+      const covered = Math.min(correction.cost, Math.max(0, reserve.tokens));
+      const owed = correction.cost - covered;
+      reserve.tokens -= covered;
+      // Redis will be that much lower than at the last take: the remaining-count headers say so.
+      reserve.level -= owed;
+      rest ??= corrections.slice(0, at);
+      if (owed !== 0) rest.push({ ...correction, cost: owed });
+    }
+    return rest ?? corrections;
   }
 
   seedSpend(entries: readonly SpendSeed[]): Promise<void> {

@@ -34,6 +34,12 @@ describe('token estimates', async () => {
     expect(estimateChatTokens({ model: 'm', messages, max_completion_tokens: 50, max_tokens: 100 }, count)).toBe(prompt + 50);
   });
 
+  it('counts each part without text (an image, a file, audio) at a fixed amount', () => {
+    const text = { type: 'text', text: 'hello world' };
+    const parts = [text, { type: 'image_url', image_url: { url: 'https://x/cat.png' } }, { type: 'file', file: { file_id: 'f' } }];
+    expect(estimateChatTokens({ model: 'm', messages: [{ role: 'user', content: parts }] }, count)).toBe(3 + 3 + 2 + 85 + 85);
+  });
+
   it('extrapolates very long texts from their start instead of tokenizing all of them', () => {
     const long = 'the quick brown fox jumps over the lazy dog '.repeat(20_000);
     const estimate = estimateChatTokens({ model: 'm', messages: [{ role: 'user', content: long }] }, count);

@@ -46,8 +46,9 @@ const MOST_CHARACTERS_COUNTED = 64 * 1024;
 // What OpenAI adds around each message and before the reply.
 const PER_MESSAGE = 3;
 const REPLY_PRIMING = 3;
-// An image part at low detail; high detail costs more, and the reconciliation corrects it.
-const PER_IMAGE = 85;
+// An image part at low detail; high detail costs more, and the reconciliation corrects it. Other
+// parts without text (a file, audio, a document only its own API reads) count the same.
+const PER_PART = 85;
 
 function countText(text: string, count: CountTokens): number {
   if (text.length <= MOST_CHARACTERS_COUNTED) return count(text);
@@ -60,8 +61,7 @@ function countContent(content: unknown, count: CountTokens): number {
   if (!Array.isArray(content)) return 0;
   let tokens = 0;
   for (const part of content as Array<Record<string, unknown>>) {
-    if (typeof part['text'] === 'string') tokens += countText(part['text'], count);
-    else if (part['type'] === 'image_url') tokens += PER_IMAGE;
+    tokens += typeof part['text'] === 'string' ? countText(part['text'], count) : PER_PART;
   }
   return tokens;
 }

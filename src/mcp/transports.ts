@@ -4,6 +4,7 @@ import type { Client, ClientOptions } from '@modelcontextprotocol/client';
 import type { McpServerConfig } from '../config/mcp-schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { mcpSdk, mcpStdio } from './sdk.ts';
+import { replaceSecrets } from '../observability/redaction.ts';
 
 export interface OpenedClient {
   readonly client: Client;
@@ -46,18 +47,20 @@ export async function openClient(name: string, config: McpServerConfig, options:
   const headers: Record<string, string> = { ...config.headers };
   if (config.bearer_token) headers['authorization'] = `Bearer ${config.bearer_token}`;
   const url = new URL(config.url);
+  const credentials = Object.values(headers);
   const streamable = new Client(CLIENT_INFO, clientOptions);
   try {
     await connectOrClose(streamable, new StreamableHTTPClientTransport(url, { requestInit: { headers } }), connectOptions);
     return { client: streamable, transport: 'streamable-http' };
   } catch (error) {
-    if (!config.sse_fallback) throw error;
-    logger.debug({ mcp_server: name, err: error }, 'streamable HTTP failed; trying legacy HTTP+SSE');
+    if (!config.sse_fallback) throw withoutCredentials(error, credentials);
+    // Not the error itself: the SDK's carries the server's answer (data.text), which can echo credentials.
+    logger.debug({ mcp_server: name, err: errorSummary(error, credentials) }, 'streamable HTTP failed; trying legacy HTTP+SSE');
     const legacy = new Client(CLIENT_INFO, { ...options, versionNegotiation: { mode: 'legacy' } });
     try {
       await connectOrClose(legacy, new SSEClientTransport(url, { requestInit: { headers } }), connectOptions);
     } catch {
-      throw error;
+      throw withoutCredentials(error, credentials);
     }
     return { client: legacy, transport: 'sse' };
   }
@@ -71,4 +74,23 @@ async function connectOrClose(client: Client, transport: Parameters<Client['conn
     await transport.close().catch(() => undefined);
     throw error;
   }
+}
+
+const LONGEST_SUMMARY = 500;
+
+/** The text with this server's credentials (header values, the bearer token) taken out. */
+function scrub(text: string, credentials: readonly string[]): string {
+  return replaceSecrets(text, [...credentials, ...credentials.map((credential) => credential.replace(/^bearer\s+/i, ''))]);
+}
+
+/** What went wrong, in a line: the error's message without this server's credentials, cut short. */
+function errorSummary(error: unknown, credentials: readonly string[]): string {
+  const text = scrub(error instanceof Error ? error.message : String(error), credentials);
+  return text.length > LONGEST_SUMMARY ? `${text.slice(0, LONGEST_SUMMARY)}…` : text;
+}
+
+/** The connect error, its message (which quotes the server's answer, and is logged) without this server's credentials. */
+function withoutCredentials(error: unknown, credentials: readonly string[]): unknown {
+  if (error instanceof Error) error.message = scrub(error.message, credentials);
+  return error;
 }

@@ -36,15 +36,18 @@ export class BodyRenderer {
   }
 
   #renderBoth(event: RequestFinished, failed: boolean): RenderedBodies {
-    const request = event.requestBody === undefined ? undefined : this.#finish(JSON.stringify(this.#redactor.value(event.requestBody)));
+    const request =
+      event.requestBody === undefined
+        ? undefined
+        : this.#finish(JSON.stringify(this.#redactor.value(event.requestBody)), event.credentials);
     let response: string | undefined;
     if (failed && event.errorBody !== undefined && event.responseChunks === undefined) {
-      response = this.#finish(JSON.stringify(this.#redactor.value(event.errorBody)));
+      response = this.#finish(JSON.stringify(this.#redactor.value(event.errorBody)), event.credentials);
     } else if (event.responseChunks !== undefined) {
       const text = Buffer.concat(event.responseChunks.map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk))).toString(
         'utf8',
       );
-      response = this.#finish(event.streaming ? this.#redactStream(text) : this.#redactJson(text));
+      response = this.#finish(event.streaming ? this.#redactStream(text) : this.#redactJson(text), event.credentials);
     }
     return { ...(request === undefined ? {} : { request }), ...(response === undefined ? {} : { response }) };
   }
@@ -66,8 +69,8 @@ export class BodyRenderer {
       .join('\n');
   }
 
-  #finish(text: string): string {
-    const clean = this.#redactor.text(text);
+  #finish(text: string, credentials: readonly string[] | undefined): string {
+    const clean = this.#redactor.text(text, credentials);
     if (clean.length <= this.#maxBytes) return clean;
     return `${clean.slice(0, this.#maxBytes)}…[cut ${clean.length - this.#maxBytes} characters]`;
   }

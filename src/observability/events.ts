@@ -91,6 +91,8 @@ export interface RequestFinished {
   readonly responseChunks?: readonly (Buffer | string)[];
   /** The error body sent to the client, for a failed request. */
   readonly errorBody?: OpenAIErrorBody;
+  /** Credentials the request itself carried (a passthrough caller's provider key...), redacted from its bodies; only when bodies are captured. */
+  readonly credentials?: readonly string[];
   /** The caller's key's team, when `auth` is on. */
   readonly team?: string;
 }

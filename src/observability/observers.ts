@@ -6,7 +6,7 @@ import { bodyCapturePolicy } from './body-policy.ts';
 import type { BodyCapture } from './events.ts';
 import type { Logger } from './logger.ts';
 import { GatewayMetrics } from './metrics.ts';
-import { Redactor } from './redaction.ts';
+import { collectSecrets, Redactor, stringSecrets } from './redaction.ts';
 import { startRequestLog, type RequestLog } from './request-log.ts';
 import type { Tracing } from './tracing.ts';
 
@@ -51,21 +51,38 @@ export function startObservers(config: Config, logger: Logger, sources: Observer
   };
 }
 
-/** Every secret the config holds, so bodies that echo one are redacted before they are logged. */
-function configSecrets(config: Config): string[] {
-  const secrets: string[] = [];
-  for (const provider of Object.values(config.providers)) if ('api_key' in provider && provider.api_key) secrets.push(provider.api_key);
-  if (config.admin.key) secrets.push(config.admin.key);
-  if (config.tracing) secrets.push(...Object.values(config.tracing.headers));
-  const url = config.request_log?.postgres_url;
-  if (url) {
-    secrets.push(url);
-    try {
-      const password = new URL(url).password;
-      if (password) secrets.push(decodeURIComponent(password));
-    } catch {
-      // not a URL: the whole string is redacted above
-    }
-  }
+/**
+ * Every secret the config holds, so bodies that echo one are redacted before they are logged:
+ * see `collectSecrets`. Connection strings and the budget webhook's URL are redacted whole as well,
+ * and the webhook's query values and token-long path segments (often its token), and DATABASE_URL's password when the request log
+ * falls back to it.
+ */
+export function configSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): string[] {
+  const secrets = collectSecrets(config);
+  const databaseUrl = config.request_log?.postgres_url || (config.request_log ? env['DATABASE_URL'] : undefined);
+  if (databaseUrl) secrets.push(databaseUrl, ...stringSecrets(databaseUrl));
+  const webhook = config.budgets.webhook?.url;
+  if (webhook) secrets.push(webhook, ...webhookTokens(webhook));
   return secrets;
+}
+
+/** Path segments long enough to be a token (Slack's, Discord's...), and every query value, of a webhook URL. */
+const SHORTEST_PATH_TOKEN = 16;
+
+function webhookTokens(webhook: string): string[] {
+  try {
+    const url = new URL(webhook);
+    const segments = url.pathname.split('/').filter((segment) => segment.length >= SHORTEST_PATH_TOKEN);
+    return [...segments, ...segments.map(decodeSegment), ...url.searchParams.values()];
+  } catch {
+    return [];
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

@@ -1,9 +1,114 @@
 import type { LoggingConfig } from '../config/observability-schema.ts';
 
-const REDACTED = '[redacted]';
+export const REDACTED = '[redacted]';
 
 /** Key-shaped strings redacted in every logged body, whatever the config says. */
 const BUILT_IN_PATTERNS = [/\bsk-[A-Za-z0-9_-]{16,}/, /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/i];
+
+/**
+ * Lightport's own keys (`lp-` and 32 base64url characters), matched case-sensitively apart from
+ * the patterns above: the 32 characters must hold an upper-case letter, a digit or `_`, so
+ * hyphenated words that happen to start with `lp-` stay readable.
+ */
+const GATEWAY_KEY = /\blp-(?=[A-Za-z0-9_-]{0,31}[A-Z0-9_])[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])/g;
+
+/** Secrets shorter than this are left alone: redacting them would mangle ordinary text. */
+const SHORTEST_SECRET = 4;
+
+/** Config fields whose string values are secrets, at any depth. */
+export const SECRET_FIELD = /api[_-]?key|^key$|secret|token|password|authorization|credential|access_key/i;
+
+/** Config maps whose every value is a secret (headers sent somewhere, a child's environment); a string there is a setting. */
+export const SECRET_MAPS: ReadonlySet<string> = new Set(['headers', 'env']);
+
+/** URL query parameters whose values are secrets. */
+const SECRET_QUERY = /key|secret|token|passw|pwd|auth|sig|credential|code/i;
+
+const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** `password=...` in a key/value connection string (PostgreSQL's libpq form). */
+const DSN_PASSWORD = /\bpassword\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']+))/gi;
+
+/** The secrets inside one config string: a URL's password and secret-named query values, a DSN's password. */
+export function stringSecrets(value: string): string[] {
+  const secrets: string[] = [];
+  if (URL_LIKE.test(value)) {
+    try {
+      const url = new URL(value);
+      if (url.password) secrets.push(url.password, safeDecode(url.password));
+      for (const [name, item] of url.searchParams) if (SECRET_QUERY.test(name) && item) secrets.push(item);
+    } catch {
+      // not a URL after all: only the DSN form below can hold a secret
+    }
+  }
+  for (const match of value.matchAll(DSN_PASSWORD)) {
+    const password = match[1] ?? match[2];
+    if (password) secrets.push(password);
+  }
+  return secrets;
+}
+
+/** A URL-valued string with its password and secret-named query values replaced; other strings unchanged. */
+export function redactUrlSecrets(value: string): string {
+  const dsn = value.replace(DSN_PASSWORD, `password=${REDACTED}`);
+  if (!URL_LIKE.test(value)) return dsn;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return REDACTED;
+  }
+  let changed = false;
+  if (url.password) {
+    url.password = 'redacted';
+    changed = true;
+  }
+  for (const name of new Set(url.searchParams.keys())) {
+    if (!SECRET_QUERY.test(name)) continue;
+    url.searchParams.set(name, 'redacted');
+    changed = true;
+  }
+  return changed ? url.href : value;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The text with each of the given secrets replaced, longest first (so `Bearer <key>` goes whole before its key). */
+export function replaceSecrets(text: string, secrets: readonly string[]): string {
+  let clean = text;
+  for (const secret of secrets.toSorted((a, b) => b.length - a.length)) {
+    if (secret.length >= SHORTEST_SECRET) clean = clean.replaceAll(secret, REDACTED);
+  }
+  return clean;
+}
+
+/**
+ * Every secret a config holds, found by shape rather than by a list that could fall behind the
+ * schema: values of secret-named fields (API keys, gateway keys, tokens, passwords, AWS and Azure
+ * credentials), every value of a `headers` or `env` map, and passwords and secret query values
+ * of URL-valued strings anywhere (request-log, state and Redis URLs...).
+ */
+export function collectSecrets(value: unknown, field = '', into: string[] = []): string[] {
+  if (typeof value === 'string') {
+    if (SECRET_FIELD.test(field)) into.push(value);
+    else into.push(...stringSecrets(value));
+  } else if (Array.isArray(value)) {
+    for (const item of value) collectSecrets(item, '', into);
+  } else if (typeof value === 'object' && value !== null) {
+    const secretMap = SECRET_MAPS.has(field);
+    for (const [key, child] of Object.entries(value)) {
+      if (secretMap && typeof child === 'string') into.push(child);
+      else collectSecrets(child, key, into);
+    }
+  }
+  return into;
+}
 
 /**
  * Removes secrets from bodies before they are logged or stored: values of the configured
@@ -17,7 +122,9 @@ export class Redactor {
   constructor(config: LoggingConfig['redact'], secrets: readonly string[]) {
     this.#fields = new Set(config.fields);
     const sources = [
-      ...secrets.filter((secret) => secret.length >= 4).map((secret) => secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+      ...[...new Set(secrets)]
+        .filter((secret) => secret.length >= SHORTEST_SECRET)
+        .map((secret) => secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
       ...BUILT_IN_PATTERNS.map((pattern) => pattern.source),
       ...config.patterns,
     ];
@@ -37,7 +144,8 @@ export class Redactor {
     return copy;
   }
 
-  text(text: string): string {
-    return text.replace(this.#pattern, REDACTED);
+  /** The text with every secret replaced, and the given ones too (the request's own credentials). */
+  text(text: string, also: readonly string[] = []): string {
+    return replaceSecrets(text, also).replace(this.#pattern, REDACTED).replace(GATEWAY_KEY, REDACTED);
   }
 }

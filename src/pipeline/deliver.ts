@@ -10,6 +10,7 @@ import { finish, sendGatewayError } from './finish.ts';
 import { RequestAbort } from './request-abort.ts';
 import { DeferredResponse } from './response-sink.ts';
 import { performance } from 'node:perf_hooks';
+import { headerValue } from '../server/header-value.ts';
 
 export type Send = (target: Target, options: AttemptOptions) => Promise<AttemptOutcome>;
 
@@ -168,7 +169,7 @@ function markAttempt(context: RequestContext, delivery: Delivery, target: Target
   context.upstreamModel = target.upstreamModel;
   const headers = context.headers;
   headers['x-lightport-provider'] = target.provider.name;
-  headers['x-lightport-model'] = target.upstreamModel;
+  headers['x-lightport-model'] = headerValue(target.upstreamModel);
   headers['x-lightport-attempts'] = String(progress.attempts);
   if (progress.fallbackReason !== undefined) headers['x-lightport-fallback-reason'] = progress.fallbackReason;
 }

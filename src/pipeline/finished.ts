@@ -38,8 +38,24 @@ export function publishFinished(context: RequestContext): void {
     requestBody: context.requestBody,
     responseChunks: context.responseChunks,
     errorBody: context.errorBody,
+    credentials: context.bodyCapture === 'off' ? undefined : requestCredentials(req),
     mcp: context.mcp,
     cache: context.cache,
   };
   requestFinished.publish(event);
+}
+
+/** Headers that carry a caller's key (the auth stage blanks the gateway key it takes; what is left is a provider key). */
+const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key'];
+
+/** The keys the request carried, so an upstream that echoes one in its answer does not put it in a log line or row. */
+function requestCredentials(req: RequestContext['req']): string[] | undefined {
+  let found: string[] | undefined;
+  for (const name of CREDENTIAL_HEADERS) {
+    const value = requestHeader(req, name)
+      ?.replace(/^(?:bearer|basic|token)\s+/i, '')
+      .trim();
+    if (value) (found ??= []).push(value);
+  }
+  return found;
 }

@@ -150,6 +150,11 @@ export interface IngressRequest {
   readonly model: string;
   /** The request as the internal chat request, or why it cannot be one (fields only its own API honors). */
   readonly chat: ChatRequest | GatewayError;
+  /**
+   * When `chat` is a refusal (the request can only be relayed): what routing and the limits read of
+   * it, shaped as a chat request (its text, tools, the tokens it reserves, its user). Never sent.
+   */
+  view(): ChatRequest;
   /** The attempt that relays the request as it is, when the target's provider speaks the API itself. */
   relay(target: Target): Send | undefined;
   /** A sink that passes a chat answer on in the caller's API; a new one per attempt. */
@@ -173,7 +178,7 @@ export async function handleIngress(context: RequestContext, deps: PipelineDeps,
     const translated = { ...options, sink: ingress.translate(options.sink, target) };
     return enriched === undefined ? target.provider.chat(chat, translated) : enriched.chat(target.provider, translated);
   };
-  const routed: ChatRequest = chat ?? { model: ingress.model, messages: [] };
+  const routed: ChatRequest = chat ?? ingress.view();
   const delivery = plan(context, deps, { kind: 'chat', body: routed }, send);
   await withinLimits(deps.limits, context, routed, async () => {
     if (chat !== undefined && ingress.enrich !== false) enriched = await deps.mcp?.prepare(context, chat);

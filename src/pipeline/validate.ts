@@ -88,6 +88,8 @@ function valueAt(body: object, path: readonly PropertyKey[]): unknown {
 
 function describeType(value: unknown): string {
   if (value === null) return 'null';
+  // JSON has no infinity, but a literal past a double's range (1e400) parses to one.
+  if (typeof value === 'number' && !Number.isFinite(value)) return 'a number too large to represent';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -4,6 +4,7 @@ import { PRIVATE_ADDRESS_REFUSED } from './ssrf-guard.ts';
 import { mapUpstreamError, type UpstreamErrorOutcome } from './upstream-errors.ts';
 import type { AbortHooks, AttemptOutcome, ResponseSink, TokenUsage, UpstreamHeaders } from './types.ts';
 import { Buffer } from 'node:buffer';
+import { replaceSecrets } from '../observability/redaction.ts';
 
 /**
  * Turns a provider's 2xx answer into OpenAI's, incrementally: bytes in, OpenAI bytes out.
@@ -150,7 +151,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     const { sink, translator } = this.#call;
     if (!this.#success) {
       const body = this.#errorChunks === undefined ? '' : Buffer.concat(this.#errorChunks).toString('utf8');
-      this.#settle(mapUpstreamError(this.#status, body, this.#errorHeaders));
+      this.#settle(mapUpstreamError(this.#status, withoutCredentials(body, this.#call), this.#errorHeaders));
       return;
     }
     if (translator !== undefined) {
@@ -256,4 +257,35 @@ function failureOutcome(error: Error, started: boolean, cancelled: boolean): Att
     };
   if (TIMEOUT_CODES.has(code)) return { kind: 'failed', code: 'upstream_timeout', message: 'The upstream did not answer in time.' };
   return { kind: 'failed', code: 'upstream_unreachable', message: `The upstream could not be reached (${code || error.name}).` };
+}
+
+// Request headers that carry no credential, left as they are in an echoed error.
+const NOT_CREDENTIALS = new Set([
+  'accept',
+  'accept-encoding',
+  'anthropic-beta',
+  'anthropic-version',
+  'content-length',
+  'content-type',
+  'user-agent',
+]);
+
+/**
+ * An upstream error body without the credentials this call sent (header values, the key after
+ * `Bearer `, keys in the query string): some upstreams and proxies echo the request's headers in
+ * their error messages, and the message goes back to the caller.
+ */
+function withoutCredentials(text: string, call: UpstreamCall): string {
+  const credentials: string[] = [];
+  for (const [name, value] of Object.entries(call.headers)) {
+    if (NOT_CREDENTIALS.has(name.toLowerCase()) || value.length < 8) continue;
+    credentials.push(value);
+    const scheme = value.indexOf(' ');
+    if (scheme !== -1 && value.length - scheme > 8) credentials.push(value.slice(scheme + 1));
+  }
+  const query = call.path.indexOf('?');
+  if (query !== -1) {
+    for (const [, value] of new URLSearchParams(call.path.slice(query + 1))) if (value.length >= 8) credentials.push(value);
+  }
+  return replaceSecrets(text, credentials);
 }

@@ -29,7 +29,7 @@ export class PassthroughProviders {
   }
 
   resolve(type: string, authorization: string | undefined, baseUrlHeader: string | undefined): PassthroughTarget {
-    const known = PASSTHROUGH_TYPES[type];
+    const known = Object.hasOwn(PASSTHROUGH_TYPES, type) ? PASSTHROUGH_TYPES[type] : undefined;
     if (known === undefined) {
       throw new GatewayError(
         'invalid_request',

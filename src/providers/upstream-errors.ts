@@ -25,10 +25,13 @@ const OVERLOADED = /overloaded|unavailable|capacity|ServiceUnavailable|ModelNotR
  */
 export function mapUpstreamError(status: number, text: string, headers: UpstreamHeaders): UpstreamErrorOutcome {
   const facts = readErrorFacts(status, text, headers);
-  const errorClass = classifyError(status, facts);
+  // A redirect (never followed: it could point anywhere) or another status outside 4xx/5xx is the
+  // upstream misbehaving, not the caller's error: a 502, and another target may do better.
+  const errorStatus = status >= 400 && status <= 599;
+  const errorClass = errorStatus ? classifyError(status, facts) : 'server';
   const retryAfterMs = retryAfterFromHeaders(headers) ?? facts.retryDelayMs;
   // 529 (Anthropic's "overloaded") is not a status HTTP clients know; 503 says the same.
-  const clientStatus = status === 529 ? 503 : errorClass === 'auth' && status === 400 ? 401 : status;
+  const clientStatus = !errorStatus ? 502 : status === 529 ? 503 : errorClass === 'auth' && status === 400 ? 401 : status;
   const body: OpenAIErrorBody = facts.openAIShape
     ? { error: { message: facts.message, type: facts.kind ?? 'upstream_error', param: facts.param, code: facts.code ?? null } }
     : { error: { message: facts.message, type: openAIType(errorClass), param: facts.param, code: openAICode(errorClass, facts) } };

@@ -5,6 +5,7 @@ import type { RoutingRuntime } from './routing-runtime.ts';
 import { requireAdmin } from './admin-auth.ts';
 import { readJsonBody } from './body.ts';
 import { GatewayError } from './errors.ts';
+import { REDACTED, redactUrlSecrets, SECRET_FIELD, SECRET_MAPS } from '../observability/redaction.ts';
 import { sendJson } from './respond.ts';
 import type { RouteTable } from './routes.ts';
 import { performance } from 'node:perf_hooks';
@@ -15,8 +16,6 @@ export interface AdminDeps {
   /** Applies a validated config; returns the sections that only a restart changes. */
   readonly apply: (config: Config, source: string) => string[];
 }
-
-const SECRET_NAME = /api[_-]?key|^key$|secret|token|password|authorization|credential|access_key/i;
 
 /** `/admin/...`: read the running config and health, replace the routing section. */
 export function addAdminRoutes(routes: RouteTable, deps: AdminDeps): RouteTable {
@@ -39,7 +38,7 @@ export function addAdminRoutes(routes: RouteTable, deps: AdminDeps): RouteTable 
       'PUT',
       '/admin/routing',
       guarded(async (context) => {
-        const body = await readJsonBody(context.req, deps.bodyLimit);
+        const body = await readJsonBody(context, deps.bodyLimit);
         const config = validateRouting(deps.runtime.config, body);
         const restartNeeded = deps.apply(config, 'admin API');
         sendJson(
@@ -85,24 +84,32 @@ function healthReport(runtime: RoutingRuntime): object[] {
   }));
 }
 
-/** A copy with every secret-looking field (keys, tokens, auth headers) and URL passwords replaced. */
-function redact(value: unknown, field = ''): unknown {
+/**
+ * A copy with every secret replaced and everything else readable: values of secret-named fields
+ * (keys, tokens, passwords), every value of a `headers` or `env` map (names kept), URL passwords
+ * and secret query values wherever a URL appears, and the budget webhook URL's path and query
+ * (webhook URLs often carry their token there).
+ */
+function redact(value: unknown, field = '', parent = ''): unknown {
   if (typeof value === 'string') {
-    if (SECRET_NAME.test(field)) return '[redacted]';
-    return field === 'url' || field === 'base_url' ? redactUrl(value) : value;
+    if (SECRET_FIELD.test(field)) return REDACTED;
+    if (parent === 'webhook' && field === 'url') return redactWebhookUrl(value);
+    return redactUrlSecrets(value);
   }
-  if (Array.isArray(value)) return value.map((item) => redact(item));
+  if (Array.isArray(value)) return value.map((item) => redact(item, '', field));
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, redact(child, key)]));
+  const secretMap = SECRET_MAPS.has(field);
+  return Object.fromEntries(
+    Object.entries(value).map(([key, child]) => [key, secretMap && typeof child === 'string' ? REDACTED : redact(child, key, field)]),
+  );
 }
 
-function redactUrl(url: string): string {
+function redactWebhookUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = 'redacted';
-    return parsed.href;
+    const hidden = parsed.pathname.length > 1 || parsed.search !== '' || parsed.password !== '' || parsed.username !== '';
+    return hidden ? `${parsed.protocol}//${parsed.host}/${REDACTED}` : parsed.href;
   } catch {
-    return '[redacted]';
+    return REDACTED;
   }
 }

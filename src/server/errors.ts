@@ -22,6 +22,7 @@ export const ERROR_CATALOGUE = {
   invalid_request: { status: 400, type: 'invalid_request_error' },
   unsupported_parameter: { status: 400, type: 'invalid_request_error' },
   body_too_large: { status: 413, type: 'invalid_request_error' },
+  request_timeout: { status: 408, type: 'timeout_error' },
   route_not_found: { status: 404, type: 'not_found_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   model_not_found: { status: 404, type: 'not_found_error' },

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Buffer } from 'node:buffer';
 import type { AddressInfo } from 'node:net';
 import { watchConfigFile } from '../config/watch.ts';
 import type { StartupProblem } from '../config/load.ts';
@@ -41,6 +42,7 @@ import { handleUsage } from './usage-api.ts';
 import { newRequestId } from './request-id.ts';
 import { requestHeader } from './request-headers.ts';
 import { performance } from 'node:perf_hooks';
+import { decodePathSegment } from './path-segment.ts';
 
 export interface Gateway {
   readonly server: Server;
@@ -135,13 +137,13 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       if (operation !== undefined) context.operation = operation;
       // Set before the body is read, so even unreadable JSON is refused in the caller's API's error shape.
       if (format !== undefined) context.format = format;
-      return readJsonBody(context.req, bodyLimit, context).then((body) => handler(context, deps, body));
+      return readJsonBody(context, bodyLimit, true).then((body) => handler(context, deps, body));
     };
 
   const routes = new RouteTable();
   if (cache !== undefined) {
     const purge = cachePurgeHandler(cache, config.admin.key);
-    routes.add('POST', '/admin/cache/purge', async (context) => purge(context, await readJsonBody(context.req, bodyLimit)));
+    routes.add('POST', '/admin/cache/purge', async (context) => purge(context, await readJsonBody(context, bodyLimit)));
   }
   routes
     .add('POST', '/v1/chat/completions', withBody('chat', handleChatCompletions))
@@ -210,7 +212,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     }
     const route = routes.match(req.method ?? 'GET', path);
     if (route === undefined) {
-      const model = path.startsWith('/v1/models/') ? decodeURIComponent(path.slice('/v1/models/'.length)) : undefined;
+      const model = path.startsWith('/v1/models/') ? decodePathSegment(path.slice('/v1/models/'.length)) : undefined;
       if (model !== undefined && req.method === 'GET') return describeModel(context, model);
       throw new GatewayError('route_not_found', `Unknown route: ${req.method} ${path}.`);
     }
@@ -261,9 +263,13 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     handled.then(settleOne, (error: unknown) => {
       const gatewayError = toGatewayError(error);
       if (gatewayError.code === 'internal_error') logger.error({ err: error, request_id: id }, 'request failed');
-      if (gatewayError.code === 'body_too_large') context.headers['connection'] = 'close';
+      if (gatewayError.code === 'body_too_large' || gatewayError.code === 'request_timeout') context.headers['connection'] = 'close';
       try {
         sendGatewayError(context, gatewayError);
+      } catch (sendError) {
+        // Nothing may escape this handler: an unhandled rejection would end the process.
+        logger.error({ err: sendError, request_id: id }, 'could not send the error answer');
+        res.destroy();
       } finally {
         settleOne();
       }
@@ -271,8 +277,23 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   };
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    if (error.code !== 'HPE_HEADER_OVERFLOW') {
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    const body = JSON.stringify({
+      error: {
+        message: `The request's headers are larger than the ${maxHeaderSize} bytes this server accepts.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'headers_too_large',
+      },
+    });
+    socket.end(
+      `HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-type: application/json\r\nx-request-id: ${newRequestId()}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
   });
 
   return {

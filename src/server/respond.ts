@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { WireFormat } from '../pipeline/wire-format.ts';
 import type { OpenAIErrorBody } from './errors.ts';
 import { Buffer } from 'node:buffer';
+import { sendableHeaders } from './header-value.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
   const text = JSON.stringify(body);
@@ -27,5 +28,10 @@ function sendErrorBody(res: ServerResponse, status: number, body: unknown, heade
     res.destroy();
     return;
   }
-  sendJson(res, status, body, headers);
+  try {
+    sendJson(res, status, body, headers);
+  } catch {
+    // node:http refused a header (it validates them as it writes): the answer goes without it.
+    sendJson(res, status, body, sendableHeaders(headers));
+  }
 }

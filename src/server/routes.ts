@@ -26,6 +26,7 @@ export class RouteTable {
     const methods =
       this.#routes.get(path) ?? this.#prefixes.find((entry) => path.startsWith(entry.prefix) && path.length > entry.prefix.length)?.methods;
     if (methods === undefined) return undefined;
-    return methods.get(method) ?? { allowed: [...methods.keys()] };
+    // HEAD is GET without the body (node:http leaves the body out): health checks use it.
+    return methods.get(method) ?? (method === 'HEAD' ? methods.get('GET') : undefined) ?? { allowed: [...methods.keys()] };
   }
 }

@@ -6,7 +6,7 @@ let gateway: GatewayProcess;
 beforeAll(async () => {
   gateway = await startGateway({
     config: `
-server: { body_limit: 2kb }
+server: { body_limit: 2kb, request_timeout_ms: 1500 }
 providers:
   mock: { type: mock }
 models:
@@ -63,6 +63,13 @@ describe("bad input gets a clear 4xx in OpenAI's error shape", () => {
     if (param !== null) expect(response.body.error.message).toContain(param);
   });
 
+  it('says a number past what a double holds is too large, not that a number is not a number', async () => {
+    const response = await post('/v1/chat/completions', valid().replace(/}$/, ',"max_tokens":1e400}'));
+    expect(response.status).toBe(400);
+    expect(response.body.error.param).toBe('max_tokens');
+    expect(response.body.error.message).toContain('a number too large to represent');
+  });
+
   it('refuses a body over the limit with 413', async () => {
     const response = await post('/v1/chat/completions', valid({ padding: 'x'.repeat(4096) }));
     expect(response.status).toBe(413);
@@ -106,6 +113,46 @@ describe("bad input gets a clear 4xx in OpenAI's error shape", () => {
       socket.on('close', () => resolve(text));
     });
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
+  });
+
+  it('answers a body that stops arriving with 408 at the request timeout, and closes the connection', async () => {
+    const { connect } = await import('node:net');
+    const url = new URL(gateway.url);
+    const started = performance.now();
+    const reply = await new Promise<string>((resolve) => {
+      const socket = connect(Number(url.port), url.hostname, () =>
+        socket.write(
+          `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"model":`,
+        ),
+      );
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+    });
+    const waitedMs = performance.now() - started;
+    expect(reply).toMatch(/^HTTP\/1\.1 408/);
+    expect(reply.toLowerCase()).toContain('connection: close');
+    expectOpenAIError(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as ErrorBody);
+    expect(reply).toContain('"code":"request_timeout"');
+    expect(waitedMs).toBeGreaterThanOrEqual(1400);
+    expect(waitedMs).toBeLessThan(5000);
+  });
+
+  it("answers oversized request headers with 431 in OpenAI's error shape", async () => {
+    const response = await fetch(`${gateway.url}/v1/models`, { headers: { 'x-padding': 'x'.repeat(20_000) } });
+    expect(response.status).toBe(431);
+    expect(response.headers.get('x-request-id')).toMatch(/.+/);
+    const body = (await response.json()) as ErrorBody;
+    expectOpenAIError(body);
+    expect(body.error.code).toBe('headers_too_large');
+  });
+
+  it('answers HEAD on the health endpoints like GET, without a body', async () => {
+    for (const path of ['/healthz', '/readyz']) {
+      const response = await fetch(`${gateway.url}${path}`, { method: 'HEAD' });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('');
+    }
   });
 
   it('keeps serving after all of the above, in parallel with bad requests', async () => {

@@ -268,6 +268,18 @@ describe('admin API for keys', () => {
     const refused = await call('/v1/chat/completions', { body: chat(), headers: bearer(secret) });
     expect(refused.status).toBe(401);
     expect(refused.body.error?.code).toBe('revoked_gateway_key');
+    // A new secret for a revoked key would be refused as well: rotating one is a conflict.
+    const rotated = await call('/admin/keys/leaving/rotate', { method: 'POST', headers: admin });
+    expect(rotated.status).toBe(409);
+    expect(rotated.body.error?.message).toMatch(/revoked/);
+  });
+
+  it('answers a malformed percent-escape in a key path with 400, not 500', async () => {
+    for (const path of ['/admin/keys/%E0%A4%A/rotate', '/admin/keys/%ZZ']) {
+      const answer = await call(path, { method: path.endsWith('rotate') ? 'POST' : 'GET', headers: admin });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error?.code).toBe('invalid_request');
+    }
   });
 
   it('never writes a key to the logs or into an answer', async () => {

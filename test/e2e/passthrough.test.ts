@@ -77,6 +77,20 @@ describe("passthrough with the caller's own key", () => {
     expect(status).toBe(400);
     expect(message).toContain('openai-compatible');
   });
+
+  it('refuses names every JavaScript object has (constructor, __proto__) as provider types', async () => {
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      const client = new OpenAI({
+        baseURL: `${gateway.url}/v1`,
+        apiKey: CALLER_KEY,
+        maxRetries: 0,
+        defaultHeaders: { 'x-lightport-provider': name, 'x-lightport-base-url': upstream.url },
+      });
+      const { status, message } = await statusOf(ask(client));
+      expect(status).toBe(400);
+      expect(message).toContain('names no provider type');
+    }
+  });
 });
 
 describe('SSRF guard on caller-chosen upstream URLs', () => {

@@ -12,11 +12,14 @@ const prefix = `lp-test-${run}`;
 const schema = `lp_test_${run}`;
 const SHARED = 'lp-test-replica-shared-01';
 const SOLO = 'lp-test-replica-solo-0002';
+const HEAVY = 'lp-test-replica-heavy-003';
+const HEAVY_TPM = 64_000;
 const ADMIN = 'test-admin-key-0123456789';
 const GLOBAL_RPM = 60;
 
 let replicas: GatewayProcess[] = [];
 let keyed: GatewayProcess[] = [];
+let heavy: GatewayProcess | undefined;
 
 const globalConfig = `
 providers: { plain: { type: mock } }
@@ -51,13 +54,29 @@ state:
   store: { type: postgres, url: "${DATABASE_URL}", schema: ${schema} }
 `;
 
+// Answers of 20,010 tokens each, on a key with a limit large enough to be held in blocks (no concurrency limit).
+const heavyConfig = `
+providers: { heavy: { type: mock, usage: { prompt_tokens: 20000, completion_tokens: 10 } } }
+models: { echo: { provider: heavy, model: heavy-1 } }
+auth:
+  enabled: true
+  keys:
+    - { name: heavy, key: ${HEAVY}, limits: { tokens_per_minute: ${HEAVY_TPM} } }
+limits:
+  backend: redis
+  headers: all
+state:
+  redis: { url: "${REDIS_URL}", prefix: ${prefix}-heavy }
+`;
+
 beforeAll(async () => {
   replicas = await Promise.all([startGateway({ config: globalConfig }), startGateway({ config: globalConfig })]);
   keyed = await Promise.all([startGateway({ config: keyedConfig }), startGateway({ config: keyedConfig })]);
+  heavy = await startGateway({ config: heavyConfig });
 }, 30_000);
 
 afterAll(async () => {
-  await Promise.all([...replicas, ...keyed].map((gateway) => gateway.stop()));
+  await Promise.all([...replicas, ...keyed, ...(heavy ? [heavy] : [])].map((gateway) => gateway.stop()));
   const redis = new Redis(REDIS_URL);
   const keys = await redis.keys(`{${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
@@ -150,6 +169,35 @@ describe('limits shared by replicas through Redis', () => {
     // Two at once, on two replicas, each holding its slot for 300 ms: one of them is refused.
     const [first, second] = await Promise.all([ask(one, key, 'slow'), ask(two, key, 'slow')]);
     expect([first, second].toSorted()).toEqual([200, 429]);
+  });
+
+  it('count answers far above their estimate against a tokens-per-minute limit held in blocks', async () => {
+    const gateway = heavy as GatewayProcess;
+    const answers: Array<{ status: number; remaining: number }> = [];
+    for (let i = 0; i < 12; i++) {
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${HEAVY}` },
+        body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await response.arrayBuffer();
+      answers.push({ status: response.status, remaining: Number(response.headers.get('x-ratelimit-remaining-tokens')) });
+      await sleep(30); // the correction is settled just after each answer
+    }
+    const admitted = answers.filter((answer) => answer.status === 200);
+    // As with limits in memory: three answers spend 60,030 of the 64,000 tokens, a fourth is
+    // admitted and overdraws the bucket, then 429s (a block the replica holds may let one more in).
+    expect(admitted.length).toBeGreaterThanOrEqual(4);
+    expect(admitted.length).toBeLessThanOrEqual(5);
+    expect(answers.slice(admitted.length).every((answer) => answer.status === 429)).toBe(true);
+    // The headers count what the answer before used (less the little that refilled since).
+    expect(admitted[1]?.remaining).toBeLessThan(HEAVY_TPM - 19_000);
+    const redis = new Redis(REDIS_URL);
+    const [bucket] = await redis.keys(`{${prefix}-heavy}*t:k:*`);
+    const level = Number(await redis.hget(bucket ?? '', 'v'));
+    redis.disconnect();
+    expect(level).toBeLessThan(0);
+    expect(level).toBeGreaterThan(-2 * 20_010);
   });
 
   it('share keys through the store: a key made on one replica works on the other', async () => {

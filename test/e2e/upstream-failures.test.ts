@@ -26,6 +26,19 @@ function misbehavingUpstream(): Server {
         setTimeout(() => res.socket?.destroy(), 50);
       } else if (model === 'never-answers') {
         // holds the request open; the provider's timeout must end it
+      } else if (model === 'echoes-credentials') {
+        // Some upstreams and proxies quote the request's headers back in an error message.
+        const error = {
+          message: `Incorrect API key provided: ${JSON.stringify(req.headers)}`,
+          type: 'invalid_request_error',
+          param: null,
+          code: 'invalid_api_key',
+        };
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error }));
+      } else if (model === 'redirects') {
+        res.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' });
+        res.end();
       } else if (model === 'html-error') {
         res.writeHead(503, { 'content-type': 'text/html' });
         res.end('<html><body>Service Unavailable</body></html>');
@@ -33,6 +46,9 @@ function misbehavingUpstream(): Server {
     });
   });
 }
+
+const PROVIDER_KEY = 'sk-upstream-failures-0123456789abcdef';
+const CUSTOM_SECRET = 'custom-secret-9876543210';
 
 let upstream: Server;
 let gateway: GatewayProcess;
@@ -48,7 +64,11 @@ providers:
   bad:
     type: openai-compatible
     base_url: http://127.0.0.1:${port}/v1
+    api_key: ${PROVIDER_KEY}
+    headers: { x-custom-auth: ${CUSTOM_SECRET} }
     timeout_ms: 300
+  m:
+    type: mock
 `,
   });
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0 });
@@ -112,6 +132,39 @@ describe('upstream failures', () => {
     const body = (await response.json()) as { error: { message: string; type: string } };
     expect(body.error.message).toContain('Service Unavailable');
     expect(body.error.type).toBe('server_error');
+  });
+
+  it('keeps the credentials it sent upstream out of an error that echoes them back', async () => {
+    const response = await ask('bad/echoes-credentials');
+    expect(response.status).toBe(401);
+    const text = await response.text();
+    expect(text).toContain('Incorrect API key provided');
+    expect(text).toContain('[redacted]');
+    expect(text).not.toContain(PROVIDER_KEY);
+    expect(text).not.toContain(CUSTOM_SECRET);
+  });
+
+  it('answers an upstream redirect with a 502 of its own, never following it', async () => {
+    const response = await ask('bad/redirects');
+    expect(response.status).toBe(502);
+    expect(response.headers.get('location')).toBeNull();
+    expect(((await response.json()) as { error: { type: string } }).error.type).toBe('server_error');
+  });
+
+  it('answers a model name no HTTP header can hold, percent-encoded in x-lightport-model, and keeps serving', async () => {
+    for (const model of ['héllo😀', 'line\nbreak']) {
+      const response = await ask(`m/${model}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-lightport-model')).toBe(encodeURIComponent(model));
+      await response.arrayBuffer();
+    }
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+  });
+
+  it('answers a malformed percent-escape in a model path with 400, not 500', async () => {
+    const response = await fetch(`${gateway.url}/v1/models/%ZZ`);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
   });
 
   it('counts the interrupted streams (both above) in lightport_streams_interrupted_total, and nothing else', async () => {

@@ -7,7 +7,7 @@ import { chatOrRefusal, relayTo } from '../relay.ts';
 import { AnthropicAnswer } from './answer.ts';
 import { countTokensEstimate } from './count-tokens.ts';
 import { ANTHROPIC_FORMAT } from './format.ts';
-import { parseCountTokensRequest, parseMessagesRequest, toChatRequest } from './request.ts';
+import { parseCountTokensRequest, parseMessagesRequest, toChatRequest, toChatView } from './request.ts';
 import { requestHeader } from '../../server/request-headers.ts';
 
 /** The caller's headers that belong to the Messages API and go to an Anthropic upstream with the request. */
@@ -29,6 +29,7 @@ export async function handleMessages(context: RequestContext, deps: PipelineDeps
   await handleIngress(context, deps, {
     model: request.model,
     chat: chatOrRefusal(() => toChatRequest(request)),
+    view: () => toChatView(request),
     relay: (target) =>
       relayTo(target, 'anthropic-messages', () => relayRequest(context, '/messages', { ...request, model: target.upstreamModel }, stream)),
     translate: (sink, target) => translatingSink(sink, new AnthropicAnswer(target.upstreamModel), ANTHROPIC_FORMAT),
@@ -42,6 +43,7 @@ export async function handleCountTokens(context: RequestContext, deps: PipelineD
   await handleIngress(context, deps, {
     model: request.model,
     chat,
+    view: () => toChatView(request),
     enrich: false,
     relay: (target) => {
       const native = relayTo(target, 'anthropic-messages', () =>

@@ -66,7 +66,6 @@ export function toChatRequest(request: CountTokensRequest & { max_tokens?: numbe
       param: field,
     });
   }
-  const metadata = request['metadata'];
   const parallel = request.tool_choice?.['disable_parallel_tool_use'] === true ? false : undefined;
   return compact({
     model: request.model,
@@ -81,9 +80,64 @@ export function toChatRequest(request: CountTokensRequest & { max_tokens?: numbe
     tools: request.tools?.map(toTool),
     tool_choice: toolChoiceOf(request.tool_choice),
     parallel_tool_calls: request.tools === undefined ? undefined : parallel,
-    user: isRecord(metadata) && typeof metadata['user_id'] === 'string' ? metadata['user_id'] : undefined,
+    user: userOf(request),
     reasoning_effort: effortOf(request['thinking']),
   });
+}
+
+/** `metadata.user_id`, chat's `user`. */
+function userOf(request: CountTokensRequest): string | undefined {
+  const metadata = request['metadata'];
+  return isRecord(metadata) && typeof metadata['user_id'] === 'string' ? metadata['user_id'] : undefined;
+}
+
+/**
+ * What routing and the limits read of a request that cannot be translated (it is relayed to
+ * Anthropic as it is), shaped as `toChatRequest` would shape it: the text of the system prompt
+ * and messages (a text document's by its text), tool calls and results, the tools, the tokens
+ * it reserves and its user. Blocks chat has no part for stay as they are, each counted by the
+ * token estimate at a fixed amount.
+ */
+export function toChatView(request: CountTokensRequest & { max_tokens?: number }): ChatRequest {
+  const system = request.system === undefined ? [] : [{ role: 'system', content: partsOf(request.system) }];
+  return compact({
+    model: request.model,
+    messages: [...system, ...request.messages.map((message) => ({ role: message.role, content: partsOf(message.content) }))],
+    max_completion_tokens: request.max_tokens,
+    stream: request.stream === true ? true : undefined,
+    tools: request.tools?.map((tool, index) =>
+      tool['type'] === undefined || tool['type'] === 'custom' ? toTool(tool, index) : { ...tool, type: String(tool['type']) },
+    ),
+    user: userOf(request),
+  });
+}
+
+function partsOf(content: string | readonly Block[]): unknown[] {
+  return typeof content === 'string' ? [{ type: 'text', text: content }] : content.flatMap(blockParts);
+}
+
+function blockParts(block: Block): unknown[] {
+  switch (block.type) {
+    case 'thinking':
+    case 'redacted_thinking':
+      return []; // dropped over chat too
+    case 'image':
+      return [{ type: 'image_url' }];
+    case 'tool_use':
+    case 'server_tool_use':
+    case 'mcp_tool_use':
+      return [{ type: 'text', text: JSON.stringify(toolCallOf(block)) }];
+  }
+  if (typeof block['text'] === 'string') return [{ type: 'text', text: block['text'] }];
+  const source = isRecord(block['source']) ? block['source'] : undefined;
+  if (block.type === 'document' && source?.['type'] === 'text' && typeof source['data'] === 'string') {
+    return [{ type: 'text', text: source['data'] }];
+  }
+  // A tool result's content, a search result's, a document's own blocks.
+  const content = block.type === 'document' && source?.['type'] === 'content' ? source['content'] : block['content'];
+  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  if (Array.isArray(content)) return content.filter(isRecord).flatMap((part) => blockParts(part as Block));
+  return block.type === 'tool_result' ? [] : [block];
 }
 
 function systemMessages(system: string | Block[] | undefined): ChatMessage[] {
@@ -110,19 +164,22 @@ function assistantMessage(blocks: readonly Block[], where: string): ChatMessage 
   const toolCalls: unknown[] = [];
   for (const block of blocks) {
     if (block.type === 'text') text += textIn(block, where);
-    else if (block.type === 'tool_use') {
-      toolCalls.push({
-        id: fromAnthropicToolId(String(block['id'])),
-        type: 'function',
-        function: { name: String(block['name']), arguments: JSON.stringify(block['input'] ?? {}) },
-      });
-    } else if (block.type !== 'thinking' && block.type !== 'redacted_thinking') textIn(block, where);
+    else if (block.type === 'tool_use') toolCalls.push(toolCallOf(block));
+    else if (block.type !== 'thinking' && block.type !== 'redacted_thinking') textIn(block, where);
   }
   return compact({
     role: 'assistant',
     content: text === '' && toolCalls.length > 0 ? null : text,
     tool_calls: toolCalls.length > 0 ? toolCalls : undefined,
   });
+}
+
+function toolCallOf(block: Block): unknown {
+  return {
+    id: fromAnthropicToolId(String(block['id'])),
+    type: 'function',
+    function: { name: String(block['name']), arguments: JSON.stringify(block['input'] ?? {}) },
+  };
 }
 
 /** Tool results become tool messages, which must come first; the rest of the turn is one user message. */

@@ -4,7 +4,7 @@ import { translatingSink } from '../chat-answer.ts';
 import { OPENAI_FORMAT } from '../openai-format.ts';
 import { chatOrRefusal, relayTo } from '../relay.ts';
 import { CompletionAnswer } from './answer.ts';
-import { parseCompletionsRequest, promptText, toChatRequest } from './request.ts';
+import { parseCompletionsRequest, promptText, toChatRequest, toChatView } from './request.ts';
 
 /** `POST /v1/completions` (legacy): relayed where the provider has the API (OpenAI, Azure, compatible servers), adapted over chat elsewhere. */
 export async function handleCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
@@ -13,6 +13,7 @@ export async function handleCompletions(context: RequestContext, deps: PipelineD
   await handleIngress(context, deps, {
     model: request.model,
     chat: chatOrRefusal(() => toChatRequest(request)),
+    view: () => toChatView(request),
     relay: (target) =>
       relayTo(target, 'openai-completions', () => ({
         api: 'openai-completions',

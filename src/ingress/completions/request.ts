@@ -57,3 +57,27 @@ export function toChatRequest(request: CompletionsRequest): ChatRequest {
     stream_options: request.stream === true ? { include_usage: true } : undefined,
   });
 }
+
+/**
+ * What routing and the limits read of a request that cannot go over chat (it is relayed as it
+ * is): its prompts as one user message (a token-id prompt counted by the token estimate at a
+ * fixed amount), the tokens it reserves for every choice of every prompt, and its user.
+ */
+export function toChatView(request: CompletionsRequest): ChatRequest {
+  const { prompt } = request;
+  const prompts: ReadonlyArray<string | number | readonly number[]> = typeof prompt === 'string' ? [prompt] : prompt;
+  // A list of numbers is one prompt of token ids; a list of lists, several.
+  const parts =
+    typeof prompts[0] === 'number'
+      ? [{ type: 'tokens' }]
+      : prompts.map((one) => (typeof one === 'string' ? { type: 'text', text: one } : { type: 'tokens' }));
+  const bestOf = typeof request['best_of'] === 'number' ? request['best_of'] : 1;
+  return compact({
+    model: request.model,
+    messages: [{ role: 'user', content: parts }],
+    max_completion_tokens: request.max_tokens ?? undefined,
+    n: Math.max(request.n ?? 1, bestOf) * parts.length,
+    stream: request.stream === true ? true : undefined,
+    user: typeof request['user'] === 'string' ? request['user'] : undefined,
+  });
+}

@@ -12,9 +12,10 @@ import { RESPONSES_FORMAT } from './format.ts';
 import { listInputItems } from './input-items.ts';
 import { inputItems, type Item } from './items.ts';
 import { recordingResponseId } from './record-id.ts';
-import { parseCreateResponse, toChatRequest, type CreateResponse } from './request.ts';
+import { parseCreateResponse, toChatRequest, toChatView, type CreateResponse } from './request.ts';
 import { newResponseState } from './response.ts';
 import { ResponsesAnswer } from './stream.ts';
+import { decodePathSegment } from '../../server/path-segment.ts';
 
 type Handler = (context: RequestContext, deps: PipelineDeps, body?: unknown) => Promise<void>;
 
@@ -43,6 +44,7 @@ export function responsesIngress(store: ResponsesStore): ResponsesIngress {
     await handleIngress(context, deps, {
       model: request.model,
       chat,
+      view: () => toChatView(request, conversation),
       relay: (target) => relayCreate({ request, target, history, store }),
       translate: (sink, target) => {
         const writer = new ResponsesAnswer(request, newResponseState(target.upstreamModel), (response) => {
@@ -140,7 +142,7 @@ function responsePath(context: RequestContext): { id: string; rest: string; quer
   const tail = path.slice('/v1/responses/'.length);
   const slash = tail.indexOf('/');
   return {
-    id: decodeURIComponent(slash === -1 ? tail : tail.slice(0, slash)),
+    id: decodePathSegment(slash === -1 ? tail : tail.slice(0, slash)),
     rest: slash === -1 ? '' : tail.slice(slash),
     query: queryAt === -1 ? '' : url.slice(queryAt),
   };

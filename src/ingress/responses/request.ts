@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseWith } from '../../pipeline/validate.ts';
 import { compact, isRecord } from '../../providers/translate/request-parts.ts';
-import type { ChatRequest, ChatTool } from '../../providers/types.ts';
+import type { ChatMessage, ChatRequest, ChatTool } from '../../providers/types.ts';
 import { GatewayError } from '../../server/errors.ts';
 import { toChatMessages, type Item } from './items.ts';
 
@@ -77,6 +77,57 @@ export function toChatRequest(request: CreateResponse, conversation: readonly It
     response_format: responseFormatOf(request['text']),
     reasoning_effort: effort,
     user: typeof request['user'] === 'string' ? request['user'] : undefined,
+  });
+}
+
+/**
+ * What routing and the limits read of a request that cannot be adapted (it is relayed as it is),
+ * shaped as `toChatRequest` would shape it: the text of the instructions and items, function
+ * calls and outputs, the tools, the tokens it reserves and its user. Parts and items chat has
+ * no equivalent for stay as they are, each counted by the token estimate at a fixed amount.
+ */
+export function toChatView(request: CreateResponse, conversation: readonly Item[]): ChatRequest {
+  const instructions = request.instructions ? [{ role: 'system', content: request.instructions }] : [];
+  return compact({
+    model: request.model,
+    messages: [...instructions, ...conversation.flatMap(itemView)],
+    stream: request.stream === true ? true : undefined,
+    tools: request.tools?.map((tool, index) => (tool.type === 'function' ? toTool(tool, index) : tool)),
+    max_completion_tokens: request.max_output_tokens ?? undefined,
+    user: typeof request['user'] === 'string' ? request['user'] : undefined,
+  });
+}
+
+function itemView(item: Item): ChatMessage[] {
+  switch (item['type']) {
+    case 'message': {
+      const role = item['role'] === 'assistant' ? 'assistant' : item['role'] === 'user' ? 'user' : 'system';
+      return [{ role, content: partsView(item['content']) }];
+    }
+    case 'function_call': {
+      const call = {
+        id: String(item['call_id']),
+        type: 'function',
+        function: { name: String(item['name']), arguments: String(item['arguments'] ?? '') },
+      };
+      return [{ role: 'assistant', content: null, tool_calls: [call] }];
+    }
+    case 'function_call_output':
+      return [{ role: 'tool', tool_call_id: String(item['call_id']), content: partsView(item['output']) }];
+    case 'reasoning':
+      return []; // dropped over chat too
+    default:
+      return [{ role: 'user', content: [item] }];
+  }
+}
+
+function partsView(content: unknown): unknown[] {
+  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  if (!Array.isArray(content)) return [];
+  return content.filter(isRecord).map((part) => {
+    if (typeof part['text'] === 'string') return { type: 'text', text: part['text'] };
+    if (part['type'] === 'refusal' && typeof part['refusal'] === 'string') return { type: 'text', text: part['refusal'] };
+    return part['type'] === 'input_image' ? { type: 'image_url' } : part;
   });
 }
 
