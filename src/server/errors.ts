@@ -90,5 +90,10 @@ export interface OpenAIErrorBody {
 
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
+  // JSON.parse takes any depth, but walking the result (validation, re-serializing it for the
+  // upstream) recurses: a body nested deep enough overflows the stack there. The caller's doing.
+  if (error instanceof RangeError && error.message.includes('call stack')) {
+    return new GatewayError('invalid_request', 'The request body is nested too deeply.', { cause: error });
+  }
   return new GatewayError('internal_error', 'The gateway failed to handle this request.', { cause: error });
 }

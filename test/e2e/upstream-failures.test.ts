@@ -161,6 +161,17 @@ describe('upstream failures', () => {
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
   });
 
+  it('answers a body nested too deeply to re-serialize with 400, not 500', async () => {
+    const depth = 1_000_000;
+    const extra = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: `{"model":"bad/html-error","messages":[{"role":"user","content":"x"}],"extra":${extra}}`,
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/nested too deeply/);
+  });
+
   it('answers a malformed percent-escape in a model path with 400, not 500', async () => {
     const response = await fetch(`${gateway.url}/v1/models/%ZZ`);
     expect(response.status).toBe(400);
