@@ -30,9 +30,9 @@ export class AnswerCapture {
         return sink.write(chunk);
       },
       onDrain: (resume) => sink.onDrain(resume),
-      end: (usage) => {
-        this.#ended = true;
-        sink.end(usage);
+      end: (usage, failure) => {
+        this.#ended = failure === undefined;
+        sink.end(usage, failure);
       },
     };
   }

@@ -39,8 +39,12 @@ export function replayAsStream(completionJson: string, includeUsage: boolean): s
     const message = choice.message ?? {};
     out += chunk([{ index, delta: { role: message.role ?? 'assistant', content: '' }, finish_reason: null }]);
     const content = message.content ?? '';
-    for (let start = 0; start < content.length; start += CONTENT_CHUNK_CHARS) {
-      out += chunk([{ index, delta: { content: content.slice(start, start + CONTENT_CHUNK_CHARS) }, finish_reason: null }]);
+    for (let start = 0; start < content.length;) {
+      let end = Math.min(start + CONTENT_CHUNK_CHARS, content.length);
+      // Never between the two halves of a surrogate pair (an emoji, say): each chunk is valid text.
+      if (end < content.length && isHighSurrogate(content.charCodeAt(end - 1))) end--;
+      out += chunk([{ index, delta: { content: content.slice(start, end) }, finish_reason: null }]);
+      start = end;
     }
     if (message.refusal !== undefined) out += chunk([{ index, delta: { refusal: message.refusal }, finish_reason: null }]);
     if (message.tool_calls !== undefined) {
@@ -51,4 +55,8 @@ export function replayAsStream(completionJson: string, includeUsage: boolean): s
   }
   if (includeUsage && completion.usage !== undefined) out += chunk([], { usage: completion.usage });
   return out + SSE_DONE;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }

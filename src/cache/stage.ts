@@ -85,7 +85,9 @@ export class CacheStage {
       this.#mark(context, { status: 'bypass' }, policy.namespace);
       return undefined;
     }
-    const namespace = this.#keys.namespace(policy, requestHeader(context.req, 'authorization'));
+    // With gateway keys on, the auth stage has taken the Authorization header: the key's name is the tenant.
+    const caller = context.keyName === undefined ? requestHeader(context.req, 'authorization') : `lightport-key ${context.keyName}`;
+    const namespace = this.#keys.namespace(policy, caller);
     const address = this.#keys.address(request, target, namespace, target.bodyText);
     const semantic =
       policy.mode === 'semantic'

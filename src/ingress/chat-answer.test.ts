@@ -46,20 +46,21 @@ const toolCall = Buffer.from(
 );
 
 /** Feeds the bytes in pieces of `size` and returns what the client got, random ids made stable. */
-function run(writer: AnswerWriter, bytes: Buffer, size: number): { status: number; text: string } {
+function run(writer: AnswerWriter, bytes: Buffer, size: number): { status: number; text: string; failure: string | undefined } {
   let text = '';
   let status = 0;
+  let failure: string | undefined;
   const client: ResponseSink = {
     start: (answerStatus) => (status = answerStatus),
     write: (chunk) => ((text += chunk.toString()), true),
     onDrain: () => {},
-    end: () => {},
+    end: (_usage, failed) => (failure = failed),
   };
   const sink = translatingSink(client, writer, ANTHROPIC_FORMAT);
   sink.start(200, 'text/event-stream');
   for (let offset = 0; offset < bytes.length; offset += size) sink.write(bytes.subarray(offset, offset + size));
   sink.end();
-  return { status, text: text.replace(/"(msg|resp|fc|rs)_[0-9a-f]+"/g, '"$1_x"').replace(/"created_at":\d+/g, '"created_at":0') };
+  return { failure, status, text: text.replace(/"(msg|resp|fc|rs)_[0-9a-f]+"/g, '"$1_x"').replace(/"created_at":\d+/g, '"created_at":0') };
 }
 
 /** SSE data lines (split on LF only: U+2028 inside a JSON string is not a line end). */
@@ -79,6 +80,9 @@ const parsedOnly = (writer: AnswerWriter): AnswerWriter => ({
   chunk: (chunk) => writer.chunk(chunk),
   end: () => writer.end(),
   streamError: (message, code) => writer.streamError(message, code),
+  get failure() {
+    return writer.failure;
+  },
 });
 
 describe('answers translated from the internal chat stream', () => {
@@ -146,6 +150,14 @@ describe('answers translated from the internal chat stream', () => {
     });
     const last = events(run(responses(), cut, 64).text).at(-1);
     expect(last).toMatchObject({ type: 'error', code: 'upstream_error' });
+  });
+
+  it('tell the sink they ended with an error event, so the request is recorded as failed (and not cached)', () => {
+    const cut = recorded.subarray(0, Math.floor(recorded.length / 2));
+    expect(run(anthropic(), cut, 64).failure).toBe('upstream_error');
+    expect(run(responses(), cut, 64).failure).toBe('upstream_error');
+    expect(run(anthropic(), recorded, 64).failure).toBeUndefined();
+    expect(run(responses(), recorded, 64).failure).toBeUndefined();
   });
 
   it('answer an unreadable JSON answer with a 502 in the caller’s error shape', () => {

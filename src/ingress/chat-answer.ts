@@ -70,6 +70,8 @@ export interface AnswerWriter {
   end(): string;
   /** An error inside the stream: this API's error event, which ends it. */
   streamError(message: string, code: string): string;
+  /** The code of the error event the stream ended with (an error, or an answer that never finished); undefined otherwise. */
+  readonly failure: string | undefined;
 }
 
 export const JSON_CONTENT_TYPE = 'application/json';
@@ -121,7 +123,7 @@ export function translatingSink(client: ResponseSink, writer: AnswerWriter, form
       if (streaming) {
         send(readStream(() => reader.flush()) + (ended ? '' : writer.end()));
         ended = true;
-        client.end(usage);
+        client.end(usage, writer.failure);
         return;
       }
       let text: string;

@@ -1,3 +1,4 @@
+import { parseMcpHeader } from '../mcp/policy.ts';
 import type { CallerKey, RequestContext } from '../pipeline/context.ts';
 import type { ChatRequest } from '../providers/types.ts';
 import { GatewayError } from '../server/errors.ts';
@@ -11,10 +12,7 @@ import { requestHeader } from '../server/request-headers.ts';
 export function checkMcpAccess(key: CallerKey, context: RequestContext, request: ChatRequest): void {
   const header = requestHeader(context.req, 'x-lightport-mcp');
   if (header !== undefined) {
-    for (const server of header.split(',')) {
-      const name = server.trim();
-      if (name !== '' && !key.allowsMcp(name)) throw serverRefused(name);
-    }
+    for (const name of parseMcpHeader(header)) if (!key.allowsMcp(name)) throw serverRefused(name);
   }
   if (request.tools === undefined) return;
   for (const tool of request.tools) {

@@ -69,9 +69,17 @@ describe('PolicySet', () => {
       ],
       sources: [],
     };
-    const narrowed = narrowSelection(selection, { servers: ['docs', 'admin'], tools: { docs: ['b', 'c'] } });
+    const narrowed = narrowSelection(selection, { servers: ['docs', 'admin'], tools: { docs: ['b', 'c'] } }, () => undefined);
     expect(narrowed.servers.map((choice) => choice.server)).toEqual(['docs']);
     expect([...(narrowed.servers[0]?.tools ?? [])]).toEqual(['b']);
+  });
+
+  it('drops the sources that read from servers a per-key allowlist bars', () => {
+    const selection = { servers: [], sources: ['handbook', 'account', 'tone', 'notes'] };
+    const serverOf = (source: string) => ({ account: 'crm', tone: 'crm', notes: 'docs' })[source];
+    expect(narrowSelection(selection, { servers: ['docs'] }, serverOf).sources).toEqual(['handbook', 'notes']);
+    expect(narrowSelection(selection, { servers: [] }, serverOf).sources).toEqual(['handbook']);
+    expect(narrowSelection(selection, { tools: { crm: ['find'] } }, serverOf).sources).toEqual(selection.sources);
   });
 });
 

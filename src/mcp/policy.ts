@@ -28,7 +28,12 @@ export interface McpAllowlist {
   readonly tools?: Readonly<Record<string, readonly string[]>>;
 }
 
-export function narrowSelection(selection: McpSelection, allow: McpAllowlist): McpSelection {
+/** `serverOf` names the MCP server a source reads from: sources of servers the key may not use are dropped too. */
+export function narrowSelection(
+  selection: McpSelection,
+  allow: McpAllowlist,
+  serverOf: (source: string) => string | undefined,
+): McpSelection {
   const servers = selection.servers.flatMap((choice): ServerChoice[] => {
     if (allow.servers !== undefined && !allow.servers.includes(choice.server)) return [];
     const allowedTools = allow.tools?.[choice.server];
@@ -36,7 +41,11 @@ export function narrowSelection(selection: McpSelection, allow: McpAllowlist): M
     const tools = new Set(allowedTools.filter((tool) => choice.tools === undefined || choice.tools.has(tool)));
     return [{ ...choice, tools }];
   });
-  return { servers, sources: selection.sources };
+  const sources = selection.sources.filter((source) => {
+    const server = serverOf(source);
+    return server === undefined || allow.servers === undefined || allow.servers.includes(server);
+  });
+  return { servers, sources };
 }
 
 interface CompiledPolicy {
@@ -75,7 +84,7 @@ export class PolicySet {
    */
   select(model: string, rules: readonly string[] | undefined, header: string | undefined, entries: readonly McpToolEntry[]): McpSelection {
     const allowed = this.#allowedFor(model, rules);
-    const requested = header === undefined ? undefined : parseHeader(header);
+    const requested = header === undefined ? undefined : parseMcpHeader(header);
     if (requested === undefined && entries.length === 0) {
       return { servers: allowed.defaults.map((server) => ({ server, autoRun: true })), sources: allowed.sources };
     }
@@ -124,7 +133,8 @@ export class PolicySet {
   }
 }
 
-function parseHeader(header: string): string[] {
+/** The servers `x-lightport-mcp` names: none for `none`, which turns tools off. */
+export function parseMcpHeader(header: string): string[] {
   const names = header
     .split(',')
     .map((name) => name.trim())

@@ -95,7 +95,9 @@ export class McpStage implements ConnectionListener {
     const { entries, rest } = splitMcpEntries(request.tools);
     const asked = requestHeader(context.req, 'x-lightport-mcp');
     let selection = this.#policies.select(request.model, context.routeRules, asked, entries);
-    if (context.mcpAllow !== undefined) selection = narrowSelection(selection, context.mcpAllow);
+    if (context.mcpAllow !== undefined) {
+      selection = narrowSelection(selection, context.mcpAllow, (source) => this.#sources.get(source)?.server);
+    }
     if (selection.servers.length === 0 && selection.sources.length === 0 && entries.length === 0) return undefined;
 
     const unavailable: string[] = [];

@@ -78,13 +78,26 @@ async function execute(
     );
     return { outcome: result.isError === true ? 'tool_error' : 'ok', text: resultText(result) };
   } catch (error) {
-    const { ProtocolError, SdkError, SdkErrorCode } = mcpSdk();
+    const { SdkError, SdkErrorCode } = mcpSdk();
     if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
       return { outcome: 'timeout', text: `The tool did not answer within ${connection.config.timeout_ms} ms.` };
     }
-    if (!(error instanceof ProtocolError) && !signal.aborted) connection.reportBroken(error);
+    if (isTransportFailure(error) && !signal.aborted) connection.reportBroken(error);
     return { outcome: 'failed', text: `The tool call failed: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
+
+/**
+ * Whether a failed call means the connection is gone. An error answer (ProtocolError) or a
+ * result the SDK rejects (InvalidResult: bad base64, a malformed block) is this call's
+ * problem; losing the transport, or an error the SDK did not raise, is the connection's.
+ */
+function isTransportFailure(error: unknown): boolean {
+  const { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } = mcpSdk();
+  if (error instanceof ProtocolError) return false;
+  if (!(error instanceof SdkError)) return true;
+  if (error instanceof SdkHttpError) return true;
+  return error.code === SdkErrorCode.NotConnected || error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.SendFailed;
 }
 
 function resultText(result: CallToolResult): string {

@@ -52,7 +52,7 @@ export class McpPlan {
   #toolCalls = 0;
   #usage: TokenUsage | undefined;
   #client: ClientStream | undefined;
-  #toolSignal: AbortSignal | undefined;
+  #toolDeadline: AbortSignal | undefined;
 
   constructor(input: PlanInput) {
     this.#input = input;
@@ -75,7 +75,9 @@ export class McpPlan {
     if (!this.#loops) return provider.chat(this.#turnRequest(profile, false), options);
     const stream = this.#input.request.stream === true;
     if (stream && this.#client?.started !== true) this.#client = new ClientStream(options.sink);
-    this.#toolSignal ??= AbortSignal.any([options.signal, AbortSignal.timeout(this.#input.config.total_timeout_ms)]);
+    // The total timeout spans every attempt; the attempt's own signal ends only this attempt's tool calls.
+    this.#toolDeadline ??= AbortSignal.timeout(this.#input.config.total_timeout_ms);
+    const toolSignal = AbortSignal.any([options.signal, this.#toolDeadline]);
     for (;;) {
       const forceAnswer = this.#iterations >= this.#input.config.max_iterations;
       const turn = this.#client !== undefined ? new StreamTurn(this.#client) : new JsonTurn();
@@ -89,7 +91,7 @@ export class McpPlan {
         this.#answer(turn, result, auto, options.sink);
         return this.#usage === undefined ? { kind: 'ok' } : { kind: 'ok', usage: this.#usage };
       }
-      await this.#runTools(result, options.requestId);
+      await this.#runTools(result, options.requestId, toolSignal);
     }
   }
 
@@ -106,7 +108,7 @@ export class McpPlan {
     return request;
   }
 
-  async #runTools(result: TurnResult, requestId: string): Promise<void> {
+  async #runTools(result: TurnResult, requestId: string, signal: AbortSignal): Promise<void> {
     const calls = result.toolCalls;
     this.#messages.push({
       role: 'assistant',
@@ -114,7 +116,6 @@ export class McpPlan {
       tool_calls: calls.map(openAIToolCall),
       ...(result.thinkingBlocks.length > 0 ? { thinking_blocks: result.thinkingBlocks } : {}),
     });
-    const signal = this.#toolSignal ?? AbortSignal.timeout(this.#input.config.total_timeout_ms);
     const runs = await Promise.all(
       calls.map(async (call): Promise<ToolRun> => {
         const callable = this.#input.callable.get(call.name);

@@ -19,6 +19,8 @@ export interface Delivery {
   readonly targets: readonly Target[];
   readonly send: Send;
   readonly callerApiKey?: string;
+  /** A passthrough upstream's base URL (its provider is named by type only), for the cache's key. */
+  readonly passthroughUrl?: string;
   /** The model's own deadline, when shorter than the server's. */
   readonly deadlineMs?: number;
   /** What a target's tokens cost, for the answer's x-lightport-cost-usd. */

@@ -48,7 +48,7 @@ function plan(context: RequestContext, deps: PipelineDeps, request: RoutedReques
     const configured = table.providers.get(named);
     if (configured) return { targets: [table.target(configured, model)], send, pricing: deps.pricing };
     if (deps.passthrough) {
-      const { provider, callerApiKey } = deps.passthrough.resolve(
+      const { provider, callerApiKey, baseUrl } = deps.passthrough.resolve(
         named,
         requestHeader(context.req, 'authorization') || undefined, // '' once the auth stage took the key
         requestHeader(context.req, 'x-lightport-base-url'),
@@ -57,6 +57,7 @@ function plan(context: RequestContext, deps: PipelineDeps, request: RoutedReques
         targets: [makeTarget(provider, model, table.config.router, deps.passthroughHealth, { transient: true })],
         send,
         callerApiKey,
+        passthroughUrl: baseUrl,
         pricing: deps.pricing,
       };
     }
@@ -73,13 +74,18 @@ function plan(context: RequestContext, deps: PipelineDeps, request: RoutedReques
 }
 
 /**
- * What a cached answer is keyed on: the one upstream when the route has one target; the
- * public model when a strategy may answer from any of its targets.
+ * What a cached answer is keyed on: the one upstream when the route has one target (with its base
+ * URL for a passthrough one); when a strategy may answer from any of several targets, the public
+ * model and that set of targets, so plans that routing rules chose differently never share.
  */
 function cacheTarget(delivery: Delivery, model: string): { provider: string; upstreamModel: string } {
   const [only, ...others] = delivery.targets;
-  if (only !== undefined && others.length === 0) return { provider: only.provider.name, upstreamModel: only.upstreamModel };
-  return { provider: 'route', upstreamModel: model };
+  if (only !== undefined && others.length === 0) {
+    const upstreamModel = delivery.passthroughUrl === undefined ? only.upstreamModel : `${only.upstreamModel} ${delivery.passthroughUrl}`;
+    return { provider: only.provider.name, upstreamModel };
+  }
+  const targets = delivery.targets.map((target) => `${target.provider.name}/${target.upstreamModel}`).toSorted();
+  return { provider: 'route', upstreamModel: `${model} ${targets.join(' ')}` };
 }
 
 export function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {

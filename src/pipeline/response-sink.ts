@@ -71,7 +71,8 @@ export class DeferredResponse implements ResponseSink {
   }
 
   /** The provider is done writing: with the usage known, the answer ends now (same tick, same write); else when the outcome says. */
-  end(usage?: TokenUsage): void {
+  end(usage?: TokenUsage, failure?: string): void {
+    if (failure !== undefined) this.#context.errorCode = failure;
     if (usage !== undefined) this.complete(usage);
   }
 

@@ -8,6 +8,8 @@ import type { Provider } from './types.ts';
 export interface PassthroughTarget {
   readonly provider: Provider;
   readonly callerApiKey: string;
+  /** Where the provider sends requests: the provider's name is only its type. */
+  readonly baseUrl: string;
 }
 
 const MOST_CACHED = 256;
@@ -57,7 +59,7 @@ export class PassthroughProviders {
       );
       this.#cache.set(cacheKey, provider);
     }
-    return { provider, callerApiKey };
+    return { provider, callerApiKey, baseUrl };
   }
 
   close(): Promise<void> {

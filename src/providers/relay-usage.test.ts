@@ -28,6 +28,14 @@ describe('usage of relayed answers', () => {
     expect(read(request, tail, head)).toEqual({ prompt_tokens: 25, completion_tokens: 9, total_tokens: 34, cached_tokens: 4 });
   });
 
+  it('keeps an Anthropic stream’s cache writes, which are priced apart from plain input', () => {
+    const head =
+      'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":10,"cache_creation_input_tokens":200,"cache_read_input_tokens":1000,"output_tokens":1}}}\n\n';
+    const tail = 'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":30}}\n\nevent: message_stop\ndata: {}\n\n';
+    const request = { api: 'anthropic-messages' as const, method: 'POST' as const, path: '/messages', stream: true };
+    expect(read(request, tail, head)).toMatchObject({ cached_tokens: 1000, cache_write_tokens: 200, completion_tokens: 30 });
+  });
+
   it('reads nothing for GET and DELETE', () => {
     expect(relayUsageReader({ api: 'openai-responses', method: 'GET', path: '/responses/resp_1', stream: false })).toEqual({});
   });

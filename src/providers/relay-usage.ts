@@ -45,5 +45,6 @@ function anthropicStreamUsage(tail: readonly Buffer[], head: readonly Buffer[]):
     completion_tokens: end.completion_tokens,
     total_tokens: input.prompt_tokens + end.completion_tokens,
     ...(input.cached_tokens === undefined ? {} : { cached_tokens: input.cached_tokens }),
+    ...(input.cache_write_tokens === undefined ? {} : { cache_write_tokens: input.cache_write_tokens }),
   };
 }

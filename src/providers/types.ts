@@ -44,9 +44,11 @@ export interface ResponseSink {
   onDrain(resume: () => void): void;
   /**
    * The answer is complete. Pass its usage when known: the cost then goes out with the
-   * answer's last bytes (the response ends in the same tick, in the same write).
+   * answer's last bytes (the response ends in the same tick, in the same write). `failure`: the
+   * code of the error event a translated stream ended with instead (it was cut, or unreadable),
+   * so the request is recorded as failed, and never cached.
    */
-  end(usage?: TokenUsage): void;
+  end(usage?: TokenUsage, failure?: string): void;
 }
 
 /**

@@ -58,11 +58,17 @@ export async function handleUsage(
   );
 }
 
+const EPOCH_SECONDS = /^\d+$/;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+/** The last instant a JavaScript date can hold. */
+const LATEST_TIME_MS = 8.64e15;
+
 /** An ISO 8601 date or date-time, or seconds since the epoch. */
 function parseTime(value: string | null, param: string): number | undefined {
   if (value === null || value === '') return undefined;
-  const time = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value);
-  if (Number.isNaN(time)) {
+  // Date.parse alone takes far more than ISO 8601 ('-1' is a year), and epoch seconds can overrun what a date holds.
+  const time = EPOCH_SECONDS.test(value) ? Number(value) * 1000 : ISO_8601.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(time) || time > LATEST_TIME_MS) {
     throw new GatewayError('invalid_request', `Invalid '${param}': expected an ISO 8601 date or time, or seconds since the epoch.`, {
       param,
     });

@@ -140,6 +140,15 @@ describe('MCP context injection', () => {
     expect(lastBody().messages[1]?.content).not.toContain('source="profile"');
   });
 
+  it('skips a REST source when a request variable would be a . or .. path segment', async () => {
+    for (const user of ['..', '.']) {
+      await ask({ user, tool_choice: 'none' });
+      expect(lastBody().messages[1]?.content).not.toContain('source="profile"');
+    }
+    // /users/.. and /users/. would have been fetched as / and /users/.
+    expect(profileHits.get('')).toBeUndefined();
+  });
+
   it('reloads a file source when the file changes', async () => {
     writeFileSync(handbook, '# Handbook v2\nAnswer in French.');
     await expect

@@ -41,6 +41,15 @@ providers:
     tool_calls:
       - { name: everything__echo, arguments: { message: dropped } }
       - { name: get_weather, arguments: { city: Rome } }
+  hang:
+    type: mock
+    errors: [{ rate: 1, kind: hang }]
+models:
+  after-timeout:
+    strategy: fallback
+    targets:
+      - { provider: hang, model: m, timeouts: { total_ms: 300 } }
+      - loop/m
 mcp:
   servers:
     everything: ${stdioServer(MCP_SERVER_BIN.everything, ['stdio'], 'env: { MCP_VISIBLE: granted }, tools: { allow: [echo, get-sum, get-env] }')}
@@ -150,6 +159,15 @@ describe('MCP tool loop', () => {
     expect(answer.choices[0]?.finish_reason).toBe('tool_calls');
     const calls = answer.choices[0]?.message.tool_calls ?? [];
     expect(calls.map((call) => (call.type === 'function' ? call.function.name : ''))).toEqual(['everything__echo', 'everything__get-sum']);
+  });
+
+  it('runs MCP tools after a fallback from an attempt that timed out, under the new attempt', async () => {
+    const { data, response } = await client.chat.completions.create({ model: 'after-timeout', messages: user('go') }).withResponse();
+    expect(response.headers.get('x-lightport-fallback-reason')).toBe('timeout');
+    const answer = data.choices[0]?.message.content ?? '';
+    expect(answer).toContain('Echo: hello from the loop');
+    expect(answer).toContain('The sum of 2 and 3 is 5.');
+    expect(answer).not.toContain('error=');
   });
 
   it("starts stdio servers with a minimal environment: the configured env, never the gateway's own", async () => {

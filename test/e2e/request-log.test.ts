@@ -131,6 +131,13 @@ ${PROVIDERS}`,
     expect(badGroup.status).toBe(400);
     expect(((await badGroup.json()) as { error: { param: string } }).error.param).toBe('group_by');
     expect((await usage(gateway, 'from=yesterday')).status).toBe(400);
+    // Past what a date holds, or not ISO 8601 nor epoch seconds ('-1' would parse as a year).
+    for (const query of ['to=99999999999999', 'from=0&to=99999999999999', 'from=-1', 'from=1.5', 'to=-1']) {
+      const answer = await usage(gateway, query);
+      expect(answer.status, query).toBe(400);
+      expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    }
+    expect((await usage(gateway, 'from=2020-01-01T00:00:00Z&to=1600000000')).status).toBe(200);
   });
 
   it('stores one record per request, with bodies at the chosen tier (errors only here)', () => {

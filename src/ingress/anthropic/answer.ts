@@ -58,6 +58,7 @@ export class AnthropicAnswer implements AnswerWriter {
   #stopReason: StopReason | undefined;
   #usage: ChatUsage | undefined;
   #finished = false;
+  #failure: string | undefined;
 
   constructor(model: string) {
     this.#model = model;
@@ -109,11 +110,15 @@ export class AnthropicAnswer implements AnswerWriter {
     return `event: content_block_delta\ndata: {"type":"content_block_delta","index":${this.#open.index},"delta":{"type":"text_delta","text":${literal}}}\n\n`;
   }
 
+  get failure(): string | undefined {
+    return this.#failure;
+  }
+
   end(): string {
     if (this.#finished) return '';
-    this.#finished = true;
     if (this.#stopReason === undefined)
-      return anthropicStreamError('The upstream stream ended before its final event; the answer is incomplete.', 'upstream_error');
+      return this.streamError('The upstream stream ended before its final event; the answer is incomplete.', 'upstream_error');
+    this.#finished = true;
     return (
       this.#start(undefined) +
       this.#closeBlock() +
@@ -124,6 +129,7 @@ export class AnthropicAnswer implements AnswerWriter {
 
   streamError(message: string, code: string): string {
     this.#finished = true;
+    this.#failure = code;
     return anthropicStreamError(message, code);
   }
 

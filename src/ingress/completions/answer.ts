@@ -12,6 +12,7 @@ export class CompletionAnswer implements AnswerWriter {
   #id = '';
   readonly #echoed = new Set<number>();
   #finished = false;
+  #failure: string | undefined;
   #sawFinish = false;
 
   constructor(options: { model: string; echo: string; includeUsage: boolean }) {
@@ -55,14 +56,21 @@ export class CompletionAnswer implements AnswerWriter {
     return out;
   }
 
+  get failure(): string | undefined {
+    return this.#failure;
+  }
+
   end(): string {
     if (this.#finished) return '';
+    if (!this.#sawFinish)
+      return this.streamError('The upstream stream ended before its final event; the answer is incomplete.', 'upstream_error');
     this.#finished = true;
-    return this.#sawFinish ? SSE_DONE : sseError('The upstream stream ended before its final event; the answer is incomplete.');
+    return SSE_DONE;
   }
 
   streamError(message: string, code: string): string {
     this.#finished = true;
+    this.#failure = code;
     return sseError(message, code);
   }
 }

@@ -21,6 +21,6 @@ export function recordingResponseId(sink: ResponseSink, remember: (id: string) =
       return sink.write(chunk);
     },
     onDrain: (resume) => sink.onDrain(resume),
-    end: (usage) => sink.end(usage),
+    end: (usage, failure) => sink.end(usage, failure),
   };
 }

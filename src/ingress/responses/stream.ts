@@ -40,6 +40,7 @@ export class ResponsesAnswer implements AnswerWriter {
   #sequence = 0;
   #started = false;
   #finished = false;
+  #failure: string | undefined;
   #open: OpenText | undefined;
   /** Chat tool-call index → the function_call item being streamed. */
   readonly #calls = new Map<number, OpenCall>();
@@ -68,6 +69,10 @@ export class ResponsesAnswer implements AnswerWriter {
     return out;
   }
 
+  get failure(): string | undefined {
+    return this.#failure;
+  }
+
   end(): string {
     if (this.#finished) return '';
     if (this.#finishReason === undefined)
@@ -84,6 +89,7 @@ export class ResponsesAnswer implements AnswerWriter {
   /** An error event with its sequence number (OpenAI's nested `error`, and the documented top-level fields). */
   streamError(message: string, code: string): string {
     this.#finished = true;
+    this.#failure = code;
     return this.#event('error', { code, message, param: null, error: { type: 'server_error', code, message, param: null } });
   }
 

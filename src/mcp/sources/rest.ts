@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { JSONPath } from 'jsonpath-plus';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
@@ -49,7 +50,7 @@ async function fetchText(url: string, config: RestConfig, dispatcher: Dispatcher
     await response.body.dump();
     throw new Error(`answer larger than ${BODY_LIMIT} bytes`);
   }
-  const text = await response.body.text();
+  const text = await readLimited(response.body);
   const type = String(response.headers['content-type'] ?? '');
   if (!type.includes('json') && config.json_path === undefined) return text;
   const data: unknown = JSON.parse(text);
@@ -57,4 +58,16 @@ async function fetchText(url: string, config: RestConfig, dispatcher: Dispatcher
     config.json_path === undefined ? data : JSONPath({ path: config.json_path, json: data as object, wrap: false, eval: false });
   if (selected === undefined) throw new Error(`json_path ${config.json_path ?? ''} selected nothing`);
   return typeof selected === 'string' ? selected : canonicalJson(selected);
+}
+
+/** The body as text, stopped (and the connection dropped) once it passes the limit, whatever Content-Length said. */
+async function readLimited(body: AsyncIterable<Uint8Array>): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > BODY_LIMIT) throw new Error(`answer larger than ${BODY_LIMIT} bytes`);
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }

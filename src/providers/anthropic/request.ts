@@ -83,7 +83,12 @@ function toolsOf(request: ChatRequest): Record<string, unknown> {
   const choice = toolChoiceOf(request);
   if (tools === undefined || tools.length === 0) return {};
   const parallel = request['parallel_tool_calls'] === false ? { disable_parallel_tool_use: true } : {};
-  if (choice === undefined || choice === 'auto') return { tools, ...(choice ? { tool_choice: { type: 'auto', ...parallel } } : {}) };
+  if (choice === undefined || choice === 'auto') {
+    // Anthropic takes disable_parallel_tool_use only inside tool_choice: an `auto` one carries it.
+    return choice === undefined && request['parallel_tool_calls'] !== false
+      ? { tools }
+      : { tools, tool_choice: { type: 'auto', ...parallel } };
+  }
   if (choice === 'none') return { tools, tool_choice: { type: 'none' } };
   if (choice === 'required') return { tools, tool_choice: { type: 'any', ...parallel } };
   return { tools, tool_choice: { type: 'tool', name: choice.name, ...parallel } };

@@ -31,6 +31,7 @@ describe('rule grammar: what is refused', () => {
     ['/a/.test(request.model)', /regular expression literals/],
     ['matches(request.model, request.user)', /string literals/],
     ['matches(request.model, "(")', /invalid pattern/],
+    ['matches(request.model, "^(a+)+$")', /exponential time/],
     ['includes(request.tools)', /takes 2 argument/],
     ['request.', /not a JavaScript expression/],
     ['caller.nope == 1', /caller has no field "nope"/],

@@ -1,6 +1,7 @@
 import { parseExpressionAt, type Expression, type Literal, type Node, type SpreadElement, type Super, type PrivateIdentifier } from 'acorn';
 import { RULE_FIELDS, type RuleScope } from './rule-fields.ts';
 import { arithmetic, compare, HELPERS, METHOD_ALIASES, readField, same, truthy } from './rule-values.ts';
+import safeRegex from 'safe-regex2';
 
 export type { RuleScope } from './rule-fields.ts';
 type RuleRoot = keyof RuleScope;
@@ -341,11 +342,21 @@ function compilePattern(source: Node | undefined, flags: Node | undefined, node:
   if (pattern === undefined || flagText === undefined)
     throw new RuleError('matches() takes its pattern and flags as string literals', node.start);
   if (!/^[imsu]*$/.test(flagText)) throw new RuleError('matches() flags may be i, m, s and u', node.start);
+  let compiled: RegExp;
   try {
-    return new RegExp(pattern, flagText);
+    compiled = new RegExp(pattern, flagText);
   } catch (error) {
     throw new RuleError(`invalid pattern: ${(error as Error).message}`, (source as Node).start);
   }
+  // The text it is matched against comes from callers, and a backtracking pattern such as
+  // (a+)+ takes exponential time on some of it, blocking the whole gateway.
+  if (!safeRegex(compiled)) {
+    throw new RuleError(
+      'pattern may take exponential time on some inputs (a quantifier inside a repeated group); rewrite it',
+      (source as Node).start,
+    );
+  }
+  return compiled;
 }
 
 function literalText(candidate: Node | undefined): string | undefined {
