@@ -54,6 +54,7 @@ models:
       - { provider: b, model: gpt-4o-mini, price: { input_per_mtok: 0.15, output_per_mtok: 0.6 }, capabilities: [tools, streaming], tier: standard, context_window: 128000 }
       - { provider: c, model: gpt-4.1-nano, price: { input_per_mtok: 0.1, output_per_mtok: 0.4 }, capabilities: [streaming], tier: basic, context_window: 2000 }
   cheapest-standard: { strategy: cost, min_tier: standard, targets: *priced }
+  cheapest-quick: { strategy: cost, max_p95_latency_ms: 100, targets: *priced }
   by-plan:
     strategy: conditional
     rules:
@@ -240,6 +241,21 @@ describe('cost', () => {
 
   it('honours a minimum tier', async () => {
     expect(target(await ask(gateway.url, 'cheapest-standard'))).toBe('b/gpt-4o-mini');
+  });
+
+  it('leaves a target slower than the p95 limit aside, yet measures it again now and then', async () => {
+    c.setFault({ kind: 'delay', ms: 300 });
+    const served: string[] = [];
+    for (let round = 0; round < 8 && served.at(-1) !== 'b/gpt-4o-mini'; round++)
+      served.push(target(await ask(gateway.url, 'cheapest-quick')));
+    expect(served[0]).toBe('c/gpt-4.1-nano');
+    expect(served.at(-1)).toBe('b/gpt-4o-mini');
+    c.setFault(undefined);
+    // c is fast again; without a second look, its 300 ms p95 would keep it out for good.
+    const answers = await askMany(300, 4, () => ask(gateway.url, 'cheapest-quick'));
+    const counts = countBy(answers, target);
+    expect(counts['b/gpt-4o-mini']).toBeGreaterThan(200);
+    expect(counts['c/gpt-4.1-nano']).toBeGreaterThan(0);
   });
 });
 

@@ -12,6 +12,11 @@ export interface CostPolicy {
 
 /** Latency figures are trusted once a target has this many observations. */
 const MIN_LATENCY_OBSERVATIONS = 5;
+/**
+ * Share of plans that leave the latency limit aside. A target's p95 moves only with requests it
+ * serves, so one excluded after a slow patch would never be measured again; this often, it is.
+ */
+const EXPLORE = 0.05;
 
 /**
  * The cheapest targets first, among those that can serve the request (capabilities,
@@ -33,7 +38,9 @@ export function costPlanner(model: string, targets: readonly Target[], policy: C
       const able = candidates.filter((target) => canServe(target, input));
       if (able.length === 0) throw noTarget(model, input);
       const fastEnough =
-        policy.maxP95LatencyMs === undefined ? able : able.filter((target) => isFastEnough(target, policy.maxP95LatencyMs ?? 0));
+        policy.maxP95LatencyMs === undefined || Math.random() < EXPLORE
+          ? able
+          : able.filter((target) => isFastEnough(target, policy.maxP95LatencyMs ?? 0));
       // When every able target is slower than the limit, serving slowly beats refusing.
       const chosen = fastEnough.length > 0 ? fastEnough : able;
       const output = input.maxOutputTokens ?? policy.assumedOutputTokens;
