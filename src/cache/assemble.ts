@@ -3,7 +3,9 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 /**
  * Rebuilds one OpenAI chat.completion from a complete chat.completion.chunk stream, so a
  * streamed answer can be cached in the same form as a JSON one. Returns undefined for a
- * stream that did not end with [DONE] or carried an error event: those are never cached.
+ * stream that carried an error event or left a choice without its finish_reason, and for one
+ * with neither [DONE] nor any choice: those are never cached. ([DONE] alone is not required:
+ * some OpenAI-compatible servers never send it.)
  */
 export function assembleStream(text: string): Record<string, unknown> | undefined {
   const assembly = new StreamAssembly();
@@ -93,7 +95,7 @@ class StreamAssembly {
 
   result(): Record<string, unknown> | undefined {
     const head = this.#head;
-    if (!this.#done || this.#failed || head === undefined) return undefined;
+    if (this.#failed || head === undefined || (!this.#done && this.#choices.length === 0)) return undefined;
     if (this.#choices.some((choice) => choice.finishReason === null)) return undefined;
     return {
       id: head.id,

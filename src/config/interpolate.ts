@@ -10,13 +10,24 @@ export interface MissingVariable {
   readonly variable: string;
 }
 
+/** A value a reference put into the config (the variable's, or its default), and where: redaction needs to know. */
+export interface InterpolatedValue {
+  readonly path: YamlPath;
+  readonly value: string;
+}
+
+export interface Interpolation {
+  readonly missing: MissingVariable[];
+  readonly values: InterpolatedValue[];
+}
+
 /**
  * Replaces environment references in every string scalar of the document, in place.
  * Works on parsed scalars rather than raw text so a value can never change the YAML
  * structure, and positions stay valid for error messages.
  */
-export function interpolateEnvironment(document: Document, env: NodeJS.ProcessEnv): MissingVariable[] {
-  const missing: MissingVariable[] = [];
+export function interpolateEnvironment(document: Document, env: NodeJS.ProcessEnv): Interpolation {
+  const interpolation: Interpolation = { missing: [], values: [] };
   const visit = (node: unknown, path: YamlPath): void => {
     if (isMap(node)) {
       for (const pair of node.items) {
@@ -26,24 +37,27 @@ export function interpolateEnvironment(document: Document, env: NodeJS.ProcessEn
     } else if (isSeq(node)) {
       node.items.forEach((item, index) => visit(item, [...path, index]));
     } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('${')) {
-      interpolateScalar(node, path, env, missing);
+      interpolateScalar(node, path, env, interpolation);
     }
   };
   visit(document.contents, []);
-  return missing;
+  return interpolation;
 }
 
-function interpolateScalar(node: Scalar, path: YamlPath, env: NodeJS.ProcessEnv, missing: MissingVariable[]): void {
+function interpolateScalar(node: Scalar, path: YamlPath, env: NodeJS.ProcessEnv, interpolation: Interpolation): void {
   const source = node.value as string;
   let wholeValueIsOneReference = false;
   const result = source.replace(REFERENCE, (match, variable: string, fallback: string | undefined, offset: number) => {
     if (match.startsWith('$$')) return match.slice(1);
     wholeValueIsOneReference = offset === 0 && match.length === source.length;
-    const value = env[variable];
-    if (value !== undefined && (value !== '' || fallback === undefined)) return value;
-    if (fallback !== undefined) return fallback;
-    missing.push({ path, node, variable });
-    return '';
+    const set = env[variable];
+    const value = set !== undefined && (set !== '' || fallback === undefined) ? set : fallback;
+    if (value === undefined) {
+      interpolation.missing.push({ path, node, variable });
+      return '';
+    }
+    if (value !== '') interpolation.values.push({ path, value });
+    return value;
   });
   // `port: ${PORT:-8787}` should be a number, as if the value had been written there.
   node.value = wholeValueIsOneReference && node.type === Scalar.PLAIN ? typedScalar(result) : result;

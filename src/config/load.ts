@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { checkEmbeddingModels, checkModelReferences, checkRuleNames, type Report } from './check-routes.ts';
-import { interpolateEnvironment } from './interpolate.ts';
+import { interpolateEnvironment, type InterpolatedValue } from './interpolate.ts';
 import { formatPath, lineOf, locateNode, type YamlPath } from './locate.ts';
 import { configSchema, type Config } from './schema.ts';
 import { knownKeysAt, suggest } from './suggest.ts';
@@ -15,7 +15,13 @@ export interface ConfigProblem {
 }
 
 export type ConfigResult =
-  | { readonly ok: true; readonly config: Config; readonly file: string }
+  | {
+      readonly ok: true;
+      readonly config: Config;
+      readonly file: string;
+      /** What `${VAR}` references put where: a token in a URL's path is a secret because it came from the environment. */
+      readonly interpolated: readonly InterpolatedValue[];
+    }
   | { readonly ok: false; readonly problems: readonly ConfigProblem[]; readonly file: string };
 
 export class ConfigError extends Error {
@@ -77,7 +83,8 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     problems.push({ path: formatPath(keyOf === undefined ? path : [...path, keyOf]), ...position, message });
   };
 
-  for (const missing of interpolateEnvironment(document, env)) {
+  const interpolation = interpolateEnvironment(document, env);
+  for (const missing of interpolation.missing) {
     at(missing.path, `environment variable ${missing.variable} is not set (write \${${missing.variable}:-default} to make it optional)`);
   }
 
@@ -100,7 +107,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
     return { ok: false, file, problems };
   }
-  return { ok: true, file, config: parsed.data };
+  return { ok: true, file, config: parsed.data, interpolated: interpolation.values };
 }
 
 /** Where the document's first alias starts (the start of the file when it has none). */

@@ -1,7 +1,8 @@
 import type { Client, ClientOptions, McpSubscription } from '@modelcontextprotocol/client';
 import type { McpServerConfig } from '../config/mcp-schema.ts';
 import type { Logger } from '../observability/logger.ts';
-import { openClient } from './transports.ts';
+import { replaceSecrets } from '../observability/redaction.ts';
+import { openClient, serverSecrets } from './transports.ts';
 
 export type ConnectionState = 'connecting' | 'ready' | 'down' | 'closed';
 
@@ -26,6 +27,7 @@ export class McpConnection {
   readonly config: McpServerConfig;
   readonly #logger: Logger;
   readonly #listener: ConnectionListener;
+  readonly #secrets: readonly string[];
   #client: Client | undefined;
   #state: ConnectionState = 'down';
   #failures = 0;
@@ -40,6 +42,7 @@ export class McpConnection {
     this.config = config;
     this.#logger = logger;
     this.#listener = listener;
+    this.#secrets = serverSecrets(config);
   }
 
   get state(): ConnectionState {
@@ -53,6 +56,11 @@ export class McpConnection {
   /** The client while connected; undefined while down. */
   get client(): Client | undefined {
     return this.#state === 'ready' ? this.#client : undefined;
+  }
+
+  /** An error's message without this server's credentials or the tokens its URL may hold: for logs and for the model. */
+  describeError(error: unknown): string {
+    return replaceSecrets(error instanceof Error ? error.message : String(error), this.#secrets);
   }
 
   /** The first connection attempt; resolves either way (a failure schedules a retry). */
@@ -80,14 +88,15 @@ export class McpConnection {
         this.#listen = subscription;
         void previous?.close();
       },
-      (error: unknown) => this.#logger.debug({ mcp_server: this.name, err: String(error) }, 'mcp resource subscription refused'),
+      (error: unknown) =>
+        this.#logger.debug({ mcp_server: this.name, err: this.describeError(error) }, 'mcp resource subscription refused'),
     );
   }
 
   /** A call failed in a way that says the connection is gone: drop it and reconnect. */
   reportBroken(error: unknown): void {
     if (this.#state !== 'ready') return;
-    this.#logger.warn({ mcp_server: this.name, err: error }, 'mcp server connection lost');
+    this.#logger.warn({ mcp_server: this.name, err: this.describeError(error) }, 'mcp server connection lost');
     this.#markDown();
   }
 
@@ -130,7 +139,7 @@ export class McpConnection {
       this.#listener.onConnected(this.name);
     } catch (error) {
       if (this.#isClosed()) return;
-      this.#logger.warn({ mcp_server: this.name, err: errorSummary(error) }, 'mcp server unavailable');
+      this.#logger.warn({ mcp_server: this.name, err: this.describeError(error) }, 'mcp server unavailable');
       this.#state = 'down';
       this.#scheduleReconnect();
     }
@@ -174,8 +183,4 @@ export class McpConnection {
 /** The SDK only signals list changes; the stage reloads through its cache (single flight). */
 function changed(notify: () => void) {
   return { autoRefresh: false, debounceMs: 0, onChanged: notify };
-}
-
-function errorSummary(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

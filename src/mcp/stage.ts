@@ -194,7 +194,10 @@ export class McpStage implements ConnectionListener {
           const text = await this.#cache.get(resolution.key, () => resolution.fetch(AbortSignal.timeout(SHARED_FETCH_TIMEOUT_MS)));
           return { ...describe, text };
         } catch (error) {
-          this.#logger.warn({ context_source: name, err: error instanceof Error ? error.message : String(error) }, 'context source failed');
+          // A REST source's errors come without its secrets; an MCP server's answer may quote its credentials or URL.
+          const connection = source.server === undefined ? undefined : this.#connections.get(source.server);
+          const err = connection?.describeError(error) ?? (error instanceof Error ? error.message : String(error));
+          this.#logger.warn({ context_source: name, err }, 'context source failed');
           unavailable.push(name);
           return undefined;
         }

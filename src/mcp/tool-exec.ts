@@ -83,7 +83,7 @@ async function execute(
       return { outcome: 'timeout', text: `The tool did not answer within ${connection.config.timeout_ms} ms.` };
     }
     if (isTransportFailure(error) && !signal.aborted) connection.reportBroken(error);
-    return { outcome: 'failed', text: `The tool call failed: ${error instanceof Error ? error.message : String(error)}` };
+    return { outcome: 'failed', text: `The tool call failed: ${connection.describeError(error)}` };
   }
 }
 

@@ -4,7 +4,7 @@ import type { Client, ClientOptions } from '@modelcontextprotocol/client';
 import type { McpServerConfig } from '../config/mcp-schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { mcpSdk, mcpStdio } from './sdk.ts';
-import { replaceSecrets } from '../observability/redaction.ts';
+import { replaceSecrets, SHORTEST_SECRET, urlPathSecrets } from '../observability/redaction.ts';
 
 export interface OpenedClient {
   readonly client: Client;
@@ -44,23 +44,22 @@ export async function openClient(name: string, config: McpServerConfig, options:
     await connectOrClose(client, transport, connectOptions);
     return { client, transport: 'stdio' };
   }
-  const headers: Record<string, string> = { ...config.headers };
-  if (config.bearer_token) headers['authorization'] = `Bearer ${config.bearer_token}`;
+  const headers = requestHeaders(config);
   const url = new URL(config.url);
-  const credentials = Object.values(headers);
+  const secrets = serverSecrets(config);
   const streamable = new Client(CLIENT_INFO, clientOptions);
   try {
     await connectOrClose(streamable, new StreamableHTTPClientTransport(url, { requestInit: { headers } }), connectOptions);
     return { client: streamable, transport: 'streamable-http' };
   } catch (error) {
-    if (!config.sse_fallback) throw withoutCredentials(error, credentials);
-    // Not the error itself: the SDK's carries the server's answer (data.text), which can echo credentials.
-    logger.debug({ mcp_server: name, err: errorSummary(error, credentials) }, 'streamable HTTP failed; trying legacy HTTP+SSE');
+    if (!config.sse_fallback) throw withoutSecrets(error, secrets);
+    // Not the error itself: the SDK's carries the server's answer (data.text), which can echo credentials or the URL's path.
+    logger.debug({ mcp_server: name, err: errorSummary(error, secrets) }, 'streamable HTTP failed; trying legacy HTTP+SSE');
     const legacy = new Client(CLIENT_INFO, { ...options, versionNegotiation: { mode: 'legacy' } });
     try {
       await connectOrClose(legacy, new SSEClientTransport(url, { requestInit: { headers } }), connectOptions);
     } catch {
-      throw withoutCredentials(error, credentials);
+      throw withoutSecrets(error, secrets);
     }
     return { client: legacy, transport: 'sse' };
   }
@@ -76,21 +75,40 @@ async function connectOrClose(client: Client, transport: Parameters<Client['conn
   }
 }
 
-const LONGEST_SUMMARY = 500;
+type HttpServerConfig = Extract<McpServerConfig, { transport: 'http' }>;
 
-/** The text with this server's credentials (header values, the bearer token) taken out. */
-function scrub(text: string, credentials: readonly string[]): string {
-  return replaceSecrets(text, [...credentials, ...credentials.map((credential) => credential.replace(/^bearer\s+/i, ''))]);
+function requestHeaders(config: HttpServerConfig): Record<string, string> {
+  const headers: Record<string, string> = { ...config.headers };
+  if (config.bearer_token) headers['authorization'] = `Bearer ${config.bearer_token}`;
+  return headers;
 }
 
-/** What went wrong, in a line: the error's message without this server's credentials, cut short. */
-function errorSummary(error: unknown, credentials: readonly string[]): string {
-  const text = scrub(error instanceof Error ? error.message : String(error), credentials);
+/**
+ * What this server's errors must not show, since they quote its answers and its answers can
+ * quote the request: its credentials (header values, the bearer token, a stdio child's
+ * environment) and whatever its URL may hold beyond the host (user info, every path segment
+ * and query value: `Cannot POST /<token>/mcp`). The host stays readable.
+ */
+export function serverSecrets(config: McpServerConfig): string[] {
+  if (config.transport === 'stdio') return Object.values(config.env);
+  const credentials = Object.values(requestHeaders(config));
+  return [
+    ...credentials,
+    ...credentials.map((credential) => credential.replace(/^bearer\s+/i, '')),
+    ...urlPathSecrets(config.url, SHORTEST_SECRET),
+  ];
+}
+
+const LONGEST_SUMMARY = 500;
+
+/** What went wrong, in a line: the error's message without this server's secrets, cut short. */
+function errorSummary(error: unknown, secrets: readonly string[]): string {
+  const text = replaceSecrets(error instanceof Error ? error.message : String(error), secrets);
   return text.length > LONGEST_SUMMARY ? `${text.slice(0, LONGEST_SUMMARY)}…` : text;
 }
 
-/** The connect error, its message (which quotes the server's answer, and is logged) without this server's credentials. */
-function withoutCredentials(error: unknown, credentials: readonly string[]): unknown {
-  if (error instanceof Error) error.message = scrub(error.message, credentials);
+/** The connect error, its message (which quotes the server's answer, and is logged) without this server's secrets. */
+function withoutSecrets(error: unknown, secrets: readonly string[]): unknown {
+  if (error instanceof Error) error.message = replaceSecrets(error.message, secrets);
   return error;
 }

@@ -97,6 +97,14 @@ export interface RequestFinished {
   readonly team?: string;
 }
 
+/** A field of the caller's request that the upstream has no part for, dropped as the caller's API allows (`AttemptOptions.droppable`). */
+export interface FieldDropped {
+  readonly requestId: string;
+  readonly provider: string;
+  readonly field: string;
+}
+
+export const fieldDropped = channel('lightport:request:field_dropped');
 export const attemptFinished = channel('lightport:attempt:finished');
 export const requestFinished = channel('lightport:request:finished');
 export const limitsBackendChanged = channel('lightport:limits:backend');

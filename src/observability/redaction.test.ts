@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../config/load.ts';
 import { configSchema } from '../config/schema.ts';
 import { configSecrets } from './observers.ts';
-import { Redactor, redactUrlSecrets } from './redaction.ts';
+import { maskUrlPath, Redactor, redactUrlSecrets } from './redaction.ts';
 
 const config = configSchema.parse({
   providers: {
@@ -58,6 +59,62 @@ describe('configSecrets', () => {
     const secrets = configSecrets(config, {});
     for (const setting of ['refused', 'us-east-1', 'openai-compatible', 'cache', '6379', 'lightport', 'services'])
       expect(secrets).not.toContain(setting);
+  });
+});
+
+describe('configSecrets: tokens in the URLs of MCP servers and REST sources', () => {
+  const withUrls = (mcpUrl: string, restUrl: string) =>
+    configSchema.parse({
+      mcp: {
+        servers: { remote: { transport: 'http', url: mcpUrl } },
+        sources: { profile: { type: 'rest', url: restUrl } },
+      },
+    });
+
+  it('takes token-long path segments, userinfo and every query value, as for the budget webhook', () => {
+    const secrets = configSecrets(
+      withUrls(
+        'https://mcp-user:mcp-pass-1@mcp.example.com/mcp-path-token-0123456789/mcp?team=team-query-1',
+        'https://api.example.com/v1/rest-path-token-0123456/items/{metadata.account_id}?key={user}&org=org-query-1',
+      ),
+      {},
+    );
+    for (const secret of ['mcp-path-token-0123456789', 'team-query-1', 'mcp-user', 'mcp-pass-1', 'rest-path-token-0123456', 'org-query-1'])
+      expect(secrets).toContain(secret);
+    for (const setting of ['mcp.example.com', 'api.example.com', 'items', '{user}', '{metadata.account_id}', 'https://api.example.com'])
+      expect(secrets).not.toContain(setting);
+  });
+
+  it('takes every value a ${VAR} put into such a URL, however short, except a host', () => {
+    const result = parseConfigText(
+      `
+providers:
+  up: { type: openai-compatible, base_url: "http://\${UP_HOST}/v1/\${UP_PATH}" }
+mcp:
+  servers:
+    remote: { transport: http, url: "https://\${MCP_HOST}:8443/\${MCP_TOKEN}/mcp" }
+  sources:
+    profile: { type: rest, url: "https://api.example.com/v1/\${REST_TOKEN}/items/{user}" }
+`,
+      'test.yaml',
+      { UP_HOST: 'llm.internal', UP_PATH: 'upstream-path', MCP_HOST: 'mcp.example.com', MCP_TOKEN: 'tok-1a2b', REST_TOKEN: 'rt-9z8y' },
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const secrets = configSecrets(result.config, {}, result.interpolated);
+    expect(secrets).toContain('tok-1a2b');
+    expect(secrets).toContain('rt-9z8y');
+    for (const setting of ['mcp.example.com', 'llm.internal', 'upstream-path']) expect(secrets).not.toContain(setting);
+  });
+});
+
+describe('maskUrlPath', () => {
+  it('keeps the scheme and host of a URL whose path or query may hold a token', () => {
+    expect(maskUrlPath('https://mcp.example.com:8443/sk-abc123/mcp?team=t')).toBe('https://mcp.example.com:8443/[redacted]');
+    expect(maskUrlPath('https://user:pw@mcp.example.com/')).toBe('https://mcp.example.com/[redacted]');
+    expect(maskUrlPath('https://mcp.example.com/')).toBe('https://mcp.example.com/');
+    expect(maskUrlPath('https://api.example.com/v1/{user}')).toBe('https://api.example.com/[redacted]');
+    expect(maskUrlPath('https://{metadata.region}.example.com/sk-abc123')).toBe('https://{metadata.region}.example.com/[redacted]');
+    expect(maskUrlPath('https://exa mple.com/sk-abc123')).toBe('[redacted]');
   });
 });
 

@@ -1,3 +1,5 @@
+import type { InterpolatedValue } from '../config/interpolate.ts';
+import type { YamlPath } from '../config/locate.ts';
 import type { LoggingConfig } from '../config/observability-schema.ts';
 
 export const REDACTED = '[redacted]';
@@ -13,7 +15,7 @@ const BUILT_IN_PATTERNS = [/\bsk-[A-Za-z0-9_-]{16,}/, /\bBearer\s+[A-Za-z0-9._~+
 const GATEWAY_KEY = /\blp-(?=[A-Za-z0-9_-]{0,31}[A-Z0-9_])[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])/g;
 
 /** Secrets shorter than this are left alone: redacting them would mangle ordinary text. */
-const SHORTEST_SECRET = 4;
+export const SHORTEST_SECRET = 4;
 
 /** Config fields whose string values are secrets, at any depth. */
 export const SECRET_FIELD = /api[_-]?key|^key$|secret|token|password|authorization|credential|access_key/i;
@@ -71,6 +73,72 @@ export function redactUrlSecrets(value: string): string {
   return changed ? url.href : value;
 }
 
+/**
+ * Config URLs whose path and query are secret, as a webhook's or an MCP server's often carry a
+ * token there (`https://hooks.slack.com/services/T…/B…/…`, `https://mcp.example.com/<key>/mcp`):
+ * the budget webhook, HTTP MCP servers and REST context sources. Their scheme and host stay readable.
+ */
+const PATH_HIDING_URLS: readonly (readonly string[])[] = [
+  ['budgets', 'webhook', 'url'],
+  ['mcp', 'servers', '*', 'url'],
+  ['mcp', 'sources', '*', 'url'],
+];
+
+/** Whether the config string at this path is a URL whose path and query are hidden (`*` matches any name). */
+export function hidesUrlPath(path: YamlPath): boolean {
+  return PATH_HIDING_URLS.some(
+    (pattern) => pattern.length === path.length && pattern.every((key, index) => key === '*' || key === path[index]),
+  );
+}
+
+/** Such a URL as shown: its scheme and host, and `/[redacted]` for any path, query or user info. */
+export function maskUrlPath(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const hidden =
+      parsed.pathname.length > 1 || parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '';
+    return hidden ? `${parsed.protocol}//${parsed.host}/${REDACTED}` : parsed.href;
+  } catch {
+    return REDACTED;
+  }
+}
+
+/** Path segments this long are taken for tokens in every log line (Slack's, Discord's...); shorter ones would catch words such as `items`. */
+const SHORTEST_PATH_TOKEN = 16;
+/** A template expression in a REST source's URL (`{user}`): filled per request, no secret. */
+const TEMPLATE_EXPRESSION = /\{[^{}]*\}/;
+
+/**
+ * The parts of such a URL that may be a token, to redact from text that quotes them (the host
+ * stays readable): its user info, every query value, and each path segment at least
+ * `shortestSegment` long (its literal text: a template's `{user}` is none), as written and
+ * decoded. A string that does not parse as a URL is one secret whole.
+ */
+export function urlPathSecrets(url: string, shortestSegment = SHORTEST_PATH_TOKEN): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [url];
+  }
+  const userInfo = [parsed.username, parsed.password].flatMap((part) => [part, safeDecode(part)]);
+  const segments = parsed.pathname
+    .split('/')
+    .flatMap(literalParts)
+    .filter((part) => part.length >= shortestSegment);
+  const values = parsed.search
+    .slice(1)
+    .split('&')
+    .flatMap((pair) => (pair.includes('=') ? literalParts(pair.slice(pair.indexOf('=') + 1)) : []));
+  return [...new Set([...userInfo, ...segments, ...values])].filter((part) => part !== '');
+}
+
+/** A path segment or query value as written and decoded, less its template expressions (`{user}` is filled per request). */
+function literalParts(text: string): string[] {
+  const decoded = safeDecode(text);
+  return TEMPLATE_EXPRESSION.test(decoded) ? decoded.split(TEMPLATE_EXPRESSION) : [text, decoded];
+}
+
 function safeDecode(text: string): string {
   try {
     return decodeURIComponent(text);
@@ -91,23 +159,53 @@ export function replaceSecrets(text: string, secrets: readonly string[]): string
 /**
  * Every secret a config holds, found by shape rather than by a list that could fall behind the
  * schema: values of secret-named fields (API keys, gateway keys, tokens, passwords, AWS and Azure
- * credentials), every value of a `headers` or `env` map, and passwords and secret query values
- * of URL-valued strings anywhere (request-log, state and Redis URLs...).
+ * credentials), every value of a `headers` or `env` map, passwords and secret query values of
+ * URL-valued strings anywhere (request-log, state and Redis URLs...), and a URL whose path is
+ * hidden, whole and the tokens it may hold (`urlPathSecrets`).
  */
-export function collectSecrets(value: unknown, field = '', into: string[] = []): string[] {
+export function collectSecrets(value: unknown, path: YamlPath = [], into: string[] = []): string[] {
+  const field = path.at(-1);
   if (typeof value === 'string') {
-    if (SECRET_FIELD.test(field)) into.push(value);
+    if (typeof field === 'string' && SECRET_FIELD.test(field)) into.push(value);
+    else if (hidesUrlPath(path)) into.push(value, ...urlPathSecrets(value));
     else into.push(...stringSecrets(value));
   } else if (Array.isArray(value)) {
-    for (const item of value) collectSecrets(item, '', into);
+    value.forEach((item: unknown, index) => collectSecrets(item, [...path, index], into));
   } else if (typeof value === 'object' && value !== null) {
-    const secretMap = SECRET_MAPS.has(field);
+    const secretMap = typeof field === 'string' && SECRET_MAPS.has(field);
     for (const [key, child] of Object.entries(value)) {
       if (secretMap && typeof child === 'string') into.push(child);
-      else collectSecrets(child, key, into);
+      else collectSecrets(child, [...path, key], into);
     }
   }
   return into;
+}
+
+/**
+ * The values `${VAR}` references put into URLs whose path is hidden: secrets however short, since
+ * they came from the environment, unless they name only the host (which stays readable).
+ */
+export function interpolatedSecrets(config: unknown, interpolated: readonly InterpolatedValue[]): string[] {
+  return interpolated
+    .filter(({ path, value }) => hidesUrlPath(path) && !namesHostOnly(value, valueAt(config, path)))
+    .map(({ value }) => value);
+}
+
+function valueAt(root: unknown, path: YamlPath): string {
+  const value = path.reduce<unknown>(
+    (node, key) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined),
+    root,
+  );
+  return typeof value === 'string' ? value : '';
+}
+
+/** Whether the value occurs once in the URL, in its host or port. */
+function namesHostOnly(value: string, url: string): boolean {
+  try {
+    return new URL(url).host.includes(value.toLowerCase()) && url.split(value).length === 2;
+  } catch {
+    return false;
+  }
 }
 
 /**

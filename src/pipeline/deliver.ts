@@ -139,6 +139,8 @@ function endAttempt(context: RequestContext, attempt: Attempt, outcome: AttemptO
   const verdict = judge(outcome, target, sink.committed, context.abort.signal.aborted);
   target.health.end(verdict.health, (sink.startedAt || endedAt) - startedAt, endedAt);
   if (outcome.kind === 'ok' && outcome.usage) context.usage = outcome.usage;
+  // A stream cut after it reached the client: the tokens it had reported are spent all the same.
+  if (sink.committed && outcome.kind === 'broken' && outcome.usage) sink.record(outcome.usage);
   if (!sink.committed && outcome.kind === 'broken')
     outcome = { kind: 'failed', code: 'upstream_unreachable', message: 'The upstream connection closed before the answer started.' };
   if (!sink.committed && outcome.kind === 'cancelled' && !context.abort.signal.aborted)

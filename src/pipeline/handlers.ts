@@ -165,6 +165,8 @@ export interface IngressRequest {
   relay(target: Target): Send | undefined;
   /** A sink that passes a chat answer on in the caller's API; a new one per attempt. */
   translate(sink: ResponseSink, target: Target): ResponseSink;
+  /** Fields of `chat` this API lets the gateway drop where the target has no equivalent (`AttemptOptions.droppable`). */
+  readonly droppable?: ReadonlySet<string>;
   /** False for requests no tool loop belongs to (token counting). */
   readonly enrich?: false;
 }
@@ -181,7 +183,7 @@ export async function handleIngress(context: RequestContext, deps: PipelineDeps,
     const relay = enriched === undefined ? ingress.relay(target) : undefined;
     if (relay !== undefined) return relay(target, options);
     if (chat === undefined) throw ingress.chat;
-    const translated = { ...options, sink: ingress.translate(options.sink, target) };
+    const translated = { ...options, sink: ingress.translate(options.sink, target), droppable: ingress.droppable };
     return enriched === undefined ? target.provider.chat(chat, translated) : enriched.chat(target.provider, translated);
   };
   const routed: ChatRequest = chat ?? ingress.view();

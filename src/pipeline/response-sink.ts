@@ -81,10 +81,7 @@ export class DeferredResponse implements ResponseSink {
     if (this.#completed) return;
     this.#completed = true;
     const context = this.#context;
-    if (usage !== undefined) {
-      context.usage = usage;
-      if (context.price) context.costUsd = costOf(usage, context.price);
-    }
+    if (usage !== undefined) this.record(usage);
     const held = this.#held;
     if (held === undefined) {
       if (!this.committed) this.#commit();
@@ -105,6 +102,13 @@ export class DeferredResponse implements ResponseSink {
     context.firstByteAt = performance.now();
     if (context.responseChunks !== undefined) context.responseChunks.push(body);
     context.res.end(body);
+  }
+
+  /** The answer's usage and its cost, on the request: a complete answer's, or what a stream cut part way had reported. */
+  record(usage: TokenUsage): void {
+    const context = this.#context;
+    context.usage = usage;
+    if (context.price) context.costUsd = costOf(usage, context.price);
   }
 
   #commit(): void {

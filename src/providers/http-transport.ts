@@ -5,6 +5,8 @@ import { mapUpstreamError, type UpstreamErrorOutcome } from './upstream-errors.t
 import type { AbortHooks, AttemptOutcome, ResponseSink, TokenUsage, UpstreamHeaders } from './types.ts';
 import { Buffer } from 'node:buffer';
 import { replaceSecrets } from '../observability/redaction.ts';
+import type { StreamEndCheck } from './stream-end.ts';
+import { CUT_STREAM_MESSAGE } from './translate/translators.ts';
 
 /**
  * Turns a provider's 2xx answer into OpenAI's, incrementally: bytes in, OpenAI bytes out.
@@ -43,6 +45,8 @@ export interface UpstreamCall {
   readonly translator?: AnswerTranslator;
   /** Remove the usage-only chunk of an OpenAI stream before it reaches the client (the gateway asked for it). */
   readonly hideUsageEvent?: boolean;
+  /** For an event stream passed on untranslated: whether it reached its final event; one that did not was cut. */
+  readonly streamEnded?: StreamEndCheck;
 }
 
 /** Enough of an answer's end to hold its usage object (or a stream's usage chunk). */
@@ -96,6 +100,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   #head: Buffer[] | undefined;
   #headBytes = 0;
   #filter: UsageEventFilter | undefined;
+  /** The call's `streamEnded`, once the answer is an event stream. */
+  #endCheck: StreamEndCheck | undefined;
   readonly #onAbort = (): void => this.#controller?.abort(new Error('request cancelled'));
   readonly #resume = (): void => this.#controller?.resume();
 
@@ -118,7 +124,10 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (!this.#success) this.#errorHeaders = headers;
     else if (this.#call.translator === undefined) {
       const contentType = String(headers['content-type'] ?? 'application/json');
-      if (this.#call.hideUsageEvent && contentType.startsWith('text/event-stream')) this.#filter = new UsageEventFilter();
+      if (contentType.startsWith('text/event-stream')) {
+        if (this.#call.hideUsageEvent) this.#filter = new UsageEventFilter();
+        this.#endCheck = this.#call.streamEnded;
+      }
       this.#startSink(contentType);
     }
   }
@@ -141,7 +150,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       }
       return;
     }
-    if (this.#call.readUsage) this.#keepForUsage(chunk);
+    if (this.#call.readUsage !== undefined || this.#endCheck !== undefined) this.#keepForUsage(chunk);
     const forwarded = this.#filter === undefined ? chunk : this.#filter.push(chunk);
     if (forwarded.length > 0) this.#forward(controller, forwarded);
   }
@@ -163,6 +172,11 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       this.#settle(translator.usage === undefined ? OK : { kind: 'ok', usage: translator.usage });
       return;
     }
+    if (this.#endCheck !== undefined && !this.#endCheck(this.#tail ?? NO_BYTES)) {
+      // Ended cleanly before its final event: cut all the same, as if reset here (a last event the filter kept back is dropped).
+      this.#settle(this.#withUsageSoFar({ kind: 'broken', message: CUT_STREAM_MESSAGE }));
+      return;
+    }
     const rest = this.#filter?.flush();
     if (rest !== undefined && rest.length > 0) sink.write(rest);
     const usage = this.#tail === undefined ? undefined : this.#call.readUsage?.(this.#tail, this.#head ?? []);
@@ -171,7 +185,19 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.#settle(failureOutcome(error, this.#started, this.#call.signal.aborted));
+    const outcome = failureOutcome(error, this.#started, this.#call.signal.aborted);
+    this.#settle(outcome.kind === 'broken' ? this.#withUsageSoFar(outcome) : outcome);
+  }
+
+  /**
+   * A 2xx answer cut part way still counts what it reported (Anthropic counts the input in
+   * `message_start`): the translator's usage, or what the bytes kept for usage hold.
+   */
+  #withUsageSoFar(outcome: { readonly kind: 'broken'; readonly message: string }): AttemptOutcome {
+    const { translator, readUsage } = this.#call;
+    const usage =
+      translator !== undefined ? translator.usage : this.#tail === undefined ? undefined : readUsage?.(this.#tail, this.#head ?? []);
+    return usage === undefined ? outcome : { ...outcome, usage };
   }
 
   #settle(outcome: AttemptOutcome): void {
@@ -226,12 +252,13 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
 
   /** A translated answer that turned out to be an error: an error before the first byte, a broken stream after. */
   #failTranslation(controller: Dispatcher.DispatchController, failure: UpstreamErrorOutcome): void {
-    this.#settle(this.#started ? { kind: 'broken', message: failure.body.error.message } : failure);
+    this.#settle(this.#started ? this.#withUsageSoFar({ kind: 'broken', message: failure.body.error.message }) : failure);
     controller.abort(new Error('upstream answer failed'));
   }
 }
 
 const OK: AttemptOutcome = { kind: 'ok' };
+const NO_BYTES: readonly Buffer[] = [];
 
 function unreadableAnswer(error: unknown): UpstreamErrorOutcome {
   const reason = error instanceof Error ? error.message : String(error);

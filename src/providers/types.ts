@@ -87,8 +87,8 @@ export type AttemptOutcome =
       readonly code: 'upstream_unreachable' | 'upstream_timeout' | 'upstream_not_allowed';
       readonly message: string;
     }
-  /** The answer had started reaching the client when the upstream failed. */
-  | { readonly kind: 'broken'; readonly message: string }
+  /** The answer had started reaching the client when the upstream failed; `usage`, what the answer had reported so far. */
+  | { readonly kind: 'broken'; readonly message: string; readonly usage?: TokenUsage }
   | { readonly kind: 'cancelled' };
 
 /** Hooks run when the attempt's signal aborts: a cheaper way to hear of it than a listener on the signal. */
@@ -109,6 +109,12 @@ export interface AttemptOptions {
   /** Per-attempt limits from the router; the provider's own timeout when absent. */
   readonly firstByteTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
+  /**
+   * Fields of the request that its caller's API lets the gateway drop where the upstream has no
+   * equivalent (Anthropic's `top_k`, from /v1/messages); absent for chat callers, whose every
+   * field is sent or refused.
+   */
+  readonly droppable?: ReadonlySet<string>;
 }
 
 export interface Provider {

@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker, type CircuitChange, type CircuitSettings } from './circuit-breaker.ts';
 import { HealthMap } from './health-map.ts';
@@ -15,6 +16,25 @@ function breaker(overrides: Partial<CircuitSettings> = {}) {
 }
 
 describe('CircuitBreaker', () => {
+  it('publishes each state it enters, half-open included, for the circuit gauge', () => {
+    const states: unknown[] = [];
+    const onChange = (message: unknown): void => void states.push(message);
+    subscribe('lightport:circuit:changed', onChange);
+    try {
+      const { circuit } = breaker({ failures: 1 });
+      circuit.failure(0);
+      circuit.admit(1000);
+      circuit.success(1001);
+      expect(states).toEqual([
+        { target: 'p/m', state: 'open' },
+        { target: 'p/m', state: 'half_open' },
+        { target: 'p/m', state: 'closed' },
+      ]);
+    } finally {
+      unsubscribe('lightport:circuit:changed', onChange);
+    }
+  });
+
   it('opens after consecutive failures, skips while open, half-opens one probe, and closes on its success', () => {
     const { circuit, changes } = breaker();
     circuit.failure(0);

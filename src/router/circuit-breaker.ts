@@ -1,3 +1,4 @@
+import { circuitChanged, type CircuitChanged } from '../observability/events.ts';
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
 export interface CircuitSettings {
@@ -105,6 +106,7 @@ export class CircuitBreaker {
       if (now < this.#openUntil) return false;
       this.#state = 'half_open';
       this.#probing = false;
+      reportState(this.id, 'half_open');
     }
     if (this.#probing) return false;
     this.#probing = true;
@@ -153,6 +155,7 @@ export class CircuitBreaker {
     this.#state = 'open';
     this.#openUntil = now + forMs;
     this.#probing = false;
+    reportState(this.id, 'open');
     this.#listener({ id: this.id, state: 'open', remainingMs: forMs }, remote);
   }
 
@@ -161,6 +164,12 @@ export class CircuitBreaker {
     this.#probing = false;
     this.#consecutive = 0;
     this.#window.clear();
+    reportState(this.id, 'closed');
     this.#listener({ id: this.id, state: 'closed', remainingMs: 0 }, remote);
   }
+}
+
+/** For the metrics (lightport_circuit_state): every change of this replica's view, a remote one included. */
+function reportState(target: string, state: CircuitState): void {
+  if (circuitChanged.hasSubscribers) circuitChanged.publish({ target, state } satisfies CircuitChanged);
 }

@@ -1,11 +1,12 @@
 import { validateConfigData } from '../config/load.ts';
+import type { YamlPath } from '../config/locate.ts';
 import type { Config } from '../config/schema.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { RoutingRuntime } from './routing-runtime.ts';
 import { requireAdmin } from './admin-auth.ts';
 import { readJsonBody } from './body.ts';
 import { GatewayError } from './errors.ts';
-import { REDACTED, redactUrlSecrets, SECRET_FIELD, SECRET_MAPS } from '../observability/redaction.ts';
+import { hidesUrlPath, maskUrlPath, REDACTED, redactUrlSecrets, SECRET_FIELD, SECRET_MAPS } from '../observability/redaction.ts';
 import { sendJson } from './respond.ts';
 import type { RouteTable } from './routes.ts';
 import { performance } from 'node:perf_hooks';
@@ -87,29 +88,20 @@ function healthReport(runtime: RoutingRuntime): object[] {
 /**
  * A copy with every secret replaced and everything else readable: values of secret-named fields
  * (keys, tokens, passwords), every value of a `headers` or `env` map (names kept), URL passwords
- * and secret query values wherever a URL appears, and the budget webhook URL's path and query
- * (webhook URLs often carry their token there).
+ * and secret query values wherever a URL appears, and all but the scheme and host of the URLs
+ * that often carry a token in their path or query (the budget webhook's, MCP servers', REST sources').
  */
-function redact(value: unknown, field = '', parent = ''): unknown {
+function redact(value: unknown, path: YamlPath = []): unknown {
+  const field = path.at(-1);
   if (typeof value === 'string') {
-    if (SECRET_FIELD.test(field)) return REDACTED;
-    if (parent === 'webhook' && field === 'url') return redactWebhookUrl(value);
+    if (typeof field === 'string' && SECRET_FIELD.test(field)) return REDACTED;
+    if (hidesUrlPath(path)) return maskUrlPath(value);
     return redactUrlSecrets(value);
   }
-  if (Array.isArray(value)) return value.map((item) => redact(item, '', field));
+  if (Array.isArray(value)) return value.map((item: unknown, index) => redact(item, [...path, index]));
   if (typeof value !== 'object' || value === null) return value;
-  const secretMap = SECRET_MAPS.has(field);
+  const secretMap = typeof field === 'string' && SECRET_MAPS.has(field);
   return Object.fromEntries(
-    Object.entries(value).map(([key, child]) => [key, secretMap && typeof child === 'string' ? REDACTED : redact(child, key, field)]),
+    Object.entries(value).map(([key, child]) => [key, secretMap && typeof child === 'string' ? REDACTED : redact(child, [...path, key])]),
   );
-}
-
-function redactWebhookUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    const hidden = parsed.pathname.length > 1 || parsed.search !== '' || parsed.password !== '' || parsed.username !== '';
-    return hidden ? `${parsed.protocol}//${parsed.host}/${REDACTED}` : parsed.href;
-  } catch {
-    return REDACTED;
-  }
 }

@@ -3,6 +3,7 @@ import { Buffer } from 'node:buffer';
 import type { AddressInfo } from 'node:net';
 import { watchConfigFile } from '../config/watch.ts';
 import type { StartupProblem } from '../config/load.ts';
+import type { InterpolatedValue } from '../config/interpolate.ts';
 import type { Config } from '../config/schema.ts';
 import { cachePurgeHandler } from '../cache/admin.ts';
 import { createLimits } from '../limits/build.ts';
@@ -61,6 +62,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export interface GatewayOptions {
   /** The file the config came from; watched for changes when server.watch_config is on. */
   readonly configFile?: string;
+  /** What `${VAR}` references put where in that file (see `ConfigResult`): some of it is secret. */
+  readonly interpolated?: readonly InterpolatedValue[];
 }
 
 /** Sections a running gateway cannot change; a reload that changes them says a restart is needed. */
@@ -124,7 +127,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   let draining = false;
   const inFlight = new InFlightRequests();
   const deadlines = new DeadlineSweep(inFlight);
-  const observers = startObservers(config, logger, { inFlight: () => inFlight.size });
+  const observers = startObservers(config, logger, { inFlight: () => inFlight.size, interpolated: options.interpolated });
   let metricsListener: MetricsListener | undefined;
 
   const withBody =

@@ -15,12 +15,18 @@ let gateway: GatewayProcess;
 let client: OpenAI;
 let profiles: Server;
 const profileHits = new Map<string, number>();
+/** The raw request targets of the `pairs` source, as they reached the REST server. */
+const pairTargets: string[] = [];
 const directory = mkdtempSync(join(tmpdir(), 'lightport-mcp-context-'));
 const handbook = join(directory, 'handbook.md');
 
 beforeAll(async () => {
   writeFileSync(handbook, '# Handbook\nAlways answer politely.');
   profiles = createServer((req, res) => {
+    if (req.url?.startsWith('/pairs/')) {
+      pairTargets.push(req.url);
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"pair":true}');
+    }
     const user = decodeURIComponent(req.url?.split('/').at(-1) ?? '');
     profileHits.set(user, (profileHits.get(user) ?? 0) + 1);
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -53,7 +59,9 @@ mcp:
     profile: { type: rest, url: "${profilesUrl}/users/{user}", json_path: $.profile, ttl_ms: 1500 }
     doc: { type: mcp_resource, server: everything, uri: "demo://resource/static/document/architecture.md", max_tokens: 20 }
     graph: { type: mcp_resource, server: memory, uri: "memory://knowledge-graph", ttl_ms: 600000 }
+    pairs: { type: rest, url: "${profilesUrl}/pairs/{user,model}?of={user,model}", ttl_ms: 0 }
   policies:
+    - { models: ['openai/gpt-4.1-nano'], sources: [pairs] }
     - { models: ['openai/*'], servers: [everything], opt_in_servers: [memory], sources: [handbook, profile, doc] }
     - { models: ['openai/gpt-4o', 'mock/*'], servers: [memory], sources: [graph] }
     - { rules: [escalations], servers: [memory] }
@@ -147,6 +155,26 @@ describe('MCP context injection', () => {
     }
     // /users/.. and /users/. would have been fetched as / and /users/.
     expect(profileHits.get('')).toBeUndefined();
+  });
+
+  it('percent-encodes every value of a several-variable expression, so each stays in its path segment or query value', async () => {
+    const user = 'a/b?c#d,e/../f';
+    await client.chat.completions.create({
+      model: 'openai/gpt-4.1-nano',
+      messages: [{ role: 'user', content: 'hi' }],
+      user,
+      tool_choice: 'none',
+    });
+    expect(lastBody().messages[1]?.content).toContain('<context source="pairs" type="rest">');
+    const target = pairTargets.at(-1) ?? '';
+    const [path = '', query = ''] = target.split('?');
+    const values = (text: string): string[] => text.split(',').map((value) => decodeURIComponent(value));
+    // {user,model}: each value encoded, reserved characters and all, then joined with a comma.
+    expect(path.split('/')).toHaveLength(3);
+    expect(values(path.split('/')[2] ?? '')).toEqual([user, 'openai/gpt-4.1-nano']);
+    expect(query.startsWith('of=')).toBe(true);
+    expect(values(query.slice('of='.length))).toEqual([user, 'openai/gpt-4.1-nano']);
+    expect(target).toBe('/pairs/a%2Fb%3Fc%23d%2Ce%2F..%2Ff,openai%2Fgpt-4.1-nano?of=a%2Fb%3Fc%23d%2Ce%2F..%2Ff,openai%2Fgpt-4.1-nano');
   });
 
   it('reloads a file source when the file changes', async () => {

@@ -4,6 +4,7 @@ import { startOpenAIUpstream, type OpenAIUpstream } from '../fakes/openai-upstre
 import { FAULTS } from '../fakes/upstream-faults.ts';
 import { ask } from '../support/ask.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
+import { scrape } from '../support/prometheus.ts';
 import { targetOf } from '../support/target-headers.ts';
 
 let primary: OpenAIUpstream;
@@ -11,6 +12,13 @@ let backup: OpenAIUpstream;
 /** Only the deadline test's targets: an attempt it started can reach its upstream after its 504, and must not take another test's fault. */
 let stalling: OpenAIUpstream;
 let gateway: GatewayProcess;
+
+/** lightport_circuit_state of one target (0 closed, 1 half-open, 2 open), as /metrics shows it. */
+async function circuitGauge(name: string): Promise<number | undefined> {
+  const [series, ...more] = (await scrape(`${gateway.url}/metrics`)).series('lightport_circuit_state', { target: name });
+  if (more.length > 0) throw new Error(`several lightport_circuit_state series for ${name}`);
+  return series?.value;
+}
 
 const target = (answer: { headers: Headers }) => targetOf(answer.headers);
 const attempts = (answer: { headers: Headers }) => answer.headers.get('x-lightport-attempts');
@@ -162,6 +170,7 @@ describe('circuit breaker', () => {
       expect(answer.headers.get('x-lightport-fallback-reason')).toBe('circuit_open');
     }
     expect(primary.chatRequests()).toBe(failedCalls);
+    expect(await circuitGauge('flaky/gpt-4o-mini')).toBe(2);
 
     // Half-open: one probe goes through; it fails, so the circuit opens again.
     await sleep(900);
@@ -178,6 +187,7 @@ describe('circuit breaker', () => {
     const after = await ask(gateway.url, 'guarded');
     expect(target(after)).toBe('flaky/gpt-4o-mini');
     expect(after.headers.get('x-lightport-fallback-reason')).toBeNull();
+    expect(await circuitGauge('flaky/gpt-4o-mini')).toBe(0);
   });
 
   it('answers 503 with Retry-After when the only target is open', async () => {

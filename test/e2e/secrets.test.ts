@@ -332,3 +332,130 @@ mcp:
     if (backend === 'postgres') expect(at('request_log.postgres_url')).toBe('postgres://postgres:redacted@127.0.0.1:5432/test');
   });
 });
+
+/**
+ * Tokens in the path or query of an MCP server's or a REST source's URL, put there by `${VAR}` or
+ * written in the file: the host stays readable in /admin/config, and no token reaches a log line,
+ * an answer or /admin/config, whether the server is down, answers with an error that quotes the
+ * path it was asked for, answers something that is not JSON, or does not answer in time.
+ */
+describe('tokens in the URLs of MCP servers and REST sources', () => {
+  /** Shorter than the 16 characters that make any URL path segment a secret: these are secrets because they came from `${VAR}`. */
+  const URL_SECRETS = { MCP_PATH_TOKEN: 'mcptok-3f9a1c', MCP_QUERY_TOKEN: 'mcpq-5c8e21', REST_PATH_TOKEN: 'rtok-7b2e4d' };
+  /** Written in the file, as in `https://mcp.example.com/sk-abc123/mcp`. */
+  const LITERAL_TOKEN = 'sk-abc123';
+  const tokens = [...Object.values(URL_SECRETS), LITERAL_TOKEN];
+  let quoting: Awaited<ReturnType<typeof startPathQuotingServer>>;
+  let urlGateway: GatewayProcess;
+  let deadPort: number;
+  const answers: string[] = [];
+  let adminText = '';
+
+  /** Answers every request with an error, or non-JSON, that quotes the path it was asked for; never answers /hang/. */
+  async function startPathQuotingServer(): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
+    const paths: string[] = [];
+    const server = createServer((req, res) => {
+      const path = req.url ?? '';
+      paths.push(path);
+      if (path.startsWith('/hang/')) return;
+      if (path.startsWith('/garbled/')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(path.split('/')[2]);
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`Cannot ${req.method} ${path}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      paths,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  beforeAll(async () => {
+    quoting = await startPathQuotingServer();
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    deadPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    urlGateway = await startGateway({
+      config: `
+logging: { level: debug, bodies: all }
+providers:
+  mock: { type: mock }
+models:
+  chat-model: { provider: mock, model: echo-model }
+admin: { key: admin-key-for-url-tokens-1 }
+mcp:
+  servers:
+    down:
+      transport: http
+      url: "http://127.0.0.1:${deadPort}/${LITERAL_TOKEN}/\${MCP_PATH_TOKEN}/mcp"
+      required: true
+    quoting:
+      transport: http
+      url: "${quoting.url}/${LITERAL_TOKEN}/\${MCP_PATH_TOKEN}/mcp?team=\${MCP_QUERY_TOKEN}"
+  sources:
+    failing: { type: rest, url: "${quoting.url}/v1/\${REST_PATH_TOKEN}/${LITERAL_TOKEN}/items/{user}" }
+    garbled: { type: rest, url: "${quoting.url}/garbled/\${REST_PATH_TOKEN}/{user}" }
+    slow: { type: rest, url: "${quoting.url}/hang/\${REST_PATH_TOKEN}/{user}", timeout_ms: 300 }
+  policies:
+    - { models: [chat-model], opt_in_servers: [down], sources: [failing, garbled, slow] }
+`,
+      env: URL_SECRETS,
+    });
+    const ask = (content: string, headers: Record<string, string> = {}): Promise<Response> =>
+      fetch(`${urlGateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ model: 'chat-model', user: 'alice', messages: [{ role: 'user', content }] }),
+      });
+    // The mock echoes the prompt back to its caller, so both logged bodies carry the ${VAR} tokens too.
+    const echoed = await ask(`remember ${Object.values(URL_SECRETS).join(' ')}`);
+    expect(echoed.status).toBe(200);
+    answers.push(JSON.stringify([...echoed.headers]));
+    await echoed.arrayBuffer();
+    const required = await ask('hi', { 'x-lightport-mcp': 'down' });
+    expect(required.status).toBe(503);
+    answers.push(JSON.stringify([...required.headers]), await required.text());
+    const config = await fetch(`${urlGateway.url}/admin/config`, { headers: { authorization: 'Bearer admin-key-for-url-tokens-1' } });
+    expect(config.status).toBe(200);
+    adminText = await config.text();
+  }, 30_000);
+
+  afterAll(async () => {
+    await urlGateway?.stop();
+    await quoting?.close();
+  });
+
+  it('keeps them out of every log line and answer, though the servers quoted them', async () => {
+    // The tokens did reach the servers, in the path and query.
+    const reached = quoting.paths.join('\n');
+    for (const token of tokens) expect(reached).toContain(token);
+    expect(await urlGateway.stop()).toBe(0);
+    const { stdout, stderr } = urlGateway.output();
+    for (const token of tokens) {
+      expect(stdout, token).not.toContain(token);
+      expect(stderr, token).not.toContain(token);
+      for (const answer of answers) expect(answer, token).not.toContain(token);
+    }
+    // What failed is still told, by name.
+    const lines = stdout.split('\n');
+    expect(lines.some((line) => line.includes('"mcp_server":"quoting"') && line.includes('mcp server unavailable'))).toBe(true);
+    expect(lines.some((line) => line.includes('"mcp_server":"down"') && line.includes('mcp server unavailable'))).toBe(true);
+    for (const source of ['failing', 'garbled', 'slow'])
+      expect(lines.some((line) => line.includes(`"context_source":"${source}"`) && line.includes('context source failed'))).toBe(true);
+    expect(lines.find((line) => line.includes('"msg":"request"') && line.includes('remember'))).toContain('remember [redacted]');
+    expect(answers.join('\n')).toContain('mcp_server_unavailable');
+  });
+
+  it('shows each such URL in GET /admin/config with its host and without its path', () => {
+    for (const token of tokens) expect(adminText, token).not.toContain(token);
+    const { mcp } = JSON.parse(adminText) as {
+      mcp: { servers: Record<string, { url: string }>; sources: Record<string, { url: string }> };
+    };
+    expect(mcp.servers['down']?.url).toBe(`http://127.0.0.1:${deadPort}/[redacted]`);
+    expect(mcp.servers['quoting']?.url).toBe(`${quoting.url}/[redacted]`);
+    for (const source of ['failing', 'garbled', 'slow']) expect(mcp.sources[source]?.url).toBe(`${quoting.url}/[redacted]`);
+  });
+});

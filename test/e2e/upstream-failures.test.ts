@@ -2,6 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ANTHROPIC_KEY, anthropicDialect } from '../fakes/providers/anthropic.ts';
+import { startFakeProvider, type FakeProvider } from '../fakes/providers/harness.ts';
+import { accessLogLine } from '../support/access-log.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { scrape } from '../support/prometheus.ts';
 
@@ -51,6 +54,7 @@ const PROVIDER_KEY = 'sk-upstream-failures-0123456789abcdef';
 const CUSTOM_SECRET = 'custom-secret-9876543210';
 
 let upstream: Server;
+let anthropicFake: FakeProvider;
 let gateway: GatewayProcess;
 let client: OpenAI;
 
@@ -58,6 +62,7 @@ beforeAll(async () => {
   upstream = misbehavingUpstream();
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const { port } = upstream.address() as AddressInfo;
+  anthropicFake = await startFakeProvider(anthropicDialect, '/v1');
   gateway = await startGateway({
     config: `
 providers:
@@ -69,6 +74,10 @@ providers:
     timeout_ms: 300
   m:
     type: mock
+  claude: { type: anthropic, base_url: ${anthropicFake.url}, api_key: ${ANTHROPIC_KEY} }
+pricing:
+  models:
+    claude/*: { input_per_mtok: 3, output_per_mtok: 15 }
 `,
   });
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0 });
@@ -76,6 +85,7 @@ providers:
 
 afterAll(async () => {
   await gateway?.stop();
+  await anthropicFake?.close();
   upstream?.closeAllConnections();
   await new Promise((resolve) => upstream?.close(resolve));
 });
@@ -189,5 +199,42 @@ describe('upstream failures', () => {
   it('still serves after all of that', async () => {
     const response = await fetch(`${gateway.url}/healthz`);
     expect(response.status).toBe(200);
+  });
+});
+
+describe('an Anthropic stream cut after message_start, translated to chat', () => {
+  it('leaves a request record with the input tokens message_start reported, and their cost', async () => {
+    const { data: stream, response } = await client.chat.completions
+      .create({
+        model: 'claude/fake-cut',
+        stream: true,
+        messages: [{ role: 'user', content: 'a long answer that will be cut off half way through please' }],
+      })
+      .withResponse();
+    let text = '';
+    await expect(
+      (async () => {
+        for await (const part of stream) text += part.choices[0]?.delta.content ?? '';
+      })(),
+    ).rejects.toThrow(/failed while the answer was streaming/);
+    expect(text).toMatch(/^You said: a /);
+    const line = await accessLogLine(gateway, response.headers.get('x-request-id') ?? '');
+    // The fake's message_start: 21 input tokens and 4 cache reads (OpenAI's prompt_tokens count both), 1 output token.
+    expect(line).toMatchObject({ provider: 'claude', streaming: true, error: 'upstream_error', completed: true });
+    expect(line['usage']).toMatchObject({ prompt_tokens: 25, cached_tokens: 4, completion_tokens: 1 });
+    expect(line['cost_usd']).toBeGreaterThan(0);
+  });
+
+  it('and so does the same stream relayed as it is to a /v1/messages caller', async () => {
+    const response = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude/fake-cut', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'cut me off' }] }),
+    });
+    expect(await response.text()).toMatch(/event: error\n/);
+    const line = await accessLogLine(gateway, response.headers.get('x-request-id') ?? '');
+    expect(line).toMatchObject({ path: '/v1/messages', provider: 'claude', error: 'upstream_error' });
+    expect(line['usage']).toMatchObject({ prompt_tokens: 25, cached_tokens: 4, completion_tokens: 1 });
+    expect(line['cost_usd']).toBeGreaterThan(0);
   });
 });

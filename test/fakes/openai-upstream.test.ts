@@ -173,21 +173,23 @@ describe('fake OpenAI upstream', () => {
     expect(byDefault.data[0]?.embedding).toEqual(floats.data[0]?.embedding);
   });
 
-  it('rejects an unknown top-level field like the real API', async () => {
-    const response = await post('/chat/completions', {
-      model: 'gpt-4o-mini',
-      messages: [{ role: 'user', content: 'hi' }],
-      provider: 'openai',
-    });
-    expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({
-      error: {
-        message: 'Unrecognized request argument supplied: provider',
-        type: 'invalid_request_error',
-        param: null,
-        code: null,
-      },
-    });
+  it('rejects an unknown top-level field like the real API, Anthropic’s top_k included', async () => {
+    for (const field of ['provider', 'top_k']) {
+      const response = await post('/chat/completions', {
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'hi' }],
+        [field]: field === 'top_k' ? 5 : 'openai',
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        error: {
+          message: `Unrecognized request argument supplied: ${field}`,
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
+      });
+    }
   });
 
   it('fails like OpenAI for a missing key, a missing param, fake-429, fake-500 and fake-reset', async () => {

@@ -113,9 +113,25 @@ function handledScenario(model: string, req: IncomingMessage, res: ServerRespons
 }
 
 interface StreamCut {
+  /** How many chunks are sent first (all of them when Infinity). */
   readonly after: number;
-  /** Close the connection, or just stop writing. */
-  readonly close: boolean;
+  /** Then: close the connection, just stop writing, or end the response cleanly without `[DONE]`. */
+  readonly ending: 'close' | 'stall' | 'end';
+}
+
+function streamCut(fault: UpstreamFault | undefined): StreamCut | undefined {
+  switch (fault?.kind) {
+    case 'close_after_chunks':
+      return { after: fault.chunks, ending: 'close' };
+    case 'stall_after_chunks':
+      return { after: fault.chunks, ending: 'stall' };
+    case 'end_after_chunks':
+      return { after: fault.chunks, ending: 'end' };
+    case 'omit_done':
+      return { after: Number.POSITIVE_INFINITY, ending: 'end' };
+    default:
+      return undefined;
+  }
 }
 
 async function writeStream(
@@ -128,14 +144,15 @@ async function writeStream(
   res.writeHead(200, { ...openAIHeaders('text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' });
   for (const [index, { chunk, carriesContent }] of chunks.entries()) {
     if (index === cut?.after) {
-      if (cut.close) setTimeout(() => res.socket?.destroy(), 20);
+      if (cut.ending === 'close') setTimeout(() => res.socket?.destroy(), 20);
+      else if (cut.ending === 'end') res.end();
       return;
     }
     if (delayMs > 0 && carriesContent) await sleep(delayMs, undefined, { signal: closing });
     if (res.destroyed) return;
     res.write(`data: ${JSON.stringify(chunk)}\n\n`);
   }
-  res.end('data: [DONE]\n\n');
+  res.end(cut?.ending === 'end' ? undefined : 'data: [DONE]\n\n');
 }
 
 const handleChat: JsonRouteHandler = async (body, req, res, ctx) => {
@@ -146,10 +163,7 @@ const handleChat: JsonRouteHandler = async (body, req, res, ctx) => {
   const fault = takeFault(ctx);
   if (fault !== undefined && applyFault(fault, req, res, request.stream === true)) return;
   if (fault?.kind === 'delay') await sleep(fault.ms, undefined, { signal: ctx.closing });
-  const cut =
-    fault?.kind === 'close_after_chunks' || fault?.kind === 'stall_after_chunks'
-      ? { after: fault.chunks, close: fault.kind === 'close_after_chunks' }
-      : undefined;
+  const cut = streamCut(fault);
 
   const slow = request.model === FAKE_MODELS.slowStream;
   const answer = planAnswer(request);

@@ -15,6 +15,10 @@ export type UpstreamFault =
   | { readonly kind: 'close_after_chunks'; readonly chunks: number }
   /** Streams this many chunks of a normal answer, then goes silent with the connection open. */
   | { readonly kind: 'stall_after_chunks'; readonly chunks: number }
+  /** Streams this many chunks of a normal answer, then ends the response cleanly: no finish chunk, no `[DONE]`. */
+  | { readonly kind: 'end_after_chunks'; readonly chunks: number }
+  /** Streams the whole answer, its finish chunk included, and ends without `data: [DONE]`, as some OpenAI-compatible servers do. */
+  | { readonly kind: 'omit_done' }
   /** Answers normally after a delay. */
   | { readonly kind: 'delay'; readonly ms: number };
 
@@ -52,8 +56,8 @@ export const FAULTS = {
 } as const;
 
 /**
- * Applies a fault to a chat request; returns false for `delay` and the `..._after_chunks`
- * faults, which the normal answer path carries out.
+ * Applies a fault to a chat request; returns false for `delay`, `omit_done` and the
+ * `..._after_chunks` faults, which the normal answer path carries out.
  */
 export function applyFault(fault: UpstreamFault, req: IncomingMessage, res: ServerResponse, stream: boolean): boolean {
   switch (fault.kind) {
@@ -72,6 +76,8 @@ export function applyFault(fault: UpstreamFault, req: IncomingMessage, res: Serv
       return true;
     case 'close_after_chunks':
     case 'stall_after_chunks':
+    case 'end_after_chunks':
+    case 'omit_done':
     case 'delay':
       return false;
   }

@@ -7,7 +7,7 @@ import { chatOrRefusal, relayTo } from '../relay.ts';
 import { AnthropicAnswer } from './answer.ts';
 import { countTokensEstimate } from './count-tokens.ts';
 import { ANTHROPIC_FORMAT } from './format.ts';
-import { parseCountTokensRequest, parseMessagesRequest, toChatRequest, toChatView } from './request.ts';
+import { DROPPABLE, parseCountTokensRequest, parseMessagesRequest, toChatRequest, toChatView } from './request.ts';
 import { requestHeader } from '../../server/request-headers.ts';
 
 /** The caller's headers that belong to the Messages API and go to an Anthropic upstream with the request. */
@@ -33,6 +33,7 @@ export async function handleMessages(context: RequestContext, deps: PipelineDeps
     relay: (target) =>
       relayTo(target, 'anthropic-messages', () => relayRequest(context, '/messages', { ...request, model: target.upstreamModel }, stream)),
     translate: (sink, target) => translatingSink(sink, new AnthropicAnswer(target.upstreamModel), ANTHROPIC_FORMAT),
+    droppable: DROPPABLE,
   });
 }
 

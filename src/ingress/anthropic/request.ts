@@ -51,6 +51,12 @@ const TRANSLATED = new Set([
   'service_tier',
 ]);
 
+/**
+ * Anthropic's sampling fields that OpenAI's chat API has no part for: sent on to a provider that
+ * takes them (Gemini's topK, Cohere's k), dropped for one that does not (see `AttemptOptions.droppable`).
+ */
+export const DROPPABLE: ReadonlySet<string> = new Set(['top_k']);
+
 /** Thinking budgets as the effort levels OpenAI-style providers take. */
 function effortOf(thinking: unknown): string | undefined {
   if (!isRecord(thinking) || thinking['type'] !== 'enabled') return undefined;

@@ -33,6 +33,10 @@ beforeAll(async () => {
       res.write('{"profile":');
       return res.end('{"tier":"gold"}}');
     }
+    if (req.url?.startsWith('/garbled/')) {
+      // An answer that is not the JSON it claims to be, quoting the token from the path it was asked for.
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(req.url.split('/')[2]);
+    }
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -55,6 +59,12 @@ function fetchFrom(path: string, extra: Partial<Extract<McpSourceConfig, { type:
 describe('REST sources', () => {
   it('reads a chunked answer within the limit', async () => {
     await expect(fetchFrom('/small-chunked', { json_path: '$.profile' })).resolves.toBe('{"tier":"gold"}');
+  });
+
+  it("keeps its URL's path out of the error, even when the answer quotes it", async () => {
+    const failure = fetchFrom('/garbled/sk-abc123/items');
+    await expect(failure).rejects.toThrow(/not valid JSON/);
+    await expect(failure).rejects.not.toThrow(/sk-abc123/);
   });
 
   it('stops reading an answer past 1 MiB even without Content-Length, and drops the connection', async () => {

@@ -3,6 +3,7 @@ import { JSONPath } from 'jsonpath-plus';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
 import type { McpSourceConfig } from '../../config/mcp-schema.ts';
+import { replaceSecrets, SHORTEST_SECRET, urlPathSecrets } from '../../observability/redaction.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import { RequestTemplate } from '../templates.ts';
 import { sourceBase, type ContextSource } from './source.ts';
@@ -15,9 +16,11 @@ const BODY_LIMIT = 1024 * 1024;
  * A REST endpoint (a user-profile store, a retrieval service): the URL is a template over
  * request variables, so each identity gets its own cache entry. JSON answers are reduced
  * by `json_path` and serialized with sorted keys, so the same data injects the same bytes.
+ * Errors (which are logged) leave out the header values and what the URL holds beyond its host.
  */
 export function restSource(name: string, config: RestConfig, dispatcher: Dispatcher): ContextSource {
   const template = new RequestTemplate(config.url, 'uri');
+  const secrets = [...Object.values(config.headers), ...urlPathSecrets(config.url, SHORTEST_SECRET)];
   return {
     ...sourceBase(name, 'rest', config, 'context'),
     resolve(variables) {
@@ -27,7 +30,16 @@ export function restSource(name: string, config: RestConfig, dispatcher: Dispatc
       return {
         kind: 'fetch',
         key: `rest\0${name}\0${url}`,
-        fetch: async (signal) => ({ value: await fetchText(url, config, dispatcher, signal), ttlMs: config.ttl_ms }),
+        fetch: async (signal) => {
+          try {
+            return { value: await fetchText(url, config, dispatcher, signal), ttlMs: config.ttl_ms };
+          } catch (error) {
+            // A JSON parse error quotes the answer, which may quote the path it was asked for. No
+            // cause: it would carry the unscrubbed message along.
+            // oxlint-disable-next-line preserve-caught-error
+            throw new Error(replaceSecrets(error instanceof Error ? error.message : String(error), secrets));
+          }
+        },
       };
     },
   };

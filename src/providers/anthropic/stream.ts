@@ -61,7 +61,8 @@ export class AnthropicStream extends StreamDialect {
     if (!isRecord(message)) return '';
     this.writer.identify(String(message['id'] ?? ''), typeof message['model'] === 'string' ? message['model'] : undefined);
     this.#promptUsage = anthropicUsage(message['usage']) ?? this.#promptUsage;
-    this.usage = makeUsage(this.#promptUsage.prompt_tokens, 0, cacheDetails(this.#promptUsage));
+    // The output counted so far stands until message_delta's cumulative count (a stream cut before it keeps it).
+    this.usage = makeUsage(this.#promptUsage.prompt_tokens, this.#promptUsage.completion_tokens, cacheDetails(this.#promptUsage));
     return this.writer.begin();
   }
 

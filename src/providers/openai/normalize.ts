@@ -16,6 +16,9 @@ export function normalizedStream(includeUsage: boolean): AnswerTranslator {
   let lastToolIndex = -1;
   let usage: TokenUsage | undefined;
   let usageChunk: Record<string, unknown> | undefined;
+  /** By choice index: false once the choice started, true once it has its finish_reason. */
+  const choicesFinished: boolean[] = [];
+  let openChoices = 0;
   let finished = false;
   let done = false;
   let failure: ReturnType<typeof cutStream> | undefined;
@@ -54,7 +57,16 @@ export function normalizedStream(includeUsage: boolean): AnswerTranslator {
     for (const choice of choices) {
       if (!isRecord(choice)) continue;
       if (isRecord(choice['delta'])) fixToolCalls(choice['delta']);
-      if (choice['finish_reason']) finished = true;
+      const index = typeof choice['index'] === 'number' ? choice['index'] : 0;
+      if (choicesFinished[index] === undefined) {
+        choicesFinished[index] = false;
+        openChoices++;
+      }
+      if (choice['finish_reason'] && choicesFinished[index] === false) {
+        choicesFinished[index] = true;
+        openChoices--;
+        finished = true;
+      }
     }
     return choices.length > 0 ? `data: ${JSON.stringify(chunk)}\n\n` : '';
   };
@@ -65,7 +77,8 @@ export function normalizedStream(includeUsage: boolean): AnswerTranslator {
     push: (chunk) => reader.push(chunk),
     end() {
       const out = reader.flush();
-      if (!finished && !done) {
+      // Complete with [DONE], or (for servers that never send it) with every choice it started finished.
+      if (!done && (!finished || openChoices > 0)) {
         failure = cutStream();
         return '';
       }

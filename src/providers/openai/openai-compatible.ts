@@ -2,9 +2,10 @@ import type { Dispatcher } from 'undici';
 import { sendUpstream, type UpstreamCall } from '../http-transport.ts';
 import { usageFromTail } from './usage.ts';
 import { normalizedCompletion, normalizedStream } from './normalize.ts';
-import { quirkedBody, type OpenAIQuirks } from './quirks.ts';
+import { quirkedBody, withoutUnaccepted, type OpenAIQuirks } from './quirks.ts';
 import type { AttemptOptions, AttemptOutcome, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
 import { relayUsageReader } from '../relay-usage.ts';
+import { openAIStreamEnded, relayStreamEnd } from '../stream-end.ts';
 import { upstreamPathJoiner } from '../upstream-path.ts';
 
 /** What differs between OpenAI-compatible upstreams: data, not code. */
@@ -49,7 +50,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
     if (tokenHeaders?.auth !== headers) tokenHeaders = { auth: headers, merged: upstreamHeaders(description.headers, headers) };
     return tokenHeaders.merged;
   };
-  type Request = Pick<UpstreamCall, 'method' | 'path' | 'body' | 'readUsage' | 'translator' | 'hideUsageEvent'>;
+  type Request = Pick<UpstreamCall, 'method' | 'path' | 'body' | 'readUsage' | 'translator' | 'hideUsageEvent' | 'streamEnded'>;
   const callWith = (headers: Record<string, string>, options: AttemptOptions, request: Request) =>
     sendUpstream({
       dispatcher,
@@ -61,6 +62,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
       readUsage: request.readUsage,
       translator: request.translator,
       hideUsageEvent: request.hideUsageEvent,
+      streamEnded: request.streamEnded,
       headers,
       timeoutMs: options.firstByteTimeoutMs ?? description.timeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
@@ -91,6 +93,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
       body,
       readUsage: usageFromTail,
       hideUsageEvent: hideUsage,
+      streamEnded: openAIStreamEnded,
       translator:
         translate === undefined
           ? undefined
@@ -99,7 +102,8 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
             : normalizedStream(translate === 'stream-with-usage'),
     });
 
-  const chat = (request: ChatRequest, options: AttemptOptions) => {
+  const chat = (asked: ChatRequest, options: AttemptOptions) => {
+    const request = withoutUnaccepted(asked, options, description);
     const path = paths.chat(options.upstreamModel);
     if (quirks === undefined) {
       if (description.streamUsage === false || request.stream !== true || request.stream_options?.include_usage === true) {
@@ -122,6 +126,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
       path: native?.path?.(request, options.upstreamModel) ?? request.path,
       ...(request.body === undefined ? {} : { body: request.body }),
       ...relayUsageReader(request),
+      ...relayStreamEnd(request),
     });
 
   return {

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { GatewayError } from '../../server/errors.ts';
 import { sendUpstream, type AnswerTranslator, type UpstreamCall } from '../http-transport.ts';
 import { relayUsageReader } from '../relay-usage.ts';
+import { relayStreamEnd } from '../stream-end.ts';
 import { upstreamPathJoiner } from '../upstream-path.ts';
 import type { AttemptOptions, AttemptOutcome, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
 
@@ -43,7 +44,7 @@ export function createTranslatingProvider(name: string, adapter: TranslatingAdap
 
   const call = (
     options: AttemptOptions,
-    request: Pick<UpstreamCall, 'method' | 'path' | 'headers' | 'body' | 'readUsage' | 'translator'>,
+    request: Pick<UpstreamCall, 'method' | 'path' | 'headers' | 'body' | 'readUsage' | 'translator' | 'streamEnded'>,
   ) =>
     sendUpstream({
       dispatcher,
@@ -69,6 +70,7 @@ export function createTranslatingProvider(name: string, adapter: TranslatingAdap
       headers: native?.headers(request) ?? {},
       ...(request.body === undefined ? {} : { body: request.body }),
       ...relayUsageReader(request),
+      ...relayStreamEnd(request),
     });
 
   return {

@@ -80,13 +80,15 @@ export abstract class StreamDialect {
   }
 }
 
+export const CUT_STREAM_MESSAGE = 'The upstream stream ended before its final event; the answer is incomplete.';
+
 export function cutStream(): UpstreamErrorOutcome {
   return {
     kind: 'upstream_error',
     status: 502,
     body: {
       error: {
-        message: 'The upstream stream ended before its final event; the answer is incomplete.',
+        message: CUT_STREAM_MESSAGE,
         type: 'server_error',
         param: null,
         code: 'upstream_error',

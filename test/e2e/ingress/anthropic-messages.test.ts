@@ -5,6 +5,7 @@ import { startOpenAIUpstream, type OpenAIUpstream } from '../../fakes/openai-ups
 import { ANTHROPIC_KEY, anthropicDialect } from '../../fakes/providers/anthropic.ts';
 import { GOOGLE_KEY, googleDialect } from '../../fakes/providers/google.ts';
 import { startFakeProvider, type FakeProvider } from '../../fakes/providers/harness.ts';
+import { FAKE_KEY, groqDialect } from '../../fakes/providers/openai-like.ts';
 import { accessLogLine } from '../../support/access-log.ts';
 import { startGateway, type GatewayProcess } from '../../support/gateway-process.ts';
 
@@ -12,14 +13,16 @@ const OPENAI_KEY = 'sk-upstream-openai-ingress';
 
 let anthropicFake: FakeProvider;
 let googleFake: FakeProvider;
+let groqFake: FakeProvider;
 let openaiFake: OpenAIUpstream;
 let gateway: GatewayProcess;
 let client: Anthropic;
 
 beforeAll(async () => {
-  [anthropicFake, googleFake, openaiFake] = await Promise.all([
+  [anthropicFake, googleFake, groqFake, openaiFake] = await Promise.all([
     startFakeProvider(anthropicDialect, '/v1'),
     startFakeProvider(googleDialect, '/v1beta'),
+    startFakeProvider(groqDialect, '/openai/v1'),
     startOpenAIUpstream(),
   ]);
   gateway = await startGateway({
@@ -28,8 +31,10 @@ providers:
   claude: { type: anthropic, base_url: ${anthropicFake.url}, api_key: ${ANTHROPIC_KEY} }
   gemini: { type: google, base_url: ${googleFake.url}, api_key: ${GOOGLE_KEY} }
   openai: { type: openai, base_url: ${openaiFake.url}, api_key: ${OPENAI_KEY} }
+  groq: { type: groq, base_url: ${groqFake.url}, api_key: ${FAKE_KEY} }
 models:
   sonnet: { provider: claude, model: claude-sonnet-4-5 }
+logging: { level: debug }
 `,
   });
   client = new Anthropic({ baseURL: gateway.url, apiKey: 'caller-key', maxRetries: 0 });
@@ -37,7 +42,7 @@ models:
 
 afterAll(async () => {
   await gateway?.stop();
-  await Promise.all([anthropicFake?.close(), googleFake?.close(), openaiFake?.close()]);
+  await Promise.all([anthropicFake?.close(), googleFake?.close(), groqFake?.close(), openaiFake?.close()]);
 });
 
 const weather: Tool = {
@@ -222,6 +227,27 @@ describe('the Messages API through the gateway', () => {
     const response = await fetch(`${gateway.url}/v1/messages`, { method: 'POST', body: '{nope' });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
+  it('drops top_k for OpenAI-format providers, which refuse it, logging it at debug; Gemini gets it as topK', async () => {
+    const params = { max_tokens: 50, top_k: 5, temperature: 0.5, messages: [{ role: 'user' as const, content: 'sample narrowly' }] };
+    for (const model of ['openai/gpt-4o-mini', 'groq/llama-3.3-70b-versatile']) {
+      const { data, response } = await client.messages.create({ ...params, model }).withResponse();
+      expect(data.content).toEqual([{ type: 'text', text: 'You said: sample narrowly' }]);
+      const sent = (model.startsWith('openai/') ? openaiFake.requests : groqFake.requests).at(-1)?.body as Record<string, unknown>;
+      expect(sent).toMatchObject({ temperature: 0.5 });
+      expect(sent).not.toHaveProperty('top_k');
+      const requestId = response.headers.get('x-request-id') ?? '';
+      const dropped = () =>
+        gateway
+          .output()
+          .stdout.split('\n')
+          .filter((line) => line.includes(`"request_id":"${requestId}"`) && line.includes('"field":"top_k"'));
+      await expect.poll(() => dropped().length).toBe(1);
+      expect(JSON.parse(dropped()[0] ?? '{}')).toMatchObject({ level: 20, provider: model.split('/')[0], field: 'top_k' });
+    }
+    await client.messages.create({ ...params, model: 'gemini/gemini-2.5-flash' });
+    expect(googleFake.requests.at(-1)?.body).toMatchObject({ generationConfig: { topK: 5, temperature: 0.5 } });
   });
 
   it('refuses a field only Anthropic understands when the provider is another', async () => {

@@ -164,9 +164,15 @@ export async function startFakeProvider(dialect: Dialect, pathPrefix = ''): Prom
       if (!turn.stream) return send(dialect.reply(turn, plan));
       const { contentType, frames } = dialect.stream(turn, plan);
       res.writeHead(200, { 'content-type': contentType });
-      // fake-cut: half the frames, then the connection drops.
+      // fake-cut: half the frames, then the connection drops. fake-unfinished: every frame but the
+      // last (Anthropic's message_stop), then a clean end, as if the answer were complete.
       const cut = turn.model === 'fake-cut';
-      for (const frame of cut ? frames.slice(0, Math.max(2, Math.floor(frames.length / 2))) : frames) res.write(frame);
+      const sent = cut
+        ? frames.slice(0, Math.max(2, Math.floor(frames.length / 2)))
+        : turn.model === 'fake-unfinished'
+          ? frames.slice(0, -1)
+          : frames;
+      for (const frame of sent) res.write(frame);
       if (cut) setTimeout(() => res.socket?.destroy(), 30);
       else res.end();
     });
