@@ -5,23 +5,31 @@ import { cacheLookedUp, cacheStored } from '../observability/events.ts';
 import type { CacheSummary, RequestContext } from '../pipeline/context.ts';
 import type { AttemptOptions, AttemptOutcome, ChatRequest } from '../providers/types.ts';
 import { RedisBackend } from '../state/redis.ts';
-import { MemoryTier, type AnswerAddress, type CachedAnswer, type PurgeFilter } from './answer-store.ts';
+import { addressId, MemoryTier, type AnswerAddress, type CachedAnswer, type PurgeFilter } from './answer-store.ts';
 import { AnswerCapture } from './capture.ts';
+import { InFlightMisses, type Coalesced, type Leader } from './coalesce.ts';
 import { RememberedKeys, semanticQuery, type CacheTarget, type SemanticQuery } from './key.ts';
 import { CachePolicies, isCacheable, parseDirective, parseTtlHeader, type CacheDirective } from './policy.ts';
 import { RedisTier } from './redis-tier.ts';
 import { serveCachedAnswer } from './serve.ts';
 import { SemanticCache } from './semantic/semantic-cache.ts';
 import { requestHeader } from '../server/request-headers.ts';
+import { finish } from '../pipeline/finish.ts';
 
 type Attempt = (options: AttemptOptions) => Promise<AttemptOutcome>;
 
+/** 'answered': the response is done (a hit, or a waiter whose client left or whose deadline passed). */
 export type CacheLookup = 'answered' | CacheTicket | undefined;
 
 /** What the cache stage decided for one request that it did not answer itself. */
 export interface CacheTicket {
   /** Wraps the upstream attempt so a successful, complete answer is stored. */
   wrap(attempt: Attempt): Attempt;
+  /**
+   * Present when identical requests may wait for this one (coalesced misses): to be called once
+   * its delivery has ended, however it ended, so that those still waiting go upstream alone.
+   */
+  readonly ended?: (() => void) | undefined;
 }
 
 interface Lookup {
@@ -46,6 +54,8 @@ export class CacheStage {
   readonly #shared: RedisTier | undefined;
   readonly #semantic: SemanticCache;
   readonly #keys = new RememberedKeys();
+  /** Identical misses in flight, when coalesced (`cache.coalesce`). */
+  readonly #inFlight: InFlightMisses | undefined;
 
   constructor(config: CacheConfig, logger: Logger, embedThroughModel?: EmbedThroughModel) {
     this.#config = config;
@@ -55,6 +65,7 @@ export class CacheStage {
     this.#redis = config.redis === undefined ? undefined : new RedisBackend(config.redis.url, config.redis.key_prefix);
     this.#shared = this.#redis === undefined ? undefined : new RedisTier(this.#redis);
     this.#semantic = new SemanticCache({ storePath: config.store_path, redis: this.#redis, logger, embedThroughModel });
+    this.#inFlight = config.coalesce ? new InFlightMisses() : undefined;
   }
 
   /** Loads the persisted semantic index and joins the replicas' announcements. */
@@ -120,9 +131,38 @@ export class CacheStage {
     return this.#miss(lookup, semantic);
   }
 
-  #miss(lookup: Lookup, semantic: SemanticQuery | undefined): CacheTicket | undefined {
+  /**
+   * A miss: when an identical request is already in flight upstream in this process, waits for
+   * its answer; else goes upstream, as the one others wait for when its answer is to be stored.
+   */
+  #miss(lookup: Lookup, semantic: SemanticQuery | undefined): CacheLookup | Promise<CacheLookup> {
+    const inFlight = this.#inFlight;
+    if (inFlight === undefined) return this.#alone(lookup, semantic);
+    const id = addressId(lookup.address);
+    const leader = inFlight.leaderOf(id);
+    if (leader !== undefined) return leader.wait(lookup.context.abort).then((next) => this.#afterWaiting(lookup, semantic, next));
+    if (lookup.directive === 'no-store') return this.#alone(lookup, semantic);
+    this.#mark(lookup.context, { status: 'miss' }, lookup.address.namespace);
+    return this.#ticket(lookup, semantic, inFlight.lead(id));
+  }
+
+  #alone(lookup: Lookup, semantic: SemanticQuery | undefined): CacheTicket | undefined {
     this.#mark(lookup.context, { status: 'miss' }, lookup.address.namespace);
     return lookup.directive === 'no-store' ? undefined : this.#ticket(lookup, semantic);
+  }
+
+  /** Served the leader's answer; or upstream alone when it had none; or done when this request's client left or its deadline passed. */
+  #afterWaiting(lookup: Lookup, semantic: SemanticQuery | undefined, next: Coalesced): CacheLookup {
+    switch (next.kind) {
+      case 'answer':
+        return this.#serve(lookup, next.answer, { status: 'hit-coalesced' });
+      case 'alone':
+        return this.#alone(lookup, semantic);
+      case 'gone':
+        this.#mark(lookup.context, { status: 'miss' }, lookup.address.namespace);
+        finish(lookup.context, { kind: 'cancelled' });
+        return 'answered';
+    }
   }
 
   async purge(filter: PurgeFilter): Promise<{ readonly memory: number; readonly shared: number; readonly semantic: number }> {
@@ -172,17 +212,23 @@ export class CacheStage {
     }
   }
 
-  #ticket(lookup: Lookup, semantic: SemanticQuery | undefined): CacheTicket {
+  /** `leader`: this request is the one identical requests wait for; they are served its answer as soon as it is stored. */
+  #ticket(lookup: Lookup, semantic: SemanticQuery | undefined, leader?: Leader): CacheTicket {
     return {
       wrap: (attempt) => async (options) => {
         const capture = new AnswerCapture(this.#config.max_entry_bytes);
         const outcome = await attempt({ ...options, sink: capture.wrap(options.sink) });
         if (outcome.kind === 'ok') {
           const body = capture.completion();
-          if (body !== undefined) this.#store(lookup, semantic, { body, expiresAt: Date.now() + lookup.ttlS * 1000, ...usageOf(outcome) });
+          if (body !== undefined) {
+            const answer: CachedAnswer = { body, expiresAt: Date.now() + lookup.ttlS * 1000, ...usageOf(outcome) };
+            this.#store(lookup, semantic, answer);
+            leader?.answered(answer);
+          }
         }
         return outcome;
       },
+      ended: leader?.ended,
     };
   }
 

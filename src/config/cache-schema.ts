@@ -68,6 +68,12 @@ export const cacheSchema = z.strictObject({
   max_entry_bytes: byteSize.default(1024 * 1024).describe('Answers larger than this are not cached.'),
   redis: redisSchema.optional().describe('Shared L2 cache and semantic index announcements between replicas.'),
   store_path: z.string().optional().describe('SQLite file where the semantic index is persisted across restarts.'),
+  coalesce: z
+    .boolean()
+    .default(true)
+    .describe(
+      'A cacheable miss whose identical request is already in flight upstream in this process waits for its answer instead of calling the upstream again.',
+    ),
   defaults: policySchema.default(policySchema.parse({})),
   models: z.record(z.string().min(1), policyOverrideSchema).default({}).describe('Per model overrides of the defaults.'),
 });

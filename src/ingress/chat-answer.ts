@@ -119,11 +119,11 @@ export function translatingSink(client: ResponseSink, writer: AnswerWriter, form
       return send(readStream(() => reader.push(bytes)));
     },
     onDrain: (resume) => client.onDrain(resume),
-    end(usage) {
+    end(usage, failure) {
       if (streaming) {
         send(readStream(() => reader.flush()) + (ended ? '' : writer.end()));
         ended = true;
-        client.end(usage, writer.failure);
+        client.end(usage, writer.failure ?? failure);
         return;
       }
       let text: string;

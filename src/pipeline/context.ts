@@ -82,7 +82,8 @@ export interface RequestContext {
 }
 
 export interface CacheSummary {
-  readonly status: 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
+  /** hit-coalesced: the answer of an identical request that was in flight when this one missed. */
+  readonly status: 'hit-exact' | 'hit-semantic' | 'hit-coalesced' | 'miss' | 'bypass';
   readonly similarity?: number;
 }
 

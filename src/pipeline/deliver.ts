@@ -80,7 +80,7 @@ async function runPlan(context: RequestContext, delivery: Delivery): Promise<voi
       const { verdict, final } = endAttempt(context, attempt, outcome);
       if (verdict.kind === 'final') {
         if (final.kind === 'ok') attempt.sink.complete(final.usage);
-        else finish(context, final);
+        else if (attempt.sink.failure === undefined) finish(context, final); // else the sink ended it with its error event
         return;
       }
       const next = nextStep(context, target, progress, { outcome: final, verdict, round });
@@ -135,6 +135,9 @@ function beginAttempt(context: RequestContext, delivery: Delivery, target: Targe
 function endAttempt(context: RequestContext, attempt: Attempt, outcome: AttemptOutcome): { verdict: Verdict; final: AttemptOutcome } {
   const { target, sink, startedAt } = attempt;
   const endedAt = performance.now();
+  // The sink ended the answer with an error event the caller already has (an ingress writer's, for a
+  // translated stream that never finished): a failure of the target, as a cut stream is; nothing more to send.
+  if (outcome.kind === 'ok' && sink.failure !== undefined) outcome = ENDED_WITH_ERROR;
   context.upstreamMs += endedAt - startedAt;
   const verdict = judge(outcome, target, sink.committed, context.abort.signal.aborted);
   target.health.end(verdict.health, (sink.startedAt || endedAt) - startedAt, endedAt);
@@ -148,6 +151,8 @@ function endAttempt(context: RequestContext, attempt: Attempt, outcome: AttemptO
   if (attemptFinished.hasSubscribers || requestFinished.hasSubscribers) recordAttempt(context, attempt, outcome, verdict, endedAt);
   return { verdict, final: outcome };
 }
+
+const ENDED_WITH_ERROR: AttemptOutcome = { kind: 'broken', message: 'The answer ended with an error event.' };
 
 /** After a failed attempt: the same target again (now, or after a delay in ms), or the next target. */
 function nextStep(

@@ -126,17 +126,20 @@ function cacheAndDeliver(
     // The request is still the body as parsed (enrichment makes a new one): its key can be remembered by its text.
     bodyText: enriched === undefined ? context.bodyText : undefined,
   });
-  return looked instanceof Promise
-    ? looked.then((cached) => deliverUnlessCached(context, routed, send, cached))
-    : deliverUnlessCached(context, routed, send, looked);
+  if (!(looked instanceof Promise)) return deliverUnlessCached(context, routed, send, looked);
+  // As deliver() does, now: a lookup that waits (for the shared tier, or for an identical request in flight) ends with the model's deadline too.
+  if (routed.deadlineMs !== undefined) context.deadlineAt = Math.min(context.deadlineAt, context.startedAt + routed.deadlineMs);
+  return looked.then((cached) => deliverUnlessCached(context, routed, send, cached));
 }
 
 function deliverUnlessCached(context: RequestContext, routed: Delivery, send: Send, cached: CacheLookup): Promise<void> {
   if (cached === 'answered') return Promise.resolve();
-  return deliver(context, {
+  const delivered = deliver(context, {
     ...routed,
     send: cached === undefined ? send : (target, options) => cached.wrap((attempt) => send(target, attempt))(options),
   });
+  // Identical requests may be waiting for this one: they go on once it has ended, however it ended.
+  return cached?.ended === undefined ? delivered : delivered.finally(cached.ended);
 }
 
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {

@@ -30,6 +30,8 @@ export class DeferredResponse implements ResponseSink {
   committed = false;
   /** When the upstream started answering (performance.now()); 0 until then. */
   startedAt = 0;
+  /** The code of the error event the answer ended with instead of its end (see `end`); the attempt failed. */
+  failure: string | undefined;
   #held: (Buffer | string)[] | undefined;
   #heldBytes = 0;
   #capturedBytes = 0;
@@ -70,10 +72,17 @@ export class DeferredResponse implements ResponseSink {
     this.#context.res.once('drain', resume);
   }
 
-  /** The provider is done writing: with the usage known, the answer ends now (same tick, same write); else when the outcome says. */
+  /**
+   * The provider is done writing: with the usage known, the answer ends now (same tick, same
+   * write); else when the outcome says. A stream that ended with an error event (`failure`) ends
+   * now: nothing more is sent, and the attempt is a failure of its target whatever its outcome.
+   */
   end(usage?: TokenUsage, failure?: string): void {
-    if (failure !== undefined) this.#context.errorCode = failure;
-    if (usage !== undefined) this.complete(usage);
+    if (failure !== undefined) {
+      this.failure = failure;
+      this.#context.errorCode = failure;
+      this.complete(usage);
+    } else if (usage !== undefined) this.complete(usage);
   }
 
   /** Ends a successful answer (once): the held JSON with its cost header, or a stream with its cost trailer. */

@@ -5,7 +5,7 @@ import { mapUpstreamError, type UpstreamErrorOutcome } from './upstream-errors.t
 import type { AbortHooks, AttemptOutcome, ResponseSink, TokenUsage, UpstreamHeaders } from './types.ts';
 import { Buffer } from 'node:buffer';
 import { replaceSecrets } from '../observability/redaction.ts';
-import type { StreamEndCheck } from './stream-end.ts';
+import type { StreamEndCheck, StreamEndChecks } from './stream-end.ts';
 import { CUT_STREAM_MESSAGE } from './translate/translators.ts';
 
 /**
@@ -45,8 +45,11 @@ export interface UpstreamCall {
   readonly translator?: AnswerTranslator;
   /** Remove the usage-only chunk of an OpenAI stream before it reaches the client (the gateway asked for it). */
   readonly hideUsageEvent?: boolean;
-  /** For an event stream passed on untranslated: whether it reached its final event; one that did not was cut. */
-  readonly streamEnded?: StreamEndCheck;
+  /**
+   * For an event stream passed on untranslated: how it ended. One that did not reach its final
+   * event was cut; one that ended with its own error event failed, though the caller has it all.
+   */
+  readonly streamEnd?: StreamEndChecks;
 }
 
 /** Enough of an answer's end to hold its usage object (or a stream's usage chunk). */
@@ -100,7 +103,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   #head: Buffer[] | undefined;
   #headBytes = 0;
   #filter: UsageEventFilter | undefined;
-  /** The call's `streamEnded`, once the answer is an event stream. */
+  /** The call's `streamEnd` check, once the answer is an event stream. */
   #endCheck: StreamEndCheck | undefined;
   readonly #onAbort = (): void => this.#controller?.abort(new Error('request cancelled'));
   readonly #resume = (): void => this.#controller?.resume();
@@ -126,7 +129,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       const contentType = String(headers['content-type'] ?? 'application/json');
       if (contentType.startsWith('text/event-stream')) {
         if (this.#call.hideUsageEvent) this.#filter = new UsageEventFilter();
-        this.#endCheck = this.#call.streamEnded;
+        this.#endCheck = this.#call.streamEnd?.();
       }
       this.#startSink(contentType);
     }
@@ -150,7 +153,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       }
       return;
     }
-    if (this.#call.readUsage !== undefined || this.#endCheck !== undefined) this.#keepForUsage(chunk);
+    const endCheck = this.#endCheck;
+    if (this.#call.readUsage !== undefined || endCheck !== undefined) this.#keepForUsage(chunk);
+    endCheck?.seen?.(chunk);
     const forwarded = this.#filter === undefined ? chunk : this.#filter.push(chunk);
     if (forwarded.length > 0) this.#forward(controller, forwarded);
   }
@@ -172,7 +177,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       this.#settle(translator.usage === undefined ? OK : { kind: 'ok', usage: translator.usage });
       return;
     }
-    if (this.#endCheck !== undefined && !this.#endCheck(this.#tail ?? NO_BYTES)) {
+    const end = this.#endCheck?.end(this.#tail ?? NO_BYTES);
+    if (end?.kind === 'cut') {
       // Ended cleanly before its final event: cut all the same, as if reset here (a last event the filter kept back is dropped).
       this.#settle(this.#withUsageSoFar({ kind: 'broken', message: CUT_STREAM_MESSAGE }));
       return;
@@ -180,6 +186,12 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     const rest = this.#filter?.flush();
     if (rest !== undefined && rest.length > 0) sink.write(rest);
     const usage = this.#tail === undefined ? undefined : this.#call.readUsage?.(this.#tail, this.#head ?? []);
+    if (end?.kind === 'failed') {
+      // The upstream's own error event ended it, and the caller has it: the answer ends here, failed (its usage recorded by the sink).
+      sink.end(usage, end.code);
+      this.#settle(UPSTREAM_ERROR_EVENT);
+      return;
+    }
     sink.end(usage);
     this.#settle(usage === undefined ? OK : { kind: 'ok', usage });
   }
@@ -258,6 +270,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
 }
 
 const OK: AttemptOutcome = { kind: 'ok' };
+const UPSTREAM_ERROR_EVENT: AttemptOutcome = { kind: 'broken', message: 'The upstream ended its stream with an error event.' };
 const NO_BYTES: readonly Buffer[] = [];
 
 function unreadableAnswer(error: unknown): UpstreamErrorOutcome {

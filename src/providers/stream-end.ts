@@ -3,38 +3,173 @@ import { createParser } from 'eventsource-parser';
 import { isRecord } from './translate/request-parts.ts';
 import type { RelayRequest } from './types.ts';
 
+/** How a stream passed on unparsed ended. */
+export type StreamEnd =
+  | { readonly kind: 'complete' }
+  /** With an error event of the upstream's own, which the caller got as it is; `code`, that error's code (or type). */
+  | { readonly kind: 'failed'; readonly code: string }
+  /** Before its final event, however cleanly the connection closed. */
+  | { readonly kind: 'cut' };
+
 /**
- * Whether a stream passed on unparsed reached its final event, read once from its last bytes
- * (those the transport keeps for usage). A stream that ended without it was cut, however
- * cleanly the connection closed.
+ * Reads whether one stream passed on unparsed reached its final event, once, from its last bytes
+ * (those the transport keeps for usage).
  */
-export type StreamEndCheck = (tail: readonly Buffer[]) => boolean;
+export interface StreamEndCheck {
+  /** Each chunk as it passes: only for a format whose final event may be longer than those last bytes (the Responses API's). */
+  seen?(chunk: Buffer): void;
+  end(tail: readonly Buffer[]): StreamEnd;
+}
+
+/** The check for one stream (a shared one when it keeps no state). */
+export type StreamEndChecks = () => StreamEndCheck;
+
+const COMPLETE: StreamEnd = { kind: 'complete' };
+const CUT: StreamEnd = { kind: 'cut' };
+const UPSTREAM_ERROR = 'upstream_error';
 
 const DONE = /(?:^|[\r\n])data: ?\[DONE\]\s*$/;
 
 /**
  * An OpenAI-format stream (chat or legacy completions) is complete with `data: [DONE]` as its
  * last event or, for servers that never send it, with a finish_reason on every choice its last
- * bytes show (at least one). Only a stream without [DONE] is parsed, and only its last bytes.
+ * bytes show (at least one); one whose last event is `{"error":{...}}` failed. Only a stream
+ * without [DONE] is parsed, and only its last bytes.
  */
-export const openAIStreamEnded: StreamEndCheck = (tail) => DONE.test(lastBytes(tail, 32)) || everyChoiceFinished(tail);
+const OPENAI_CHECK: StreamEndCheck = {
+  end(tail) {
+    if (DONE.test(lastBytes(tail, 32))) return COMPLETE;
+    const started = new Set<number>();
+    const finished = new Set<number>();
+    let last: unknown;
+    readEvents(tail, (_name, data) => {
+      last = parsed(data);
+      const choices = isRecord(last) && Array.isArray(last['choices']) ? last['choices'] : [];
+      for (const choice of choices) {
+        if (!isRecord(choice)) continue;
+        const index = typeof choice['index'] === 'number' ? choice['index'] : 0;
+        started.add(index);
+        if (choice['finish_reason'] !== undefined && choice['finish_reason'] !== null) finished.add(index);
+      }
+    });
+    if (isRecord(last) && isRecord(last['error'])) return failed(last['error']['code'], last['error']['type']);
+    return finished.size > 0 && finished.size === started.size ? COMPLETE : CUT;
+  },
+};
 
 const MESSAGE_STOP = /(?:^|[\r\n])event: ?message_stop[\r\n]|"type": ?"message_stop"/;
 
-/** An Anthropic Messages stream is complete once `message_stop` came (an error event before it is a failure). */
-export const anthropicStreamEnded: StreamEndCheck = (tail) => MESSAGE_STOP.test(lastBytes(tail, 256));
+/** An Anthropic Messages stream is complete once `message_stop` came; one that ends with an `error` event failed. */
+const ANTHROPIC_CHECK: StreamEndCheck = {
+  end(tail) {
+    if (MESSAGE_STOP.test(lastBytes(tail, 256))) return COMPLETE;
+    let last: { name: string | undefined; data: unknown } | undefined;
+    readEvents(tail, (name, data) => (last = { name, data: parsed(data) }));
+    if (last === undefined) return CUT;
+    const { name, data } = last;
+    if (name !== 'error' && !(isRecord(data) && data['type'] === 'error')) return CUT;
+    return failed(isRecord(data) && isRecord(data['error']) ? data['error']['type'] : undefined);
+  },
+};
 
-/** The end check for a relayed request's stream; none for the Responses API, whose streams are not checked. */
-export function relayStreamEnd(request: RelayRequest): { streamEnded?: StreamEndCheck } {
+export const openAIStreamEnd: StreamEndChecks = () => OPENAI_CHECK;
+export const anthropicStreamEnd: StreamEndChecks = () => ANTHROPIC_CHECK;
+export const responsesStreamEnd: StreamEndChecks = () => new ResponsesStreamEnd();
+
+/** The end check for a relayed request's stream: each native API's own. */
+export function relayStreamEnd(request: RelayRequest): { streamEnd?: StreamEndChecks } {
   if (!request.stream) return {};
   switch (request.api) {
     case 'openai-completions':
-      return { streamEnded: openAIStreamEnded };
+      return { streamEnd: openAIStreamEnd };
     case 'anthropic-messages':
-      return { streamEnded: anthropicStreamEnded };
+      return { streamEnd: anthropicStreamEnd };
     case 'openai-responses':
-      return {};
+      return { streamEnd: responsesStreamEnd };
   }
+}
+
+const RESPONSE_ENDS = new Set(['response.completed', 'response.incomplete']);
+/** How many of the last event's first bytes are kept: enough for its `event:` line, or its data's leading `"type"`. */
+const EVENT_HEAD = 96;
+const LF = 0x0a;
+const CR = 0x0d;
+const BLANK_LINE = /\n\r?\n|\r\r/;
+const EVENT_NAME = /^event: ?([^\r\n]*)/m;
+const DATA_TYPE = /^data: ?\{"type": ?"([^"]*)"/m;
+
+/**
+ * A Responses stream is complete with `response.completed` or `response.incomplete` as its last
+ * (whole) event; one that ends with `response.failed` or `error` failed. Those final events hold
+ * the whole response, often longer than the last bytes kept, so the first bytes of the latest
+ * event to begin are noted as chunks pass (two native searches per chunk), its name read at the end.
+ */
+class ResponsesStreamEnd implements StreamEndCheck {
+  /** The first bytes (latin1) of the last event that has begun. */
+  #head = '';
+  /** The line breaks the bytes so far end with (at most four); a stream begins with an event. */
+  #breaks = '\n\n';
+
+  seen(chunk: Buffer): void {
+    let end = chunk.length;
+    while (end > 0 && isBreak(chunk[end - 1])) end--;
+    if (end === 0) {
+      this.#breaks = (this.#breaks + chunk.toString('latin1')).slice(-4);
+      return;
+    }
+    let lead = 0;
+    while (isBreak(chunk[lead])) lead++;
+    const blank = blankLineEnd(chunk, end);
+    const from = blank !== -1 ? blank : BLANK_LINE.test(this.#breaks + chunk.toString('latin1', 0, Math.min(lead, 4))) ? lead : -1;
+    if (from !== -1) this.#head = chunk.toString('latin1', from, Math.min(end, from + EVENT_HEAD));
+    else if (this.#head.length < EVENT_HEAD)
+      this.#head = (this.#head + this.#breaks + chunk.toString('latin1', 0, end)).slice(0, EVENT_HEAD);
+    this.#breaks = chunk.toString('latin1', end).slice(-4);
+  }
+
+  end(tail: readonly Buffer[]): StreamEnd {
+    // An event the stream ends in the middle of, before its blank line, is never dispatched (WHATWG's SSE).
+    if (!BLANK_LINE.test(this.#breaks)) return CUT;
+    const name = EVENT_NAME.exec(this.#head)?.[1] ?? DATA_TYPE.exec(this.#head)?.[1];
+    if (name !== undefined && RESPONSE_ENDS.has(name)) return COMPLETE;
+    if (name !== 'error' && name !== 'response.failed') return CUT;
+    // The error's code when the event is whole in the last bytes: an `error` event's own, or the failed response's.
+    let data: unknown;
+    readEvents(tail, (_name, text) => (data = parsed(text)));
+    const error = isRecord(data) && isRecord(data['response']) ? data['response']['error'] : data;
+    return failed(isRecord(error) ? error['code'] : undefined);
+  }
+}
+
+function isBreak(byte: number | undefined): boolean {
+  return byte === LF || byte === CR;
+}
+
+/** Just past the last blank line that ends before `end` (where the chunk's last content byte is); -1 when there is none. */
+function blankLineEnd(chunk: Buffer, end: number): number {
+  const lf = chunk.lastIndexOf('\n\n', end - 1, 'latin1');
+  const crlf = chunk.lastIndexOf('\n\r\n', end - 1, 'latin1');
+  return Math.max(lf === -1 ? -1 : lf + 2, crlf === -1 ? -1 : crlf + 3);
+}
+
+function failed(code: unknown, type?: unknown): StreamEnd {
+  const value = typeof code === 'string' && code !== '' ? code : typeof type === 'string' && type !== '' ? type : UPSTREAM_ERROR;
+  return { kind: 'failed', code: value };
+}
+
+function parsed(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Each event of the last bytes, in order; the first, likely cut by the window, is garbled or skipped. */
+function readEvents(tail: readonly Buffer[], onEvent: (name: string | undefined, data: string) => void): void {
+  const parser = createParser({ onEvent: ({ event, data }) => onEvent(event, data) });
+  parser.feed(Buffer.concat(tail).toString('utf8'));
+  parser.feed('\n\n');
 }
 
 /** The answer's last `count` bytes (all of it when shorter) as latin1 text: one character per byte. */
@@ -45,30 +180,4 @@ function lastBytes(tail: readonly Buffer[], count: number): string {
     text = chunk.toString('latin1', Math.max(0, chunk.length - (count - text.length))) + text;
   }
   return text;
-}
-
-/** Every choice in the chunks of the last bytes has a finish_reason; the first event, likely cut by the window, is skipped when unreadable. */
-function everyChoiceFinished(tail: readonly Buffer[]): boolean {
-  const started = new Set<number>();
-  const finished = new Set<number>();
-  const parser = createParser({
-    onEvent: ({ data }) => {
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(data);
-      } catch {
-        return;
-      }
-      const choices = isRecord(chunk) && Array.isArray(chunk['choices']) ? chunk['choices'] : [];
-      for (const choice of choices) {
-        if (!isRecord(choice)) continue;
-        const index = typeof choice['index'] === 'number' ? choice['index'] : 0;
-        started.add(index);
-        if (choice['finish_reason'] !== undefined && choice['finish_reason'] !== null) finished.add(index);
-      }
-    },
-  });
-  parser.feed(Buffer.concat(tail).toString('utf8'));
-  parser.feed('\n\n');
-  return finished.size > 0 && finished.size === started.size;
 }

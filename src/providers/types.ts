@@ -45,8 +45,10 @@ export interface ResponseSink {
   /**
    * The answer is complete. Pass its usage when known: the cost then goes out with the
    * answer's last bytes (the response ends in the same tick, in the same write). `failure`: the
-   * code of the error event a translated stream ended with instead (it was cut, or unreadable),
-   * so the request is recorded as failed, and never cached.
+   * code of the error event a stream ended with instead of its end (the upstream's own, passed on;
+   * or the one a translation wrote for a stream that never finished or could not be read): the
+   * stream ends there, the request is recorded as failed, the attempt as a failure of its target,
+   * and the answer is never cached.
    */
   end(usage?: TokenUsage, failure?: string): void;
 }
@@ -111,8 +113,8 @@ export interface AttemptOptions {
   readonly idleTimeoutMs?: number;
   /**
    * Fields of the request that its caller's API lets the gateway drop where the upstream has no
-   * equivalent (Anthropic's `top_k`, from /v1/messages); absent for chat callers, whose every
-   * field is sent or refused.
+   * equivalent (Anthropic's `top_k` and thinking budget, from /v1/messages); absent for chat
+   * callers, whose every field is sent or refused.
    */
   readonly droppable?: ReadonlySet<string>;
 }

@@ -17,6 +17,7 @@ import { Pricing } from '../observability/pricing.ts';
 import { createRequestContext, type RequestContext } from '../pipeline/context.ts';
 import { handleCountTokens, handleMessages } from '../ingress/anthropic/handler.ts';
 import { ANTHROPIC_FORMAT } from '../ingress/anthropic/format.ts';
+import { RESPONSES_FORMAT } from '../ingress/responses/format.ts';
 import { handleCompletions } from '../ingress/completions/handler.ts';
 import { OPENAI_FORMAT } from '../ingress/openai-format.ts';
 import { responsesIngress } from '../ingress/responses/handler.ts';
@@ -153,7 +154,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     .add('POST', '/v1/embeddings', withBody('embeddings', handleEmbeddings))
     .add('POST', '/v1/messages', withBody('chat', handleMessages, ANTHROPIC_FORMAT))
     .add('POST', '/v1/messages/count_tokens', withBody(undefined, handleCountTokens, ANTHROPIC_FORMAT))
-    .add('POST', '/v1/responses', withBody('chat', responses.create))
+    .add('POST', '/v1/responses', withBody('chat', responses.create, RESPONSES_FORMAT))
     .addPrefix('GET', '/v1/responses/', (context) => responses.retrieve(context, deps))
     .addPrefix('DELETE', '/v1/responses/', (context) => responses.remove(context, deps))
     .add('POST', '/v1/completions', withBody('chat', handleCompletions, OPENAI_FORMAT))

@@ -92,6 +92,26 @@ describe('semantic cache', () => {
     expect(spain.content).toBe('what is the capital of spain');
   });
 
+  it('never answers a question with its words swapped, or with an opposite verb, from the cache', async () => {
+    for (const [cached, text] of [
+      ['Is A bigger than B?', 'Is B bigger than A?'],
+      ['How do I convert Celsius to Fahrenheit?', 'How do I convert Fahrenheit to Celsius?'],
+      ['How do I increase the font size?', 'How do I decrease the font size?'],
+    ] as const) {
+      expect((await ask(gateway, cached)).cache).toBe('miss');
+      const answer = await ask(gateway, text);
+      expect(answer.cache, `${text} must not be answered by ${cached}`).toBe('miss');
+      expect(answer.content).toBe(text);
+    }
+    // Both are cached now, each answering its own near-duplicates.
+    const swapped = await ask(gateway, 'is B bigger than A');
+    expect(swapped.cache).toBe('hit-semantic');
+    expect(swapped.content).toBe('Is B bigger than A?');
+    const typo = await ask(gateway, 'How do I increese the font size?');
+    expect(typo.cache).toBe('hit-semantic');
+    expect(typo.content).toBe('How do I increase the font size?');
+  });
+
   it('misses when the system prompt or the tools differ', async () => {
     await ask(gateway, 'Name a primary colour.');
     expect((await ask(gateway, 'name a primary colour')).cache).toBe('hit-semantic');

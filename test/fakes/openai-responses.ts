@@ -5,6 +5,7 @@ import { invalidRequest, invalidType, missingParameter, openAIError, type OpenAI
 import { isJsonObject, type JsonObject } from './openai-fixtures.ts';
 import { openAIHeaders, sendError, sendJson } from './openai-http.ts';
 import { fail, parseModel, type Validated } from './openai-validation.ts';
+import { STREAM_ERROR, type StreamCut } from './upstream-faults.ts';
 
 /** The Responses API as OpenAI validates and answers it, with its own store for previous_response_id, GET and DELETE. */
 const PARAMETERS = new Set([
@@ -242,7 +243,11 @@ function events(request: Request, id: string, answer: Plan, usage: JsonObject): 
   return list.map((event, sequence) => ({ type: event['type'], sequence_number: sequence, ...event }));
 }
 
-export function createResponse(body: unknown, res: ServerResponse, store: ResponsesStore): void {
+/** A Responses stream's event, as OpenAI writes it. */
+const sseEvent = (event: JsonObject): string => `event: ${String(event['type'])}\ndata: ${JSON.stringify(event)}\n\n`;
+
+/** The answer; a stream as `cut` says when given (that many events, then a close, a stall, a clean end, or an error event). */
+export function createResponse(body: unknown, res: ServerResponse, store: ResponsesStore, cut?: StreamCut): void {
   const parsed = parse(body, store);
   if (!parsed.ok) return sendError(res, parsed.error);
   const request = parsed.value;
@@ -254,7 +259,16 @@ export function createResponse(body: unknown, res: ServerResponse, store: Respon
   if (request.body['store'] !== false) store.set(id, { response: final, inputItems: request.conversation });
   if (!request.stream) return sendJson(res, 200, final);
   res.writeHead(200, { ...openAIHeaders('text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' });
-  for (const event of list) res.write(`event: ${String(event['type'])}\ndata: ${JSON.stringify(event)}\n\n`);
+  for (const [index, event] of list.entries()) {
+    if (index === cut?.after) {
+      if (cut.ending === 'close') setTimeout(() => res.socket?.destroy(), 20);
+      else if (cut.ending === 'end') res.end();
+      else if (cut.ending === 'error')
+        res.end(sseEvent({ type: 'error', code: STREAM_ERROR.code, message: STREAM_ERROR.message, param: null, sequence_number: index }));
+      return;
+    }
+    res.write(sseEvent(event));
+  }
   res.end();
 }
 

@@ -18,7 +18,7 @@ import { loadOpenAIFixtures, type OpenAIFixtures } from './openai-fixtures.ts';
 import { openAIHeaders, sendError, sendJson } from './openai-http.ts';
 import { createCompletion } from './openai-completions.ts';
 import { createResponse, storedResponseRoute, type ResponsesStore } from './openai-responses.ts';
-import { applyFault, type UpstreamFault } from './upstream-faults.ts';
+import { applyFault, STREAM_ERROR, streamCut, type StreamCut, type UpstreamFault } from './upstream-faults.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -35,7 +35,7 @@ export interface OpenAIUpstream {
   requests: RecordedRequest[];
   /** Chat completion requests received so far. */
   chatRequests(): number;
-  /** Makes chat requests fail this way (the next `times` of them, or all); undefined heals. */
+  /** Makes chat and Responses requests fail this way (the next `times` of them, or all); undefined heals. */
   setFault(fault: UpstreamFault | undefined, times?: number): void;
   /** Stops listening, so new connections are refused. */
   refuse(): Promise<void>;
@@ -112,28 +112,6 @@ function handledScenario(model: string, req: IncomingMessage, res: ServerRespons
   }
 }
 
-interface StreamCut {
-  /** How many chunks are sent first (all of them when Infinity). */
-  readonly after: number;
-  /** Then: close the connection, just stop writing, or end the response cleanly without `[DONE]`. */
-  readonly ending: 'close' | 'stall' | 'end';
-}
-
-function streamCut(fault: UpstreamFault | undefined): StreamCut | undefined {
-  switch (fault?.kind) {
-    case 'close_after_chunks':
-      return { after: fault.chunks, ending: 'close' };
-    case 'stall_after_chunks':
-      return { after: fault.chunks, ending: 'stall' };
-    case 'end_after_chunks':
-      return { after: fault.chunks, ending: 'end' };
-    case 'omit_done':
-      return { after: Number.POSITIVE_INFINITY, ending: 'end' };
-    default:
-      return undefined;
-  }
-}
-
 async function writeStream(
   res: ServerResponse,
   chunks: StreamedChunk[],
@@ -146,13 +124,20 @@ async function writeStream(
     if (index === cut?.after) {
       if (cut.ending === 'close') setTimeout(() => res.socket?.destroy(), 20);
       else if (cut.ending === 'end') res.end();
+      else if (cut.ending === 'error') res.end(`data: ${JSON.stringify({ error: STREAM_ERROR })}\n\n`);
       return;
     }
+    if (cut?.omitFinish === true && isFinishChunk(chunk)) continue;
     if (delayMs > 0 && carriesContent) await sleep(delayMs, undefined, { signal: closing });
     if (res.destroyed) return;
     res.write(`data: ${JSON.stringify(chunk)}\n\n`);
   }
-  res.end(cut?.ending === 'end' ? undefined : 'data: [DONE]\n\n');
+  res.end(cut?.ending === 'end' && cut.omitFinish !== true ? undefined : 'data: [DONE]\n\n');
+}
+
+function isFinishChunk(chunk: StreamedChunk['chunk']): boolean {
+  const choices = chunk['choices'];
+  return Array.isArray(choices) && choices.some((choice) => (choice as { finish_reason?: unknown }).finish_reason !== null);
 }
 
 const handleChat: JsonRouteHandler = async (body, req, res, ctx) => {
@@ -209,7 +194,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: UpstreamCo
   if (method === 'POST' && pathname === '/v1/embeddings') return postJson(handleEmbeddings);
   if (method === 'POST' && pathname === '/v1/responses') {
     return postJson((json, request, response) => {
-      if (!handledScenario(String((json as { model?: unknown }).model), request, response)) createResponse(json, response, ctx.responses);
+      if (handledScenario(String((json as { model?: unknown }).model), request, response)) return;
+      const fault = takeFault(ctx);
+      if (fault !== undefined && applyFault(fault, request, response, (json as { stream?: unknown }).stream === true)) return;
+      createResponse(json, response, ctx.responses, streamCut(fault));
     });
   }
   if (method === 'POST' && pathname === '/v1/completions') return postJson((json, _request, response) => createCompletion(json, response));

@@ -19,6 +19,14 @@ export type UpstreamFault =
   | { readonly kind: 'end_after_chunks'; readonly chunks: number }
   /** Streams the whole answer, its finish chunk included, and ends without `data: [DONE]`, as some OpenAI-compatible servers do. */
   | { readonly kind: 'omit_done' }
+  /** Streams the whole answer but its finish chunk (no `finish_reason` anywhere), then `data: [DONE]`. */
+  | { readonly kind: 'omit_finish' }
+  /**
+   * Streams this many chunks (or Responses events) of a normal answer, then the API's own error
+   * event (chat: `data: {"error":{...}}`; Responses: `event: error`) and ends, as OpenAI does when
+   * the model fails mid-answer: no `[DONE]`, no `response.completed`.
+   */
+  | { readonly kind: 'error_after_chunks'; readonly chunks: number }
   /** Answers normally after a delay. */
   | { readonly kind: 'delay'; readonly ms: number };
 
@@ -56,8 +64,8 @@ export const FAULTS = {
 } as const;
 
 /**
- * Applies a fault to a chat request; returns false for `delay`, `omit_done` and the
- * `..._after_chunks` faults, which the normal answer path carries out.
+ * Applies a fault to a chat or Responses request; returns false for `delay`, `omit_done`,
+ * `omit_finish` and the `..._after_chunks` faults, which the normal answer path carries out.
  */
 export function applyFault(fault: UpstreamFault, req: IncomingMessage, res: ServerResponse, stream: boolean): boolean {
   switch (fault.kind) {
@@ -77,8 +85,50 @@ export function applyFault(fault: UpstreamFault, req: IncomingMessage, res: Serv
     case 'close_after_chunks':
     case 'stall_after_chunks':
     case 'end_after_chunks':
+    case 'error_after_chunks':
     case 'omit_done':
+    case 'omit_finish':
     case 'delay':
       return false;
   }
 }
+
+export interface StreamCut {
+  /** How many chunks are sent first (all of them when Infinity). */
+  readonly after: number;
+  /**
+   * Then: close the connection, just stop writing, end the response cleanly without `[DONE]`, or
+   * send OpenAI's own error event and end.
+   */
+  readonly ending: 'close' | 'stall' | 'end' | 'error';
+  /** Leave out the chunk with the finish_reason (the rest, `[DONE]` included, as usual). */
+  readonly omitFinish?: boolean;
+}
+
+/** What a stream cut sends, or how it ends; also read by the Responses API (`createResponse`). */
+export function streamCut(fault: UpstreamFault | undefined): StreamCut | undefined {
+  switch (fault?.kind) {
+    case 'close_after_chunks':
+      return { after: fault.chunks, ending: 'close' };
+    case 'stall_after_chunks':
+      return { after: fault.chunks, ending: 'stall' };
+    case 'end_after_chunks':
+      return { after: fault.chunks, ending: 'end' };
+    case 'error_after_chunks':
+      return { after: fault.chunks, ending: 'error' };
+    case 'omit_done':
+      return { after: Number.POSITIVE_INFINITY, ending: 'end' };
+    case 'omit_finish':
+      return { after: Number.POSITIVE_INFINITY, ending: 'end', omitFinish: true };
+    default:
+      return undefined;
+  }
+}
+
+/** The error OpenAI streams when the model fails mid-answer, in place of the rest of the answer. */
+export const STREAM_ERROR = {
+  message: 'The model produced invalid content. Consider modifying your prompt if you are seeing this error persistently.',
+  type: 'model_error',
+  param: null,
+  code: 'invalid_model_output',
+} as const;

@@ -27,17 +27,27 @@ function addFeature(vector: Float32Array, feature: string, weight: number): void
   vector[slot] = (vector[slot] ?? 0) + sign * weight;
 }
 
+/** The part of a word that stands for it in a word pair: its first letters, which a typo or an inflection rarely changes. */
+const PAIR_PREFIX = 3;
+
 /**
- * The built-in local embedder: hashed character trigrams of each word plus the words
- * themselves, L2-normalised. No network and deterministic, so replicas embed alike;
- * it finds near-duplicates (case, punctuation, typos, word order), not paraphrases.
+ * The built-in local embedder: hashed character trigrams of each word, the words themselves,
+ * and each pair of neighbouring words (by their first three letters), L2-normalised. No network
+ * and deterministic, so replicas embed alike; it finds near-duplicates (case, punctuation,
+ * typos), not paraphrases. The pairs make word order count: "is A bigger than B" and "is B
+ * bigger than A" share every word, but only one of their four pairs. Keyed by the words' first letters, a
+ * pair survives a typo or an inflection further on ("captial of", "capital of").
  */
 export function localEmbedding(text: string): Float32Array {
   const vector = new Float32Array(LOCAL_DIMENSIONS);
+  let previous: string | undefined;
   for (const word of words(text)) {
     addFeature(vector, `w:${word}`, 1);
     const padded = ` ${word} `;
     for (let index = 0; index + 3 <= padded.length; index++) addFeature(vector, padded.slice(index, index + 3), 0.5);
+    const stem = word.length > PAIR_PREFIX ? word.slice(0, PAIR_PREFIX) : word;
+    if (previous !== undefined) addFeature(vector, `p:${previous} ${stem}`, 1);
+    previous = stem;
   }
   let norm = 0;
   for (const value of vector) norm += value * value;

@@ -52,10 +52,12 @@ const TRANSLATED = new Set([
 ]);
 
 /**
- * Anthropic's sampling fields that OpenAI's chat API has no part for: sent on to a provider that
- * takes them (Gemini's topK, Cohere's k), dropped for one that does not (see `AttemptOptions.droppable`).
+ * Hints of a Messages request that not every provider has a part for: `top_k` (OpenAI's chat API
+ * has none; Gemini's topK, Cohere's k, Bedrock's Claude models take it) and the thinking budget as
+ * `reasoning_effort` (Mistral and Bedrock, among others, take none). Each is sent on to a provider
+ * that takes it, dropped for one that does not (see `AttemptOptions.droppable`).
  */
-export const DROPPABLE: ReadonlySet<string> = new Set(['top_k']);
+export const DROPPABLE: ReadonlySet<string> = new Set(['top_k', 'reasoning_effort']);
 
 /** Thinking budgets as the effort levels OpenAI-style providers take. */
 function effortOf(thinking: unknown): string | undefined {

@@ -3,7 +3,7 @@ import type { NativeApi, Provider } from '../types.ts';
 import { jsonTranslator, sseTranslator } from '../translate/translators.ts';
 import { responseFormatOf } from '../translate/request-parts.ts';
 import { createTranslatingProvider, type TranslatingAdapter } from '../translate/translating-provider.ts';
-import { toAnthropicRequest } from './request.ts';
+import { ANTHROPIC_FIELDS, toAnthropicRequest } from './request.ts';
 import { fromAnthropicMessage } from './response.ts';
 import { AnthropicStream } from './stream.ts';
 
@@ -29,6 +29,7 @@ export function createAnthropicProvider(name: string, description: AnthropicDesc
     type: 'anthropic',
     baseUrl: description.baseUrl,
     timeoutMs: description.timeoutMs,
+    acceptedFields: () => ANTHROPIC_FIELDS,
     chat(request, model) {
       const body = JSON.stringify(toAnthropicRequest(request, model));
       const jsonMode = responseFormatOf(request) !== undefined;

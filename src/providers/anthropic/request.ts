@@ -18,7 +18,16 @@ import {
   AlternatingTurns,
 } from '../translate/request-parts.ts';
 
-const SUPPORTED = new Set(['max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'reasoning_effort', 'top_k']);
+/** The request fields the provider takes beyond those every provider reads. */
+export const ANTHROPIC_FIELDS: ReadonlySet<string> = new Set([
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'stop',
+  'reasoning_effort',
+  'top_k',
+]);
 
 /** Anthropic requires max_tokens; this is what callers get when they do not say. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -39,7 +48,7 @@ export function anthropicToolId(id: string): string {
 }
 
 export function toAnthropicRequest(request: ChatRequest, model: string): Record<string, unknown> {
-  checkSupportedFields(request, 'anthropic', SUPPORTED);
+  checkSupportedFields(request, 'anthropic', ANTHROPIC_FIELDS);
   const format = responseFormatOf(request);
   const hasTools = (request.tools?.length ?? 0) > 0;
   if (format && hasTools) throw unsupported('anthropic', 'response_format together with tools', 'response_format');

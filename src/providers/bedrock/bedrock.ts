@@ -10,7 +10,7 @@ import {
   type TranslatingAdapter,
   type UpstreamRequest,
 } from '../translate/translating-provider.ts';
-import { toConverseRequest } from './request.ts';
+import { converseFields, toConverseRequest } from './request.ts';
 import { fromConverseResponse } from './response.ts';
 import { credentialSource, createSigner, type StaticKeys } from './signer.ts';
 import { ConverseStream, eventStreamTranslator } from './stream.ts';
@@ -38,8 +38,9 @@ export function createBedrockProvider(name: string, description: BedrockDescript
     type: 'bedrock',
     baseUrl: description.baseUrl,
     timeoutMs: description.timeoutMs,
+    acceptedFields: converseFields,
     chat(request: ChatRequest, model: string): Exchange {
-      const body = JSON.stringify(toConverseRequest(request));
+      const body = JSON.stringify(toConverseRequest(request, model));
       const jsonMode = responseFormatOf(request) !== undefined;
       if (request.stream === true) {
         const dialect = new ConverseStream(model, request.stream_options?.include_usage === true, jsonMode);

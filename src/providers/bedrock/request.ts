@@ -18,7 +18,11 @@ import {
   AlternatingTurns,
 } from '../translate/request-parts.ts';
 
-const SUPPORTED = new Set(['max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop']);
+const SUPPORTED: ReadonlySet<string> = new Set(['max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop']);
+/** An Anthropic model takes `top_k` too, in `additionalModelRequestFields`, which Converse hands to the model as it is. */
+const ANTHROPIC_SUPPORTED: ReadonlySet<string> = new Set([...SUPPORTED, 'top_k']);
+/** Anthropic models: `anthropic.claude-…`, cross-region inference profiles (`us.anthropic.claude-…`, `global.…`), and their ARNs. */
+const ANTHROPIC_MODEL = /(?:^|[./])anthropic\./;
 export const BEDROCK_JSON_TOOL = 'json';
 const IMAGE_FORMATS: Record<string, string> = {
   'image/png': 'png',
@@ -41,9 +45,15 @@ export function bedrockToolId(id: string): string {
   return `tooluse_${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
 }
 
+/** The request fields a Bedrock model takes beyond those every provider reads: its family's (a model known by an opaque ARN gets the common ones). */
+export function converseFields(model: string): ReadonlySet<string> {
+  return ANTHROPIC_MODEL.test(model) ? ANTHROPIC_SUPPORTED : SUPPORTED;
+}
+
 /** The Converse API body (the model id goes in the URL). */
-export function toConverseRequest(request: ChatRequest): Record<string, unknown> {
-  checkSupportedFields(request, 'bedrock', SUPPORTED);
+export function toConverseRequest(request: ChatRequest, model: string): Record<string, unknown> {
+  checkSupportedFields(request, 'bedrock', converseFields(model));
+  const topK = numberField(request, 'top_k');
   const format = responseFormatOf(request);
   if (format && (request.tools?.length ?? 0) > 0) throw unsupported('bedrock', 'response_format together with tools', 'response_format');
   const system = systemTextOf(request.messages);
@@ -58,6 +68,7 @@ export function toConverseRequest(request: ChatRequest): Record<string, unknown>
     messages: toMessages(request.messages),
     system: system === undefined ? undefined : [{ text: system }],
     inferenceConfig: Object.keys(inferenceConfig).length > 0 ? inferenceConfig : undefined,
+    additionalModelRequestFields: topK === undefined ? undefined : { top_k: topK },
     toolConfig: format
       ? {
           tools: [{ toolSpec: { name: BEDROCK_JSON_TOOL, description: 'Respond with a JSON object.', inputSchema: { json: jsonSchema } } }],

@@ -4,7 +4,7 @@ import { embeddingInputs, embeddingList } from '../translate/embeddings.ts';
 import { isRecord } from '../translate/request-parts.ts';
 import { jsonBodyTranslator, jsonTranslator, sseTranslator } from '../translate/translators.ts';
 import { createTranslatingProvider, type TranslatingAdapter } from '../translate/translating-provider.ts';
-import { toCohereRequest } from './request.ts';
+import { COHERE_FIELDS, toCohereRequest } from './request.ts';
 import { fromCohereResponse } from './response.ts';
 import { CohereStream } from './stream.ts';
 
@@ -22,6 +22,7 @@ export function createCohereProvider(name: string, description: CohereDescriptio
     type: 'cohere',
     baseUrl: description.baseUrl,
     timeoutMs: description.timeoutMs,
+    acceptedFields: () => COHERE_FIELDS,
     chat(request, model) {
       const body = JSON.stringify(toCohereRequest(request, model));
       const translator =

@@ -13,7 +13,8 @@ import {
   unsupported,
 } from '../translate/request-parts.ts';
 
-const SUPPORTED = new Set([
+/** The request fields the provider takes beyond those every provider reads. */
+export const COHERE_FIELDS: ReadonlySet<string> = new Set([
   'max_tokens',
   'max_completion_tokens',
   'temperature',
@@ -27,7 +28,7 @@ const SUPPORTED = new Set([
 
 /** Cohere's v2 chat: OpenAI-like messages, but its own names for sampling, tool choice and JSON mode. */
 export function toCohereRequest(request: ChatRequest, model: string): Record<string, unknown> {
-  checkSupportedFields(request, 'cohere', SUPPORTED);
+  checkSupportedFields(request, 'cohere', COHERE_FIELDS);
   const format = responseFormatOf(request);
   return compact({
     model,

@@ -4,7 +4,7 @@ import { isRecord } from '../translate/request-parts.ts';
 import { jsonBodyTranslator, jsonTranslator, sseTranslator } from '../translate/translators.ts';
 import { createTranslatingProvider, type TranslatingAdapter } from '../translate/translating-provider.ts';
 import { embeddingInputs, embeddingList } from '../translate/embeddings.ts';
-import { toGeminiRequest } from './request.ts';
+import { GEMINI_FIELDS, toGeminiRequest } from './request.ts';
 import { fromGeminiResponse } from './response.ts';
 import { GeminiStream } from './stream.ts';
 
@@ -22,6 +22,7 @@ export function createGoogleProvider(name: string, description: GoogleDescriptio
     type: 'google',
     baseUrl: description.baseUrl,
     timeoutMs: description.timeoutMs,
+    acceptedFields: () => GEMINI_FIELDS,
     chat(request, model) {
       const body = JSON.stringify(toGeminiRequest(request));
       if (request.stream === true) {

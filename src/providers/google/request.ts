@@ -18,7 +18,8 @@ import {
   AlternatingTurns,
 } from '../translate/request-parts.ts';
 
-const SUPPORTED = new Set([
+/** The request fields the provider takes beyond those every provider reads. */
+export const GEMINI_FIELDS: ReadonlySet<string> = new Set([
   'max_tokens',
   'max_completion_tokens',
   'temperature',
@@ -56,7 +57,7 @@ interface GeminiContent {
 }
 
 export function toGeminiRequest(request: ChatRequest): Record<string, unknown> {
-  checkSupportedFields(request, 'google', SUPPORTED);
+  checkSupportedFields(request, 'google', GEMINI_FIELDS);
   const format = responseFormatOf(request);
   const system = systemTextOf(request.messages);
   const effort = request['reasoning_effort'];

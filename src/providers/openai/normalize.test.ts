@@ -20,6 +20,11 @@ describe('a normalized OpenAI-like stream', () => {
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
+  it("fails with the upstream's own error when it ends with an error event", () => {
+    const error = `data: ${JSON.stringify({ error: { message: 'Service overloaded', type: 'server_error', param: null, code: null } })}\n\n`;
+    expect(run([chunk(0, { content: 'Hi' }), error]).failure).toBe('Service overloaded');
+  });
+
   it('is cut with neither [DONE] nor a finish_reason', () => {
     expect(run([chunk(0, { content: 'Hi' })]).failure).toMatch(/ended before its final event/);
   });

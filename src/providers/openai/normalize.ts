@@ -5,6 +5,7 @@ import { SSE_CONTENT_TYPE } from '../translate/openai-output.ts';
 import { isRecord } from '../translate/request-parts.ts';
 import { cutStream, jsonBodyTranslator, sseReader } from '../translate/translators.ts';
 import { usageFromText } from './usage.ts';
+import { mapUpstreamError, type UpstreamErrorOutcome } from '../upstream-errors.ts';
 
 /**
  * For OpenAI-like upstreams whose streams OpenAI clients trip on: tool-call deltas without
@@ -21,7 +22,7 @@ export function normalizedStream(includeUsage: boolean): AnswerTranslator {
   let openChoices = 0;
   let finished = false;
   let done = false;
-  let failure: ReturnType<typeof cutStream> | undefined;
+  let failure: UpstreamErrorOutcome | undefined;
 
   const fixToolCalls = (delta: Record<string, unknown>): void => {
     if (!Array.isArray(delta['tool_calls'])) return;
@@ -46,6 +47,11 @@ export function normalizedStream(includeUsage: boolean): AnswerTranslator {
     }
     const chunk: unknown = JSON.parse(data);
     if (!isRecord(chunk)) return '';
+    // The upstream's own error event ends the stream: its error, not a cut stream's, is the caller's.
+    if (isRecord(chunk['error'])) {
+      failure = mapUpstreamError(500, data, {});
+      return '';
+    }
     const xGroq = chunk['x_groq'];
     const reported = chunk['usage'] ?? (isRecord(xGroq) ? xGroq['usage'] : undefined);
     if (isRecord(reported)) {
@@ -79,7 +85,7 @@ export function normalizedStream(includeUsage: boolean): AnswerTranslator {
       const out = reader.flush();
       // Complete with [DONE], or (for servers that never send it) with every choice it started finished.
       if (!done && (!finished || openChoices > 0)) {
-        failure = cutStream();
+        failure ??= cutStream();
         return '';
       }
       return out + (includeUsage && usageChunk ? `data: ${JSON.stringify(usageChunk)}\n\n` : '') + SSE_DONE;

@@ -2,10 +2,11 @@ import type { Dispatcher } from 'undici';
 import { sendUpstream, type UpstreamCall } from '../http-transport.ts';
 import { usageFromTail } from './usage.ts';
 import { normalizedCompletion, normalizedStream } from './normalize.ts';
-import { quirkedBody, withoutUnaccepted, type OpenAIQuirks } from './quirks.ts';
+import { OPENAI_CHAT_FIELDS, quirkedBody, type OpenAIQuirks } from './quirks.ts';
+import { withoutUnaccepted } from '../droppable.ts';
 import type { AttemptOptions, AttemptOutcome, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
 import { relayUsageReader } from '../relay-usage.ts';
-import { openAIStreamEnded, relayStreamEnd } from '../stream-end.ts';
+import { openAIStreamEnd, relayStreamEnd } from '../stream-end.ts';
 import { upstreamPathJoiner } from '../upstream-path.ts';
 
 /** What differs between OpenAI-compatible upstreams: data, not code. */
@@ -42,6 +43,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
   const auth = description.auth ?? bearer;
   const staticHeaders = upstreamHeaders(description.headers, description.apiKey === undefined ? {} : auth(description.apiKey));
   const { quirks } = description;
+  const fieldsTaken = { name: description.name, accepted: quirks?.acceptedFields ?? OPENAI_CHAT_FIELDS };
 
   const { tokenAuth } = description;
   let tokenHeaders: { readonly auth: Record<string, string>; readonly merged: Record<string, string> } | undefined;
@@ -50,7 +52,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
     if (tokenHeaders?.auth !== headers) tokenHeaders = { auth: headers, merged: upstreamHeaders(description.headers, headers) };
     return tokenHeaders.merged;
   };
-  type Request = Pick<UpstreamCall, 'method' | 'path' | 'body' | 'readUsage' | 'translator' | 'hideUsageEvent' | 'streamEnded'>;
+  type Request = Pick<UpstreamCall, 'method' | 'path' | 'body' | 'readUsage' | 'translator' | 'hideUsageEvent' | 'streamEnd'>;
   const callWith = (headers: Record<string, string>, options: AttemptOptions, request: Request) =>
     sendUpstream({
       dispatcher,
@@ -62,7 +64,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
       readUsage: request.readUsage,
       translator: request.translator,
       hideUsageEvent: request.hideUsageEvent,
-      streamEnded: request.streamEnded,
+      streamEnd: request.streamEnd,
       headers,
       timeoutMs: options.firstByteTimeoutMs ?? description.timeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
@@ -93,7 +95,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
       body,
       readUsage: usageFromTail,
       hideUsageEvent: hideUsage,
-      streamEnded: openAIStreamEnded,
+      streamEnd: openAIStreamEnd,
       translator:
         translate === undefined
           ? undefined
@@ -103,7 +105,7 @@ export function createOpenAICompatibleProvider(description: OpenAICompatibleDesc
     });
 
   const chat = (asked: ChatRequest, options: AttemptOptions) => {
-    const request = withoutUnaccepted(asked, options, description);
+    const request = withoutUnaccepted(asked, options, fieldsTaken);
     const path = paths.chat(options.upstreamModel);
     if (quirks === undefined) {
       if (description.streamUsage === false || request.stream !== true || request.stream_options?.include_usage === true) {

@@ -1,5 +1,4 @@
-import { fieldDropped, type FieldDropped } from '../../observability/events.ts';
-import type { AttemptOptions, ChatRequest } from '../types.ts';
+import type { ChatRequest } from '../types.ts';
 import { checkSupportedFields } from '../translate/request-parts.ts';
 
 /**
@@ -39,29 +38,11 @@ export function quirkedBody(request: ChatRequest, model: string, quirks: OpenAIQ
 }
 
 /**
- * The request without the fields its caller's API lets the gateway drop (`options.droppable`:
- * Anthropic's `top_k`) that this upstream does not take: OpenAI's chat API (so OpenAI, Azure and
- * plain compatible servers) takes none of them, an OpenAI-like provider those in its accepted
- * fields. Each field dropped is published, by name, for the debug log; the request is copied only then.
+ * The droppable fields (`AttemptOptions.droppable`) OpenAI's own chat API takes, so OpenAI, Azure
+ * and plain compatible servers get them: `reasoning_effort`, never `top_k`. An OpenAI-like
+ * provider gets those its accepted fields list.
  */
-export function withoutUnaccepted(
-  request: ChatRequest,
-  options: AttemptOptions,
-  upstream: { readonly name: string; readonly quirks?: OpenAIQuirks | undefined },
-): ChatRequest {
-  const { droppable } = options;
-  if (droppable === undefined) return request;
-  let kept = request;
-  for (const field of droppable) {
-    if (kept[field] === undefined || upstream.quirks?.acceptedFields.has(field) === true) continue;
-    if (kept === request) kept = { ...request };
-    delete kept[field];
-    if (fieldDropped.hasSubscribers) {
-      fieldDropped.publish({ requestId: options.requestId, provider: upstream.name, field } satisfies FieldDropped);
-    }
-  }
-  return kept;
-}
+export const OPENAI_CHAT_FIELDS: ReadonlySet<string> = new Set(['reasoning_effort']);
 
 /** The sampling and output fields OpenAI-like providers commonly share. */
 export const COMMON_FIELDS = [

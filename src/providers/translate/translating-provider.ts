@@ -3,6 +3,7 @@ import { GatewayError } from '../../server/errors.ts';
 import { sendUpstream, type AnswerTranslator, type UpstreamCall } from '../http-transport.ts';
 import { relayUsageReader } from '../relay-usage.ts';
 import { relayStreamEnd } from '../stream-end.ts';
+import { withoutUnaccepted } from '../droppable.ts';
 import { upstreamPathJoiner } from '../upstream-path.ts';
 import type { AttemptOptions, AttemptOutcome, ChatRequest, EmbeddingsRequest, NativeApi, Provider, RelayRequest } from '../types.ts';
 
@@ -28,6 +29,12 @@ export interface TranslatingAdapter {
   readonly baseUrl: string;
   readonly timeoutMs: number;
   chat(request: ChatRequest, upstreamModel: string): Exchange;
+  /**
+   * The request fields the provider takes for a model, beyond those every provider reads: a field
+   * the caller's API lets the gateway drop (`AttemptOptions.droppable`) is dropped when not among
+   * them; absent, every such field is sent (and the request builder takes or refuses it).
+   */
+  acceptedFields?(upstreamModel: string): ReadonlySet<string>;
   /** Absent when the provider has no embeddings API. */
   embeddings?(request: EmbeddingsRequest, upstreamModel: string): Exchange;
   /** The provider's own API, for an ingress in the same format: the request's path and headers (auth included). */
@@ -44,7 +51,7 @@ export function createTranslatingProvider(name: string, adapter: TranslatingAdap
 
   const call = (
     options: AttemptOptions,
-    request: Pick<UpstreamCall, 'method' | 'path' | 'headers' | 'body' | 'readUsage' | 'translator' | 'streamEnded'>,
+    request: Pick<UpstreamCall, 'method' | 'path' | 'headers' | 'body' | 'readUsage' | 'translator' | 'streamEnd'>,
   ) =>
     sendUpstream({
       dispatcher,
@@ -77,7 +84,12 @@ export function createTranslatingProvider(name: string, adapter: TranslatingAdap
     name,
     type: adapter.type,
     ...(native === undefined ? {} : { native: { apis: native.apis, relay } }),
-    chat: (request, options) => run(adapter.chat(request, options.upstreamModel), options),
+    chat: (request, options) => {
+      const model = options.upstreamModel;
+      const accepted = options.droppable === undefined ? undefined : adapter.acceptedFields?.(model);
+      const sent = accepted === undefined ? request : withoutUnaccepted(request, options, { name, accepted });
+      return run(adapter.chat(sent, model), options);
+    },
     embeddings: (request, options) => {
       if (adapter.embeddings === undefined) {
         return Promise.reject(

@@ -5,7 +5,8 @@ import { startOpenAIUpstream, type OpenAIUpstream } from '../../fakes/openai-ups
 import { ANTHROPIC_KEY, anthropicDialect } from '../../fakes/providers/anthropic.ts';
 import { GOOGLE_KEY, googleDialect } from '../../fakes/providers/google.ts';
 import { startFakeProvider, type FakeProvider } from '../../fakes/providers/harness.ts';
-import { FAKE_KEY, groqDialect } from '../../fakes/providers/openai-like.ts';
+import { AWS_KEYS, AWS_REGION, bedrockDialect } from '../../fakes/providers/bedrock.ts';
+import { deepseekDialect, FAKE_KEY, groqDialect, mistralDialect } from '../../fakes/providers/openai-like.ts';
 import { accessLogLine } from '../../support/access-log.ts';
 import { startGateway, type GatewayProcess } from '../../support/gateway-process.ts';
 
@@ -14,15 +15,21 @@ const OPENAI_KEY = 'sk-upstream-openai-ingress';
 let anthropicFake: FakeProvider;
 let googleFake: FakeProvider;
 let groqFake: FakeProvider;
+let mistralFake: FakeProvider;
+let deepseekFake: FakeProvider;
+let bedrockFake: FakeProvider;
 let openaiFake: OpenAIUpstream;
 let gateway: GatewayProcess;
 let client: Anthropic;
 
 beforeAll(async () => {
-  [anthropicFake, googleFake, groqFake, openaiFake] = await Promise.all([
+  [anthropicFake, googleFake, groqFake, mistralFake, deepseekFake, bedrockFake, openaiFake] = await Promise.all([
     startFakeProvider(anthropicDialect, '/v1'),
     startFakeProvider(googleDialect, '/v1beta'),
     startFakeProvider(groqDialect, '/openai/v1'),
+    startFakeProvider(mistralDialect, '/v1'),
+    startFakeProvider(deepseekDialect, '/v1'),
+    startFakeProvider(bedrockDialect()),
     startOpenAIUpstream(),
   ]);
   gateway = await startGateway({
@@ -32,6 +39,14 @@ providers:
   gemini: { type: google, base_url: ${googleFake.url}, api_key: ${GOOGLE_KEY} }
   openai: { type: openai, base_url: ${openaiFake.url}, api_key: ${OPENAI_KEY} }
   groq: { type: groq, base_url: ${groqFake.url}, api_key: ${FAKE_KEY} }
+  mistral: { type: mistral, base_url: ${mistralFake.url}, api_key: ${FAKE_KEY} }
+  deepseek: { type: deepseek, base_url: ${deepseekFake.url}, api_key: ${FAKE_KEY} }
+  bedrock:
+    type: bedrock
+    base_url: ${bedrockFake.url}
+    region: ${AWS_REGION}
+    access_key_id: ${AWS_KEYS.accessKeyId}
+    secret_access_key: ${AWS_KEYS.secretAccessKey}
 models:
   sonnet: { provider: claude, model: claude-sonnet-4-5 }
 logging: { level: debug }
@@ -42,7 +57,7 @@ logging: { level: debug }
 
 afterAll(async () => {
   await gateway?.stop();
-  await Promise.all([anthropicFake?.close(), googleFake?.close(), groqFake?.close(), openaiFake?.close()]);
+  await Promise.all([anthropicFake, googleFake, groqFake, mistralFake, deepseekFake, bedrockFake, openaiFake].map((fake) => fake?.close()));
 });
 
 const weather: Tool = {
@@ -229,6 +244,20 @@ describe('the Messages API through the gateway', () => {
     expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
   });
 
+  /** The debug lines saying the gateway dropped `field` from the request `requestId`. */
+  const droppedLines = (requestId: string, field: string): string[] =>
+    gateway
+      .output()
+      .stdout.split('\n')
+      .filter((line) => line.includes(`"request_id":"${requestId}"`) && line.includes(`"field":"${field}"`));
+
+  /** The request was answered, and the gateway logged (at debug, by name) that it dropped `field` for `provider`. */
+  async function expectDropped(response: Response, field: string, provider: string): Promise<void> {
+    const requestId = response.headers.get('x-request-id') ?? '';
+    await expect.poll(() => droppedLines(requestId, field).length).toBe(1);
+    expect(JSON.parse(droppedLines(requestId, field)[0] ?? '{}')).toMatchObject({ level: 20, provider, field });
+  }
+
   it('drops top_k for OpenAI-format providers, which refuse it, logging it at debug; Gemini gets it as topK', async () => {
     const params = { max_tokens: 50, top_k: 5, temperature: 0.5, messages: [{ role: 'user' as const, content: 'sample narrowly' }] };
     for (const model of ['openai/gpt-4o-mini', 'groq/llama-3.3-70b-versatile']) {
@@ -237,17 +266,50 @@ describe('the Messages API through the gateway', () => {
       const sent = (model.startsWith('openai/') ? openaiFake.requests : groqFake.requests).at(-1)?.body as Record<string, unknown>;
       expect(sent).toMatchObject({ temperature: 0.5 });
       expect(sent).not.toHaveProperty('top_k');
-      const requestId = response.headers.get('x-request-id') ?? '';
-      const dropped = () =>
-        gateway
-          .output()
-          .stdout.split('\n')
-          .filter((line) => line.includes(`"request_id":"${requestId}"`) && line.includes('"field":"top_k"'));
-      await expect.poll(() => dropped().length).toBe(1);
-      expect(JSON.parse(dropped()[0] ?? '{}')).toMatchObject({ level: 20, provider: model.split('/')[0], field: 'top_k' });
+      await expectDropped(response, 'top_k', model.split('/')[0] ?? '');
     }
     await client.messages.create({ ...params, model: 'gemini/gemini-2.5-flash' });
     expect(googleFake.requests.at(-1)?.body).toMatchObject({ generationConfig: { topK: 5, temperature: 0.5 } });
+  });
+
+  it('sends a thinking budget as reasoning_effort where the provider takes it, and drops it (debug) where it does not', async () => {
+    const params = {
+      max_tokens: 8000,
+      thinking: { type: 'enabled' as const, budget_tokens: 4096 },
+      messages: [{ role: 'user' as const, content: 'think it over' }],
+    };
+    for (const [model, fake] of [
+      ['openai/gpt-4o-mini', openaiFake],
+      ['groq/llama-3.3-70b-versatile', groqFake],
+      ['deepseek/deepseek-chat', deepseekFake],
+    ] as const) {
+      const message = await client.messages.create({ ...params, model });
+      expect(message.content.at(-1)).toEqual({ type: 'text', text: 'You said: think it over' });
+      expect(fake.requests.at(-1)?.body).toMatchObject({ reasoning_effort: 'medium' });
+    }
+    for (const model of ['mistral/mistral-large-latest', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0']) {
+      const { data, response } = await client.messages.create({ ...params, model }).withResponse();
+      expect(data.content).toEqual([{ type: 'text', text: 'You said: think it over' }]);
+      await expectDropped(response, 'reasoning_effort', model.split('/')[0] ?? '');
+    }
+    expect(mistralFake.requests.at(-1)?.body).not.toHaveProperty('reasoning_effort');
+  });
+
+  it('sends top_k to a Claude model on Bedrock in additionalModelRequestFields, and drops it (debug) for other Bedrock models', async () => {
+    const params = { max_tokens: 50, top_k: 5, temperature: 0.5, messages: [{ role: 'user' as const, content: 'sample narrowly' }] };
+    for (const model of ['anthropic.claude-3-5-haiku-20241022-v1:0', 'us.anthropic.claude-sonnet-4-20250514-v1:0']) {
+      const message = await client.messages.create({ ...params, model: `bedrock/${model}` });
+      expect(message.content).toEqual([{ type: 'text', text: 'You said: sample narrowly' }]);
+      expect(bedrockFake.requests.at(-1)?.body).toMatchObject({
+        inferenceConfig: { maxTokens: 50, temperature: 0.5 },
+        additionalModelRequestFields: { top_k: 5 },
+      });
+    }
+    const { data, response } = await client.messages.create({ ...params, model: 'bedrock/meta.llama3-70b-instruct-v1:0' }).withResponse();
+    expect(data.content).toEqual([{ type: 'text', text: 'You said: sample narrowly' }]);
+    expect(bedrockFake.requests.at(-1)?.body).not.toHaveProperty('additionalModelRequestFields');
+    expect(bedrockFake.requests.at(-1)?.body).toMatchObject({ inferenceConfig: { maxTokens: 50, temperature: 0.5 } });
+    await expectDropped(response, 'top_k', 'bedrock');
   });
 
   it('refuses a field only Anthropic understands when the provider is another', async () => {

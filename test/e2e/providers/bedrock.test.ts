@@ -1,5 +1,7 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
 import OpenAI from 'openai';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AWS_KEYS, AWS_REGION, bedrockDialect } from '../../fakes/providers/bedrock.ts';
 import { startFakeProvider } from '../../fakes/providers/harness.ts';
 import { startGateway } from '../../support/gateway-process.ts';
@@ -50,4 +52,61 @@ it('signs model ids with colons and embeds with Titan through InvokeModel', asyn
     await gateway.stop();
     await fake.close();
   }
+});
+
+describe('the fake Bedrock, as Converse does', () => {
+  const signer = new SignatureV4({ service: 'bedrock', region: AWS_REGION, credentials: AWS_KEYS, sha256: Sha256 });
+
+  /** A Converse request signed as the gateway signs it: the fake's status and its error message, if any. */
+  async function converse(url: string, model: string, body: Record<string, unknown>): Promise<{ status: number; message?: string }> {
+    const { hostname, port } = new URL(url);
+    const path = `/model/${encodeURIComponent(model)}/converse`;
+    const text = JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }], ...body });
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: 'http:',
+      hostname,
+      port: Number(port),
+      path,
+      query: {},
+      headers: { host: `${hostname}:${port}`, 'content-type': 'application/json' },
+      body: text,
+    });
+    const response = await fetch(`${url}${path}`, { method: 'POST', headers: signed.headers, body: text });
+    const answer = (await response.json()) as { message?: string };
+    return { status: response.status, ...(response.status === 200 ? {} : { message: answer.message }) };
+  }
+
+  it('takes top_k in additionalModelRequestFields for an Anthropic model, refuses it for another, and refuses unknown top-level fields', async () => {
+    const fake = await startFakeProvider(bedrockDialect());
+    try {
+      for (const model of ['anthropic.claude-3-5-haiku-20241022-v1:0', 'us.anthropic.claude-sonnet-4-20250514-v1:0'])
+        expect(await converse(fake.url, model, { additionalModelRequestFields: { top_k: 5 } })).toEqual({ status: 200 });
+      expect(await converse(fake.url, 'meta.llama3-70b-instruct-v1:0', { additionalModelRequestFields: { top_k: 5 } })).toEqual({
+        status: 400,
+        message: expect.stringMatching(/extraneous key \[top_k\] is not permitted/) as string,
+      });
+      expect(
+        await converse(fake.url, 'anthropic.claude-3-5-haiku-20241022-v1:0', { additionalModelRequestFields: { topK: 5 } }),
+      ).toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/extraneous key \[topK\]/) as string,
+      });
+      expect(
+        await converse(fake.url, 'anthropic.claude-3-5-haiku-20241022-v1:0', { additionalModelRequestFields: { top_k: 'five' } }),
+      ).toMatchObject({
+        status: 400,
+      });
+      expect(await converse(fake.url, 'anthropic.claude-3-5-haiku-20241022-v1:0', { top_k: 5 })).toEqual({
+        status: 400,
+        message: expect.stringMatching(/Value at 'top_k' failed to satisfy constraint/) as string,
+      });
+      expect(await converse(fake.url, 'anthropic.claude-3-5-haiku-20241022-v1:0', { inferenceConfig: { topK: 5 } })).toEqual({
+        status: 400,
+        message: 'Unknown field inferenceConfig.topK',
+      });
+    } finally {
+      await fake.close();
+    }
+  });
 });

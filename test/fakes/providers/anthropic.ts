@@ -250,6 +250,8 @@ export const anthropicDialect: Dialect = {
     frames.push(sse({ type: 'message_stop' }));
     return { contentType: 'text/event-stream; charset=utf-8', frames };
   },
+  /** What Anthropic sends when it fails mid-stream (an overload, typically), after which the stream ends. */
+  streamError: () => sse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
   error(scenario) {
     switch (scenario) {
       case 'context':

@@ -19,6 +19,9 @@ const FIELDS = new Set([
   'performanceConfig',
 ]);
 const INFERENCE_FIELDS = new Set(['maxTokens', 'temperature', 'topP', 'stopSequences']);
+/** Anthropic models (`anthropic.claude-…`, cross-region profiles `us.anthropic.claude-…`, their ARNs) and the fields of theirs Converse passes on. */
+const ANTHROPIC_MODEL = /(?:^|[./])anthropic\./;
+const ANTHROPIC_FIELDS = new Set(['top_k', 'thinking', 'anthropic_beta']);
 const PATH = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/;
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 const signer = new SignatureV4({ service: 'bedrock', region: AWS_REGION, credentials: AWS_KEYS, sha256: Sha256 });
@@ -99,6 +102,24 @@ function readMessages(messages: unknown, issued: ReadonlySet<string>) {
   return last;
 }
 
+/**
+ * `additionalModelRequestFields`, a JSON object Converse hands to the model as it is: an Anthropic
+ * model takes its own request fields there (`top_k` an integer), and refuses a key it does not
+ * know; the other families' own fields are not modelled, so any key is refused as theirs would be.
+ */
+function checkModelFields(fields: unknown, model: string): Reply | undefined {
+  if (fields === undefined) return undefined;
+  if (!isObject(fields)) return validation('The format of the value at additionalModelRequestFields is invalid. Provide a json object.');
+  const anthropic = ANTHROPIC_MODEL.test(model);
+  for (const [key, value] of Object.entries(fields)) {
+    if (!anthropic || !ANTHROPIC_FIELDS.has(key))
+      return validation(`Malformed input request: #: extraneous key [${key}] is not permitted, please reformat your input and try again.`);
+    if (key === 'top_k' && !(Number.isInteger(value) && (value as number) >= 0))
+      return validation('The model returned the following errors: top_k: Input should be a valid non-negative integer');
+  }
+  return undefined;
+}
+
 function parse(call: RecordedCall, issued: ReadonlySet<string>): Reply | Turn {
   const match = PATH.exec(call.path);
   if (!match?.[1] || match[2] === 'invoke') return exception(404, 'ResourceNotFoundException', 'Unknown operation');
@@ -112,6 +133,9 @@ function parse(call: RecordedCall, issued: ReadonlySet<string>): Reply | Turn {
   const inference = isObject(body['inferenceConfig']) ? body['inferenceConfig'] : {};
   const badInference = unknownFields(inference, INFERENCE_FIELDS);
   if (badInference) return validation(`Unknown field inferenceConfig.${badInference}`);
+  const model = decodeURIComponent(match[1]);
+  const refused = checkModelFields(body['additionalModelRequestFields'], model);
+  if (refused) return refused;
   const read = readMessages(body['messages'], issued);
   if ('status' in read) return read;
   const toolConfig = isObject(body['toolConfig']) ? body['toolConfig'] : {};
@@ -120,7 +144,7 @@ function parse(call: RecordedCall, issued: ReadonlySet<string>): Reply | Turn {
     : [];
   const choice = isObject(toolConfig['toolChoice']) ? toolConfig['toolChoice'] : {};
   return {
-    model: decodeURIComponent(match[1]),
+    model,
     stream: match[2] === 'converse-stream',
     tools: specs.map((spec) => ({
       name: String(spec['name']),

@@ -65,6 +65,8 @@ export interface Dialect {
   /** The answer as wire frames, in order; the harness may cut the stream half way. */
   stream(turn: Turn, plan: Plan): { readonly contentType: string; readonly frames: readonly (string | Uint8Array)[] };
   error(scenario: ErrorScenario): Reply;
+  /** The API's own error event, which ends a stream the upstream fails part way (model `fake-stream-error`). */
+  streamError?(): string | Uint8Array;
   /** Embeddings, for dialects with an embeddings API. */
   embed?(call: RecordedCall): Reply | undefined;
   /** Token counting, for dialects with a counting API. */
@@ -166,12 +168,17 @@ export async function startFakeProvider(dialect: Dialect, pathPrefix = ''): Prom
       res.writeHead(200, { 'content-type': contentType });
       // fake-cut: half the frames, then the connection drops. fake-unfinished: every frame but the
       // last (Anthropic's message_stop), then a clean end, as if the answer were complete.
+      // fake-stream-error: half the frames, then the API's own error event, and a clean end.
       const cut = turn.model === 'fake-cut';
+      const half = frames.slice(0, Math.max(2, Math.floor(frames.length / 2)));
+      const streamError = turn.model === 'fake-stream-error' ? dialect.streamError?.() : undefined;
       const sent = cut
-        ? frames.slice(0, Math.max(2, Math.floor(frames.length / 2)))
-        : turn.model === 'fake-unfinished'
-          ? frames.slice(0, -1)
-          : frames;
+        ? half
+        : streamError !== undefined
+          ? [...half, streamError]
+          : turn.model === 'fake-unfinished'
+            ? frames.slice(0, -1)
+            : frames;
       for (const frame of sent) res.write(frame);
       if (cut) setTimeout(() => res.socket?.destroy(), 30);
       else res.end();

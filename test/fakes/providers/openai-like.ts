@@ -20,6 +20,8 @@ export interface OpenAILikeOptions {
   readonly authError: Reply;
   readonly fields: ReadonlySet<string>;
   readonly unknownField: (field: string) => Reply;
+  /** The API's own checks of a known field's value for the model (Mistral takes `reasoning_effort` on a few models only). */
+  readonly checkFields?: (body: Record<string, unknown>, model: string) => Reply | undefined;
   readonly toolId: () => string;
   /** Tool-call ids the API accepts back (Mistral: 9 alphanumerics). */
   readonly toolIdPattern?: RegExp;
@@ -101,6 +103,8 @@ function parse(options: OpenAILikeOptions, call: RecordedCall, issued: ReadonlyS
   if (extra) return options.unknownField(extra);
   const model = match[1] ?? body['model'];
   if (typeof model !== 'string') return invalid('you must provide a model parameter');
+  const refused = options.checkFields?.(body, model);
+  if (refused) return refused;
   const read = readMessages(body['messages'], issued, options);
   if ('status' in read) return read;
   const tools = Array.isArray(body['tools'])
@@ -247,6 +251,9 @@ export const deepseekDialect = openAILikeDialect({
     OPENAI_FIELDS.filter((field) => field !== 'seed' && field !== 'n' && field !== 'user' && field !== 'parallel_tool_calls').concat([
       'logprobs',
       'top_logprobs',
+      // Thinking effort (low and high; minimal, medium and xhigh are taken as the nearest), and the thinking toggle.
+      'reasoning_effort',
+      'thinking',
     ]),
   ),
   unknownField: (field) => openAIError(400, `Unknown parameter: ${field}`, 'invalid_request_error'),
@@ -303,6 +310,16 @@ const mistralError = (
   ...(headers ? { headers } : {}),
 });
 
+/** Mistral knows `reasoning_effort`, but only Mistral Small 4 takes it, as `none` or `high`; other models refuse it. */
+function mistralReasoningEffort(body: Record<string, unknown>, model: string): Reply | undefined {
+  const effort = body['reasoning_effort'];
+  if (effort === undefined || (model.startsWith('mistral-small') && (effort === 'none' || effort === 'high'))) return undefined;
+  const message = model.startsWith('mistral-small')
+    ? `reasoning_effort='${String(effort)}' is not supported for this model. Must be one of (<ReasoningEffort.none: 'none'>, <ReasoningEffort.high: 'high'>)`
+    : 'reasoning_effort is not supported for this model';
+  return mistralError(400, message, 'invalid_request_invalid_args', '3051');
+}
+
 export const mistralDialect = openAILikeDialect({
   name: 'mistral',
   chatPath: /^\/v1\/chat\/completions$/,
@@ -313,7 +330,9 @@ export const mistralDialect = openAILikeDialect({
     'random_seed',
     'safe_prompt',
     'prediction',
+    'reasoning_effort',
   ]),
+  checkFields: mistralReasoningEffort,
   unknownField: (field) => ({
     status: 422,
     body: {
