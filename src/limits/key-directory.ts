@@ -46,6 +46,12 @@ export class KeyDirectory {
   readonly #refreshMs: number;
   #watermark = 0;
   #timer: NodeJS.Timeout | undefined;
+  #refreshing: Promise<void> | undefined;
+  /** Admin changes made here run one after another, so the ring ends as the store does. */
+  #writes: Promise<unknown> = Promise.resolve();
+  /** Counts admin changes made here; by name, the count at each key's last one. */
+  #changes = 0;
+  readonly #changedAt = new Map<string, number>();
 
   constructor(options: { configKeys: readonly ConfigKey[]; store?: KeyStore; compile: CompileKey; refreshMs: number; logger: Logger }) {
     this.#store = options.store;
@@ -77,11 +83,22 @@ export class KeyDirectory {
     clearInterval(this.#timer);
   }
 
-  async refresh(): Promise<void> {
+  /** Picks up keys changed in the store; one refresh at a time, so an older read never lands after a newer one. */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#refresh().finally(() => (this.#refreshing = undefined));
+    return this.#refreshing;
+  }
+
+  async #refresh(): Promise<void> {
     if (this.#store === undefined) return;
     const startedAt = Date.now();
+    const changes = this.#changes;
     const keys = await this.#store.listKeys(Math.max(0, this.#watermark - REFRESH_OVERLAP_MS));
-    for (const stored of keys) this.#adopt(stored);
+    for (const stored of keys) {
+      // A key changed here while the rows were read: what was read is older (the next refresh reads it again).
+      if ((this.#changedAt.get(stored.name) ?? -1) >= changes) continue;
+      this.#adopt(stored);
+    }
     this.#watermark = startedAt;
   }
 
@@ -129,7 +146,37 @@ export class KeyDirectory {
     return [...this.#ring.entries()].toSorted((a, b) => a.name.localeCompare(b.name));
   }
 
-  async create(name: string, policy: KeyPolicy): Promise<IssuedKey> {
+  create(name: string, policy: KeyPolicy): Promise<IssuedKey> {
+    return this.#serialized(name, () => this.#create(name, policy));
+  }
+
+  rotate(name: string): Promise<IssuedKey> {
+    return this.#serialized(name, () => this.#rotate(name));
+  }
+
+  revoke(name: string): Promise<AuthorizedKey> {
+    return this.#serialized(name, () => this.#revoke(name));
+  }
+
+  /**
+   * Runs one admin change after those before it (answers from a pool of store connections could
+   * otherwise arrive out of order and leave the older row in the ring: a rotated or revoked key working again).
+   */
+  #serialized<T>(name: string, change: () => Promise<T>): Promise<T> {
+    const run = this.#writes.then(async () => {
+      // Marked as it starts and as it ends: a refresh that overlapped it in any way may have read the row before it.
+      this.#changedAt.set(name, this.#changes++);
+      try {
+        return await change();
+      } finally {
+        this.#changedAt.set(name, this.#changes++);
+      }
+    });
+    this.#writes = run.catch(() => undefined);
+    return run;
+  }
+
+  async #create(name: string, policy: KeyPolicy): Promise<IssuedKey> {
     const store = this.#requireStore();
     if (this.#ring.get(name) !== undefined) throw conflict(name);
     const secret = generateKey();
@@ -146,7 +193,7 @@ export class KeyDirectory {
     return { secret, key: this.#adopt(stored) };
   }
 
-  async rotate(name: string): Promise<IssuedKey> {
+  async #rotate(name: string): Promise<IssuedKey> {
     this.#requireChangeable(name);
     if (this.#ring.get(name)?.revoked === true) {
       throw new GatewayError(
@@ -164,7 +211,7 @@ export class KeyDirectory {
     return { secret, key: this.#adopt(stored) };
   }
 
-  async revoke(name: string): Promise<AuthorizedKey> {
+  async #revoke(name: string): Promise<AuthorizedKey> {
     this.#requireChangeable(name);
     const now = Date.now();
     const stored = await this.#requireStore().updateKey(name, { revokedAt: now }, now);

@@ -11,6 +11,7 @@ import { addToPlan, emptyPlan, type Dimension, type LimitPlan, type SharedLimits
 import { estimateChatTokens, estimateEmbeddingTokens, roughCount, type CountTokens } from './tokens.ts';
 import { Ticket, type SettleDeps } from './ticket.ts';
 import { requestHeader } from '../server/request-headers.ts';
+import { modelNotAllowed } from './refusals.ts';
 
 export interface StageParts extends SettleDeps {
   readonly directory: KeyDirectory | undefined;
@@ -179,7 +180,7 @@ export class LimitsStage {
 function checkAccess(key: AuthorizedKey, context: RequestContext, request: ChatRequest | EmbeddingsRequest): void {
   const model = context.model ?? request.model;
   if (!key.caller.allowsModel(model)) {
-    throw new GatewayError('model_not_allowed', `This key may not use the model '${model}'.`, { param: 'model' });
+    throw modelNotAllowed(model);
   }
   if ('messages' in request) checkMcpAccess(key.caller, context, request as ChatRequest);
 }

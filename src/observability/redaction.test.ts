@@ -85,6 +85,15 @@ describe('configSecrets: tokens in the URLs of MCP servers and REST sources', ()
       expect(secrets).not.toContain(setting);
   });
 
+  it('takes a token that a template expression follows in the same segment or value', () => {
+    const secrets = configSecrets(
+      withUrls('https://mcp.example.com/mcp', 'https://api.example.com/v1/rest-path-token-0123456{/user}?key=query-key-1{&model}'),
+      {},
+    );
+    expect(secrets).toContain('rest-path-token-0123456');
+    expect(secrets).toContain('query-key-1');
+  });
+
   it('takes every value a ${VAR} put into such a URL, however short, except a host', () => {
     const result = parseConfigText(
       `

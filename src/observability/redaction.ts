@@ -107,6 +107,7 @@ export function maskUrlPath(url: string): string {
 const SHORTEST_PATH_TOKEN = 16;
 /** A template expression in a REST source's URL (`{user}`): filled per request, no secret. */
 const TEMPLATE_EXPRESSION = /\{[^{}]*\}/;
+const TEMPLATE_EXPRESSIONS = /\{[^{}]*\}/g;
 
 /**
  * The parts of such a URL that may be a token, to redact from text that quotes them (the host
@@ -117,7 +118,9 @@ const TEMPLATE_EXPRESSION = /\{[^{}]*\}/;
 export function urlPathSecrets(url: string, shortestSegment = SHORTEST_PATH_TOKEN): string[] {
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    // Each expression emptied first: `{?user}` or `{/user}` would otherwise begin the query or a
+    // segment of the template, and the text before it would be no part that a rendered URL holds.
+    parsed = new URL(url.replace(TEMPLATE_EXPRESSIONS, '{}'));
   } catch {
     return [url];
   }

@@ -1,5 +1,6 @@
 import type { CacheLookup, CacheStage } from '../cache/stage.ts';
 import { withinLimits } from '../limits/pipeline.ts';
+import { modelNotAllowed } from '../limits/refusals.ts';
 import type { LimitsStage } from '../limits/stage.ts';
 import type { McpStage } from '../mcp/stage.ts';
 import type { McpPlan } from '../mcp/tool-loop.ts';
@@ -36,6 +37,15 @@ export interface PipelineDeps {
 function observe(context: RequestContext, body: ChatRequest | EmbeddingsRequest): void {
   if (typeof body['user'] === 'string') context.user = body['user'];
   if (context.bodyCapture !== 'off') context.requestBody = body;
+}
+
+/**
+ * A key restricted to some models is refused any other before routing, so whether a model exists
+ * (and which do, listed in a 404's hint) is never told to a key that may not use it.
+ */
+function refuseUnallowedModel(context: RequestContext, model: string): void {
+  const key = context.key;
+  if (key !== undefined && !key.allowsModel(model)) throw modelNotAllowed(model);
 }
 
 /** Route: a configured model, `<provider>/<model>`, or a provider named by header (configured, or passthrough); each target priced. */
@@ -91,6 +101,7 @@ function cacheTarget(delivery: Delivery, model: string): { provider: string; ups
 export function handleChatCompletions(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
   const request: ChatRequest = parseChatRequest(body);
   observe(context, request);
+  refuseUnallowedModel(context, request.model);
   // Routing comes first, so an unknown model is refused before any MCP work.
   const delivery = plan(context, deps, { kind: 'chat', body: request }, (target, options) => target.provider.chat(request, options));
   const work =
@@ -145,6 +156,7 @@ function deliverUnlessCached(context: RequestContext, routed: Delivery, send: Se
 export async function handleEmbeddings(context: RequestContext, deps: PipelineDeps, body: unknown): Promise<void> {
   const request: EmbeddingsRequest = parseEmbeddingsRequest(body);
   observe(context, request);
+  refuseUnallowedModel(context, request.model);
   const delivery = plan(context, deps, { kind: 'embeddings', body: request }, (target, options) =>
     target.provider.embeddings(request, options),
   );
@@ -190,6 +202,7 @@ export async function handleIngress(context: RequestContext, deps: PipelineDeps,
     return enriched === undefined ? target.provider.chat(chat, translated) : enriched.chat(target.provider, translated);
   };
   const routed: ChatRequest = chat ?? ingress.view();
+  refuseUnallowedModel(context, routed.model);
   const delivery = plan(context, deps, { kind: 'chat', body: routed }, send);
   await withinLimits(deps.limits, context, routed, async () => {
     if (chat !== undefined && ingress.enrich !== false) enriched = await deps.mcp?.prepare(context, chat);

@@ -63,6 +63,13 @@ describe('whether an OpenAI-format stream reached its end', () => {
     expect(openAIEnd(tail(error({ code: 'x' }), started))).toEqual(CUT);
   });
 
+  it('is complete with [DONE] followed by keep-alive comments, even without a finish_reason', () => {
+    const unfinished = chunk([{ index: 0, content: 'Hi' }]);
+    expect(openAIEnd(tail(unfinished, 'data: [DONE]\n\n', ': keep-alive\n\n'))).toEqual(COMPLETE);
+    expect(openAIEnd(tail(unfinished, 'data: [DONE]\r\n\r\n: ping\r\n\r\n', ':\n\n'))).toEqual(COMPLETE);
+    expect(openAIEnd(tail(unfinished, ': keep-alive\n\n'))).toEqual(CUT);
+  });
+
   it('is not fooled by [DONE] as the text of a cut chunk', () => {
     expect(openAIEnd(tail('data: {"choices":[{"index":0,"delta":{"content":"data: [DONE]'))).toEqual(CUT);
   });
@@ -75,6 +82,16 @@ describe('whether an Anthropic Messages stream reached its end', () => {
   it('is complete with message_stop', () => {
     expect(anthropicEnd(tail(start, delta, 'event: message_stop\ndata: {"type":"message_stop"}\n\n'))).toEqual(COMPLETE);
     expect(anthropicEnd(tail(start + delta + 'event: message_stop\ndata: {}\n\n'))).toEqual(COMPLETE);
+  });
+
+  it('is complete with message_stop followed by keep-alive comments, or longer than the bytes first looked at', () => {
+    const stop = 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
+    expect(anthropicEnd(tail(start, delta, stop, ': keep-alive\n\n'.repeat(30)))).toEqual(COMPLETE);
+    const metrics = { 'amazon-bedrock-invocationMetrics': { inputTokenCount: 12, outputTokenCount: 34, note: 'x'.repeat(300) } };
+    expect(
+      anthropicEnd(tail(start, delta, `event: message_stop\ndata: ${JSON.stringify({ type: 'message_stop', ...metrics })}\n\n`)),
+    ).toEqual(COMPLETE);
+    expect(anthropicEnd(tail(start, delta, ': keep-alive\n\n'.repeat(30)))).toEqual(CUT);
   });
 
   it('is cut without it: after message_delta, or empty', () => {
@@ -128,6 +145,21 @@ describe('whether a Responses stream reached its end', () => {
     const crlf = (text: string): string => text.replaceAll('\n', '\r\n');
     expect(responsesEnd(crlf(delta), crlf(completed))).toEqual(COMPLETE);
     expect(responsesEnd(crlf(completed), crlf(delta))).toEqual(CUT);
+  });
+
+  it('takes keep-alive comments after the last event for no event, however the chunks split them', () => {
+    const keepAlive = ': keep-alive\n\n';
+    expect(responsesEnd(delta, completed, keepAlive)).toEqual(COMPLETE);
+    expect(responsesEnd(delta, completed + keepAlive + keepAlive)).toEqual(COMPLETE);
+    expect(responsesEnd(delta + completed + keepAlive)).toEqual(COMPLETE);
+    expect(responsesEnd(delta, completed, ': ke', 'ep-alive\n\n')).toEqual(COMPLETE);
+    expect(responsesEnd(delta, completed, keepAlive, '\n')).toEqual(COMPLETE);
+    expect(responsesEnd(delta, completed.trimEnd(), `\n\n${keepAlive}`)).toEqual(COMPLETE);
+    const crlf = (text: string): string => text.replaceAll('\n', '\r\n');
+    expect(responsesEnd(crlf(delta), crlf(completed), crlf(keepAlive))).toEqual(COMPLETE);
+    expect(responsesEnd(crlf(delta + completed + keepAlive))).toEqual(COMPLETE);
+    expect(responsesEnd(completed, delta, keepAlive)).toEqual(CUT);
+    expect(responsesEnd(completed + delta + keepAlive)).toEqual(CUT);
   });
 
   it('reads the type of an event without an event line', () => {

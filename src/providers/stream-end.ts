@@ -42,7 +42,10 @@ const OPENAI_CHECK: StreamEndCheck = {
     const started = new Set<number>();
     const finished = new Set<number>();
     let last: unknown;
+    // [DONE] last, but for keep-alive comments after it (which the parser passes over).
+    let done = false;
     readEvents(tail, (_name, data) => {
+      done = data === '[DONE]';
       last = parsed(data);
       const choices = isRecord(last) && Array.isArray(last['choices']) ? last['choices'] : [];
       for (const choice of choices) {
@@ -52,6 +55,7 @@ const OPENAI_CHECK: StreamEndCheck = {
         if (choice['finish_reason'] !== undefined && choice['finish_reason'] !== null) finished.add(index);
       }
     });
+    if (done) return COMPLETE;
     if (isRecord(last) && isRecord(last['error'])) return failed(last['error']['code'], last['error']['type']);
     return finished.size > 0 && finished.size === started.size ? COMPLETE : CUT;
   },
@@ -59,7 +63,11 @@ const OPENAI_CHECK: StreamEndCheck = {
 
 const MESSAGE_STOP = /(?:^|[\r\n])event: ?message_stop[\r\n]|"type": ?"message_stop"/;
 
-/** An Anthropic Messages stream is complete once `message_stop` came; one that ends with an `error` event failed. */
+/**
+ * An Anthropic Messages stream is complete once `message_stop` came; one that ends with an `error`
+ * event failed. Its last bytes are parsed only when they do not end with a short `message_stop`
+ * (one with more fields, or keep-alive comments after it).
+ */
 const ANTHROPIC_CHECK: StreamEndCheck = {
   end(tail) {
     if (MESSAGE_STOP.test(lastBytes(tail, 256))) return COMPLETE;
@@ -67,6 +75,7 @@ const ANTHROPIC_CHECK: StreamEndCheck = {
     readEvents(tail, (name, data) => (last = { name, data: parsed(data) }));
     if (last === undefined) return CUT;
     const { name, data } = last;
+    if (name === 'message_stop' || (isRecord(data) && data['type'] === 'message_stop')) return COMPLETE;
     if (name !== 'error' && !(isRecord(data) && data['type'] === 'error')) return CUT;
     return failed(isRecord(data) && isRecord(data['error']) ? data['error']['type'] : undefined);
   },
@@ -94,6 +103,10 @@ const RESPONSE_ENDS = new Set(['response.completed', 'response.incomplete']);
 const EVENT_HEAD = 96;
 const LF = 0x0a;
 const CR = 0x0d;
+const COLON = 0x3a;
+/** `lastEventStart`: the chunk continues the latest event; only keep-alive comments begin in it. */
+const CONTINUES = -1;
+const ONLY_COMMENTS = -2;
 const BLANK_LINE = /\n\r?\n|\r\r/;
 const EVENT_NAME = /^event: ?([^\r\n]*)/m;
 const DATA_TYPE = /^data: ?\{"type": ?"([^"]*)"/m;
@@ -103,6 +116,7 @@ const DATA_TYPE = /^data: ?\{"type": ?"([^"]*)"/m;
  * (whole) event; one that ends with `response.failed` or `error` failed. Those final events hold
  * the whole response, often longer than the last bytes kept, so the first bytes of the latest
  * event to begin are noted as chunks pass (two native searches per chunk), its name read at the end.
+ * Keep-alive comments after an event begin no event.
  */
 class ResponsesStreamEnd implements StreamEndCheck {
   /** The first bytes (latin1) of the last event that has begun. */
@@ -119,10 +133,10 @@ class ResponsesStreamEnd implements StreamEndCheck {
     }
     let lead = 0;
     while (isBreak(chunk[lead])) lead++;
-    const blank = blankLineEnd(chunk, end);
-    const from = blank !== -1 ? blank : BLANK_LINE.test(this.#breaks + chunk.toString('latin1', 0, Math.min(lead, 4))) ? lead : -1;
-    if (from !== -1) this.#head = chunk.toString('latin1', from, Math.min(end, from + EVENT_HEAD));
-    else if (this.#head.length < EVENT_HEAD)
+    const startsEvent = BLANK_LINE.test(this.#breaks + chunk.toString('latin1', 0, Math.min(lead, 4)));
+    const from = lastEventStart(chunk, startsEvent ? lead : CONTINUES, end);
+    if (from >= 0) this.#head = chunk.toString('latin1', from, Math.min(end, from + EVENT_HEAD));
+    else if (from === CONTINUES && this.#head.length < EVENT_HEAD)
       this.#head = (this.#head + this.#breaks + chunk.toString('latin1', 0, end)).slice(0, EVENT_HEAD);
     this.#breaks = chunk.toString('latin1', end).slice(-4);
   }
@@ -145,8 +159,36 @@ function isBreak(byte: number | undefined): boolean {
   return byte === LF || byte === CR;
 }
 
+/**
+ * Where the latest event to begin in the chunk begins, passing over keep-alives (events of comment
+ * lines only, which are dispatched as nothing): `first`, where the chunk's first event begins when
+ * an earlier blank line ended the one before (else CONTINUES); ONLY_COMMENTS when all that begins
+ * in the chunk is keep-alives.
+ */
+function lastEventStart(chunk: Buffer, first: number, end: number): number {
+  let from = blankLineEnd(chunk, end);
+  while (from !== -1 && onlyComments(chunk, from, end)) from = blankLineEnd(chunk, from - (chunk[from - 2] === CR ? 3 : 2));
+  if (from !== -1) return from;
+  if (first === CONTINUES) return CONTINUES;
+  return onlyComments(chunk, first, end) ? ONLY_COMMENTS : first;
+}
+
+/** Whether the event that begins at `from` has only comment lines, up to its blank line or `end`. */
+function onlyComments(chunk: Buffer, from: number, end: number): boolean {
+  for (let at = from; at < end;) {
+    if (chunk[at] !== COLON) return false;
+    const lf = chunk.indexOf(LF, at);
+    if (lf === -1 || lf >= end) return true;
+    at = lf + 1;
+    if (chunk[at] === LF || (chunk[at] === CR && chunk[at + 1] === LF)) return true;
+  }
+  return true;
+}
+
 /** Just past the last blank line that ends before `end` (where the chunk's last content byte is); -1 when there is none. */
 function blankLineEnd(chunk: Buffer, end: number): number {
+  // (A negative offset would search from the chunk's end.)
+  if (end < 1) return -1;
   const lf = chunk.lastIndexOf('\n\n', end - 1, 'latin1');
   const crlf = chunk.lastIndexOf('\n\r\n', end - 1, 'latin1');
   return Math.max(lf === -1 ? -1 : lf + 2, crlf === -1 ? -1 : crlf + 3);

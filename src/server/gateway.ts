@@ -7,6 +7,7 @@ import type { InterpolatedValue } from '../config/interpolate.ts';
 import type { Config } from '../config/schema.ts';
 import { cachePurgeHandler } from '../cache/admin.ts';
 import { createLimits } from '../limits/build.ts';
+import { modelNotAllowed } from '../limits/refusals.ts';
 import { CacheStage } from '../cache/stage.ts';
 import { embedThroughRoutes } from '../pipeline/embed-through-routes.ts';
 import { McpStage } from '../mcp/stage.ts';
@@ -146,8 +147,11 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
 
   const routes = new RouteTable();
   if (cache !== undefined) {
-    const purge = cachePurgeHandler(cache, config.admin.key);
-    routes.add('POST', '/admin/cache/purge', async (context) => purge(context, await readJsonBody(context, bodyLimit)));
+    // admin.key of the running config: a reload may change it.
+    routes.add('POST', '/admin/cache/purge', async (context) => {
+      const purge = cachePurgeHandler(cache, runtime.config.admin.key);
+      return purge(context, await readJsonBody(context, bodyLimit));
+    });
   }
   routes
     .add('POST', '/v1/chat/completions', withBody('chat', handleChatCompletions))
@@ -158,7 +162,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     .addPrefix('GET', '/v1/responses/', (context) => responses.retrieve(context, deps))
     .addPrefix('DELETE', '/v1/responses/', (context) => responses.remove(context, deps))
     .add('POST', '/v1/completions', withBody('chat', handleCompletions, OPENAI_FORMAT))
-    .add('GET', '/v1/usage', (context) => handleUsage(context, config.admin.key, observers.requestLog))
+    .add('GET', '/v1/usage', (context) => handleUsage(context, runtime.config.admin.key, observers.requestLog))
     .add('GET', '/v1/models', (context) =>
       sendJson(
         context.res,
@@ -217,7 +221,11 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     const route = routes.match(req.method ?? 'GET', path);
     if (route === undefined) {
       const model = path.startsWith('/v1/models/') ? decodePathSegment(path.slice('/v1/models/'.length)) : undefined;
-      if (model !== undefined && req.method === 'GET') return describeModel(context, model);
+      if (model !== undefined) {
+        if (req.method === 'GET' || req.method === 'HEAD') return describeModel(context, model);
+        context.headers['allow'] = 'GET';
+        throw new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; use GET.`);
+      }
       throw new GatewayError('route_not_found', `Unknown route: ${req.method} ${path}.`);
     }
     if (typeof route !== 'function') {
@@ -228,6 +236,8 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   };
 
   const describeModel = (context: RequestContext, model: string): void => {
+    // As the listing leaves out, and a request is refused, a model the key may not use.
+    if (context.key !== undefined && !context.key.allowsModel(model)) throw modelNotAllowed(model);
     const route = runtime.current.resolve(model);
     const owner = route.planner.targets[0]?.provider.name ?? 'lightport';
     sendJson(context.res, 200, { id: model, object: 'model', created: 0, owned_by: owner }, context.headers);
@@ -283,20 +293,12 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return;
-    if (error.code !== 'HPE_HEADER_OVERFLOW') {
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
-    const body = JSON.stringify({
-      error: {
-        message: `The request's headers are larger than the ${maxHeaderSize} bytes this server accepts.`,
-        type: 'invalid_request_error',
-        param: null,
-        code: 'headers_too_large',
-      },
-    });
+    // Refused by node:http's parser, before any route: still an answer in OpenAI's error shape.
+    const refusal = parserRefusal(error.code);
+    const body = JSON.stringify({ error: { message: refusal.message, type: refusal.type, param: null, code: refusal.code } });
+    const statusLine = refusal.statusLine;
     socket.end(
-      `HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-type: application/json\r\nx-request-id: ${newRequestId()}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${statusLine}\r\nconnection: close\r\ncontent-type: application/json\r\nx-request-id: ${newRequestId()}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   });
 
@@ -351,6 +353,32 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       ]);
       return { drained };
     },
+  };
+}
+
+/** What node:http's parser refused (before any route ran), as an answer in OpenAI's error shape. */
+function parserRefusal(code: string | undefined): { statusLine: string; type: string; code: string; message: string } {
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return {
+      statusLine: '431 Request Header Fields Too Large',
+      type: 'invalid_request_error',
+      code: 'headers_too_large',
+      message: `The request's headers are larger than the ${maxHeaderSize} bytes this server accepts.`,
+    };
+  }
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return {
+      statusLine: '408 Request Timeout',
+      type: 'timeout_error',
+      code: 'request_timeout',
+      message: 'The request headers did not arrive in time.',
+    };
+  }
+  return {
+    statusLine: '400 Bad Request',
+    type: 'invalid_request_error',
+    code: 'malformed_http_request',
+    message: `The request is not valid HTTP/1.1 (${code ?? 'parse error'}): check the method, the request line and the headers.`,
   };
 }
 

@@ -113,6 +113,10 @@ describe("bad input gets a clear 4xx in OpenAI's error shape", () => {
       socket.on('close', () => resolve(text));
     });
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    // In OpenAI's error shape too, as every other refusal.
+    const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as ErrorBody;
+    expectOpenAIError(body);
+    expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'malformed_http_request' });
   });
 
   it('answers a body that stops arriving with 408 at the request timeout, and closes the connection', async () => {

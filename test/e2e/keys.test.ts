@@ -152,8 +152,26 @@ describe('gateway keys', () => {
     expect(status).toBe(403);
     expect(body.error).toMatchObject({ code: 'model_not_allowed', type: 'permission_error' });
     expect(body.error?.message).toContain("'restricted'");
+    // A model that does not exist is refused the same way, so the 404's list of known models never reaches the key.
+    for (const route of ['/v1/chat/completions', '/v1/embeddings']) {
+      const request = route === '/v1/embeddings' ? { model: 'no-such-model', input: 'x' } : chat('no-such-model');
+      const unknown = await call(route, { body: request, headers: bearer(CI_KEY) });
+      expect(unknown.status).toBe(403);
+      expect(unknown.body.error).toMatchObject({ code: 'model_not_allowed', param: 'model' });
+      expect(unknown.body.error?.message).not.toContain('restricted');
+    }
     const models = await call('/v1/models', { headers: bearer(CI_KEY) });
     expect((models.body.data as Array<{ id: string }>).map((model) => model.id)).toEqual(['echo']);
+    // One model by name is refused the same way; HEAD works where GET does, and POST is the wrong method.
+    const one = await call('/v1/models/restricted', { headers: bearer(CI_KEY) });
+    expect(one.status).toBe(403);
+    expect(one.body.error).toMatchObject({ code: 'model_not_allowed', param: 'model' });
+    expect((await call('/v1/models/echo', { headers: bearer(CI_KEY) })).body).toMatchObject({ id: 'echo', object: 'model' });
+    expect((await fetch(`${gateway.url}/v1/models/echo`, { method: 'HEAD', headers: bearer(CI_KEY) })).status).toBe(200);
+    expect((await fetch(`${gateway.url}/v1/models/restricted`, { method: 'HEAD', headers: bearer(CI_KEY) })).status).toBe(403);
+    const post = await call('/v1/models/echo', { method: 'POST', headers: bearer(CI_KEY) });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET');
   });
 
   it('refuses MCP servers and tools the key may not use, from the header or from mcp tool entries', async () => {

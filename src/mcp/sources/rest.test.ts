@@ -49,9 +49,13 @@ afterAll(async () => {
   await agent.close();
 });
 
-function fetchFrom(path: string, extra: Partial<Extract<McpSourceConfig, { type: 'rest' }>> = {}): Promise<unknown> {
+function fetchFrom(
+  path: string,
+  extra: Partial<Extract<McpSourceConfig, { type: 'rest' }>> = {},
+  variables: ReadonlyMap<string, string> = new Map(),
+): Promise<unknown> {
   const config = { type: 'rest', url: `${base}${path}`, headers: {}, timeout_ms: 5000, max_tokens: 1000, ttl_ms: 0, ...extra } as const;
-  const resolution = restSource('profile', config, agent).resolve(new Map());
+  const resolution = restSource('profile', config, agent).resolve(variables);
   if (resolution.kind !== 'fetch') throw new Error(`expected a fetch, got ${resolution.kind}`);
   return resolution.fetch(AbortSignal.timeout(10_000)).then((loaded) => loaded.value);
 }
@@ -65,6 +69,14 @@ describe('REST sources', () => {
     const failure = fetchFrom('/garbled/sk-abc123/items');
     await expect(failure).rejects.toThrow(/not valid JSON/);
     await expect(failure).rejects.not.toThrow(/sk-abc123/);
+  });
+
+  it('keeps a token out of the error when a template expression follows it in the same segment ({/user}, {?user})', async () => {
+    for (const path of ['/garbled/sk-abc123{/user}', '/garbled/sk-abc123{?user}']) {
+      const failure = fetchFrom(path, {}, new Map([['user', 'bob']]));
+      await expect(failure).rejects.toThrow(/not valid JSON/);
+      await expect(failure).rejects.not.toThrow(/sk-abc123/);
+    }
   });
 
   it('stops reading an answer past 1 MiB even without Content-Length, and drops the connection', async () => {
