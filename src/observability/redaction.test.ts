@@ -27,7 +27,12 @@ const config = configSchema.parse({
   mcp: {
     servers: {
       remote: { transport: 'http', url: 'https://mcp.example.com/mcp', bearer_token: 'mcp-bearer-1', headers: { 'x-mcp': 'mcp-hdr-1' } },
-      local: { transport: 'stdio', command: 'node', env: { SERVICE_DSN: 'mcp-env-1' } },
+      local: {
+        transport: 'stdio',
+        command: 'node',
+        args: ['server.js', '--api-key', 'mcp-arg-1', '--token=mcp-arg-2', '--port', '8080'],
+        env: { SERVICE_DSN: 'mcp-env-1' },
+      },
     },
   },
 });
@@ -51,13 +56,26 @@ describe('configSecrets', () => {
       'mcp-bearer-1',
       'mcp-hdr-1',
       'mcp-env-1',
+      'mcp-arg-1',
+      'mcp-arg-2',
     ])
       expect(secrets).toContain(secret);
   });
 
   it('leaves settings alone: model names, hosts, ports, limits.headers', () => {
     const secrets = configSecrets(config, {});
-    for (const setting of ['refused', 'us-east-1', 'openai-compatible', 'cache', '6379', 'lightport', 'services'])
+    for (const setting of [
+      'refused',
+      'us-east-1',
+      'openai-compatible',
+      'cache',
+      '6379',
+      'lightport',
+      'services',
+      'server.js',
+      '8080',
+      '--token=mcp-arg-2',
+    ])
       expect(secrets).not.toContain(setting);
   });
 });

@@ -84,6 +84,33 @@ const PATH_HIDING_URLS: readonly (readonly string[])[] = [
   ['mcp', 'sources', '*', 'url'],
 ];
 
+const COMMAND_ARGS: readonly string[] = ['mcp', 'servers', '*', 'args'];
+const FLAG_WITH_VALUE = /^--?([\w.-]+)=(.*)$/s;
+const FLAG = /^--?([\w.-]+)$/;
+
+/**
+ * The positions of secrets in a stdio MCP server's command line: the value of a secret-named flag,
+ * given as `--api-key=VALUE` or as the argument after `--api-key` (`--token`, `--password`...).
+ */
+export function secretArgPositions(path: YamlPath, args: readonly unknown[]): Set<number> {
+  const positions = new Set<number>();
+  if (path.length !== COMMAND_ARGS.length || !COMMAND_ARGS.every((key, index) => key === '*' || key === path[index])) return positions;
+  args.forEach((arg, index) => {
+    if (typeof arg !== 'string') return;
+    const previous = index > 0 ? args[index - 1] : undefined;
+    const flag = typeof previous === 'string' ? FLAG.exec(previous) : null;
+    if (FLAG_WITH_VALUE.exec(arg)?.[1]?.match(SECRET_FIELD) || (flag?.[1] !== undefined && SECRET_FIELD.test(flag[1])))
+      positions.add(index);
+  });
+  return positions;
+}
+
+/** A secret argument as shown: `--token=[redacted]` keeps its flag, a separate value is replaced whole. */
+export function redactedArg(arg: string): string {
+  const flag = FLAG_WITH_VALUE.exec(arg);
+  return flag === null ? REDACTED : `${arg.slice(0, arg.length - (flag[2] ?? '').length)}${REDACTED}`;
+}
+
 /** Whether the config string at this path is a URL whose path and query are hidden (`*` matches any name). */
 export function hidesUrlPath(path: YamlPath): boolean {
   return PATH_HIDING_URLS.some(
@@ -173,7 +200,11 @@ export function collectSecrets(value: unknown, path: YamlPath = [], into: string
     else if (hidesUrlPath(path)) into.push(value, ...urlPathSecrets(value));
     else into.push(...stringSecrets(value));
   } else if (Array.isArray(value)) {
-    value.forEach((item: unknown, index) => collectSecrets(item, [...path, index], into));
+    const secretArgs = secretArgPositions(path, value);
+    value.forEach((item: unknown, index) => {
+      if (secretArgs.has(index) && typeof item === 'string') into.push(FLAG_WITH_VALUE.exec(item)?.[2] ?? item);
+      else collectSecrets(item, [...path, index], into);
+    });
   } else if (typeof value === 'object' && value !== null) {
     const secretMap = typeof field === 'string' && SECRET_MAPS.has(field);
     for (const [key, child] of Object.entries(value)) {

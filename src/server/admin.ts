@@ -6,7 +6,16 @@ import type { RoutingRuntime } from './routing-runtime.ts';
 import { requireAdmin } from './admin-auth.ts';
 import { readJsonBody } from './body.ts';
 import { GatewayError } from './errors.ts';
-import { hidesUrlPath, maskUrlPath, REDACTED, redactUrlSecrets, SECRET_FIELD, SECRET_MAPS } from '../observability/redaction.ts';
+import {
+  hidesUrlPath,
+  maskUrlPath,
+  REDACTED,
+  redactedArg,
+  redactUrlSecrets,
+  SECRET_FIELD,
+  SECRET_MAPS,
+  secretArgPositions,
+} from '../observability/redaction.ts';
 import { sendJson } from './respond.ts';
 import type { RouteTable } from './routes.ts';
 import { performance } from 'node:perf_hooks';
@@ -98,7 +107,12 @@ function redact(value: unknown, path: YamlPath = []): unknown {
     if (hidesUrlPath(path)) return maskUrlPath(value);
     return redactUrlSecrets(value);
   }
-  if (Array.isArray(value)) return value.map((item: unknown, index) => redact(item, [...path, index]));
+  if (Array.isArray(value)) {
+    const secretArgs = secretArgPositions(path, value);
+    return value.map((item: unknown, index) =>
+      secretArgs.has(index) && typeof item === 'string' ? redactedArg(item) : redact(item, [...path, index]),
+    );
+  }
   if (typeof value !== 'object' || value === null) return value;
   const secretMap = typeof field === 'string' && SECRET_MAPS.has(field);
   return Object.fromEntries(

@@ -124,6 +124,8 @@ const CONFIG_SECRETS = {
   MCP_BEARER: 'mcpbearer-token-value-1e6c',
   MCP_HEADER: 'mcpheader-auth-value-d41b',
   MCP_ENV: 'mcpenv-stdio-secret-8a20',
+  MCP_ARG: 'mcparg-api-key-value-7b31',
+  MCP_ARG_INLINE: 'mcparg-inline-token-2f90',
   ENTRA_TOKEN: 'entra-fixed-access-token-f3b9',
   AWS_SECRET: 'awssecret-access-key-value-6d7e',
   AWS_SESSION: 'awssession-token-value-0c4f',
@@ -227,7 +229,7 @@ mcp:
       url: "${mcpEcho.url}/mcp"
       bearer_token: "\${MCP_BEARER}"
       headers: { x-mcp-auth: "\${MCP_HEADER}" }
-    local: ${stdioServer(MCP_SERVER_BIN.memory, [], 'env: { SERVICE_DSN: "${MCP_ENV}" }')}
+    local: ${stdioServer(MCP_SERVER_BIN.memory, ['--api-key', '${MCP_ARG}', '--token=${MCP_ARG_INLINE}'], 'env: { SERVICE_DSN: "${MCP_ENV}" }')}
 `,
       env: CONFIG_SECRETS,
     });
@@ -322,6 +324,7 @@ mcp:
     expect(at('providers.custom.base_url')).toBe(`${echo.url}/v1`);
     expect(at('mcp.servers.remote.headers')).toEqual({ 'x-mcp-auth': '[redacted]' });
     expect(at('mcp.servers.local.env')).toEqual({ SERVICE_DSN: '[redacted]' });
+    expect(at('mcp.servers.local.args')).toEqual([MCP_SERVER_BIN.memory, '--api-key', '[redacted]', '--token=[redacted]']);
     expect(at('budgets.webhook.url')).toBe('http://127.0.0.1:9/[redacted]');
     expect(at('budgets.webhook.headers')).toEqual({ 'x-hook-auth': '[redacted]' });
     expect(at('state.store.url')).toBe('postgres://postgres:redacted@127.0.0.1:5432/test');
