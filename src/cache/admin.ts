@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RequestContext } from '../pipeline/context.ts';
 import { requireAdmin } from '../server/admin-auth.ts';
+import { readJsonBody } from '../server/body.ts';
 import { GatewayError } from '../server/errors.ts';
 import { sendJson } from '../server/respond.ts';
 import type { CacheStage } from './stage.ts';
@@ -10,10 +11,20 @@ const purgeBody = z.strictObject({
   model: z.string().min(1).optional(),
 });
 
-/** `POST /admin/cache/purge` with `{namespace?, model?}`: removes matching answers from every tier. */
-export function cachePurgeHandler(cache: CacheStage, adminKey: string | undefined) {
-  return async (context: RequestContext, body: unknown): Promise<void> => {
-    requireAdmin(context.req.headers, adminKey);
+export interface CachePurgeOptions {
+  /** admin.key of the running config (a reload may change it). */
+  readonly adminKey: () => string | undefined;
+  readonly bodyLimit: number;
+}
+
+/**
+ * `POST /admin/cache/purge` with `{namespace?, model?}`: removes matching answers from every tier.
+ * The admin key is checked before the body is read: an unauthenticated caller costs no read.
+ */
+export function cachePurgeHandler(cache: CacheStage, options: CachePurgeOptions) {
+  return async (context: RequestContext): Promise<void> => {
+    requireAdmin(context.req.headers, options.adminKey());
+    const body = await readJsonBody(context, options.bodyLimit);
     const parsed = purgeBody.safeParse(body ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -54,19 +54,21 @@ export class KeysAdminApi {
     if (path === '/admin/keys') {
       if (method === 'GET') return (context) => reply(context, 200, { object: 'list', data: directory.list().map(keyView) });
       if (method === 'POST') return (context) => this.#create(context);
-      return methodNotAllowed(path, 'GET or POST');
+      return methodNotAllowed(path, ['GET', 'POST']);
     }
-    if (path === '/admin/spend') return method === 'GET' ? (context) => this.#spend(context) : methodNotAllowed(path, 'GET');
+    if (path === '/admin/spend') return method === 'GET' ? (context) => this.#spend(context) : methodNotAllowed(path, ['GET']);
     if (path === '/admin/limits')
-      return method === 'GET' ? (context) => reply(context, 200, this.#parts.status()) : methodNotAllowed(path, 'GET');
+      return method === 'GET' ? (context) => reply(context, 200, this.#parts.status()) : methodNotAllowed(path, ['GET']);
     const match = KEY_PATH.exec(path);
     if (match === null) return undefined;
     const name = decodePathSegment(match[1] ?? '');
     const action = match[2];
     if (action === undefined) {
-      return method === 'GET' ? (context) => reply(context, 200, keyView(found(directory.get(name), name))) : methodNotAllowed(path, 'GET');
+      return method === 'GET'
+        ? (context) => reply(context, 200, keyView(found(directory.get(name), name)))
+        : methodNotAllowed(path, ['GET']);
     }
-    if (method !== 'POST') return methodNotAllowed(path, 'POST');
+    if (method !== 'POST') return methodNotAllowed(path, ['POST']);
     if (action === 'rotate') return async (context) => reply(context, 200, issuedView(await directory.rotate(name)));
     return async (context) => reply(context, 200, keyView(await directory.revoke(name)));
   }
@@ -93,9 +95,10 @@ function reply(context: RequestContext, status: number, body: unknown): void {
   sendJson(context.res, status, body, context.headers);
 }
 
-function methodNotAllowed(path: string, allowed: string): AdminHandler {
-  return () => {
-    throw new GatewayError('method_not_allowed', `Use ${allowed} on ${path}.`);
+function methodNotAllowed(path: string, allowed: readonly string[]): AdminHandler {
+  return (context) => {
+    context.headers['allow'] = allowed.join(', ');
+    throw new GatewayError('method_not_allowed', `Use ${allowed.join(' or ')} on ${path}.`);
   };
 }
 

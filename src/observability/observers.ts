@@ -20,6 +20,8 @@ export interface Observers {
   readonly bodyCapture: () => BodyCapture;
   /** Settles once every observer is ready (the tracing libraries load only when tracing is configured). */
   readonly ready: Promise<void>;
+  /** Teaches redaction the secrets a reloaded config holds; those of earlier versions stay known. */
+  configChanged(config: Config, interpolated?: readonly InterpolatedValue[]): void;
   close(): Promise<void>;
 }
 
@@ -30,10 +32,8 @@ export interface ObserverSources {
 }
 
 export function startObservers(config: Config, logger: Logger, sources: ObserverSources): Observers {
-  const renderer = new BodyRenderer(
-    new Redactor(config.logging.redact, configSecrets(config, process.env, sources.interpolated)),
-    config.logging.max_body_bytes,
-  );
+  const redactor = new Redactor(config.logging.redact, configSecrets(config, process.env, sources.interpolated));
+  const renderer = new BodyRenderer(redactor, config.logging.max_body_bytes);
   const accessLogOn = config.logging.access_log && logger.isLevelEnabled('info');
   const unsubscribeAccessLog = accessLogOn ? subscribeAccessLog(logger, renderer) : () => {};
   const unsubscribeMcpLog = subscribeMcpLog(logger);
@@ -50,6 +50,7 @@ export function startObservers(config: Config, logger: Logger, sources: Observer
     requestLog,
     bodyCapture: bodyCapturePolicy(config.logging, accessLogOn || requestLog !== undefined),
     ready: tracing ? tracing.then(() => undefined) : Promise.resolve(),
+    configChanged: (next, interpolated) => redactor.addSecrets(configSecrets(next, process.env, interpolated)),
     close: async () => {
       unsubscribeAccessLog();
       unsubscribeMcpLog();

@@ -160,6 +160,13 @@ describe('Redactor', () => {
       'echo [redacted] and abc',
     );
   });
+
+  it('learns the secrets a reloaded config adds, and keeps redacting the earlier ones', () => {
+    const learning = new Redactor({ fields: [], patterns: ['ACME-\\d+'] }, ['first-secret-value']);
+    expect(learning.text('first-secret-value second-secret-value ACME-7')).toBe('[redacted] second-secret-value [redacted]');
+    learning.addSecrets(['second-secret-value', 'abc']);
+    expect(learning.text('first-secret-value second-secret-value ACME-7 abc')).toBe('[redacted] [redacted] [redacted] abc');
+  });
 });
 
 describe('redactUrlSecrets', () => {

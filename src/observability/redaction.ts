@@ -249,18 +249,39 @@ function namesHostOnly(value: string, url: string): boolean {
  */
 export class Redactor {
   readonly #fields: ReadonlySet<string>;
-  readonly #pattern: RegExp;
+  readonly #patterns: readonly string[];
+  readonly #secrets = new Set<string>();
+  #pattern: RegExp;
 
   constructor(config: LoggingConfig['redact'], secrets: readonly string[]) {
     this.#fields = new Set(config.fields);
+    this.#patterns = config.patterns;
+    this.#remember(secrets);
+    this.#pattern = this.#compile();
+  }
+
+  /**
+   * Adds the secrets of a reloaded config: the pattern is rebuilt once, and only when one is new.
+   * Those of earlier versions stay redacted (a secret removed from the config may still be echoed).
+   */
+  addSecrets(secrets: readonly string[]): void {
+    if (this.#remember(secrets)) this.#pattern = this.#compile();
+  }
+
+  /** Whether any of the secrets was new. */
+  #remember(secrets: readonly string[]): boolean {
+    const known = this.#secrets.size;
+    for (const secret of secrets) if (secret.length >= SHORTEST_SECRET) this.#secrets.add(secret);
+    return this.#secrets.size > known;
+  }
+
+  #compile(): RegExp {
     const sources = [
-      ...[...new Set(secrets)]
-        .filter((secret) => secret.length >= SHORTEST_SECRET)
-        .map((secret) => secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+      ...[...this.#secrets].map((secret) => secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
       ...BUILT_IN_PATTERNS.map((pattern) => pattern.source),
-      ...config.patterns,
+      ...this.#patterns,
     ];
-    this.#pattern = new RegExp(sources.map((source) => `(?:${source})`).join('|'), 'gi');
+    return new RegExp(sources.map((source) => `(?:${source})`).join('|'), 'gi');
   }
 
   get hasFields(): boolean {

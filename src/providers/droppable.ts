@@ -9,7 +9,8 @@ export interface DroppableFieldsTaken {
 
 /**
  * The request without the fields its caller's API lets the gateway drop (`options.droppable`:
- * Anthropic's `top_k` and thinking budget, from /v1/messages) that this upstream does not accept.
+ * Anthropic's `top_k` and thinking budget, from /v1/messages; the reasoning effort, from /v1/responses)
+ * that this upstream does not accept.
  * Each field dropped is published, by name, for the debug log; the request is copied only then.
  */
 export function withoutUnaccepted(request: ChatRequest, options: AttemptOptions, upstream: DroppableFieldsTaken): ChatRequest {

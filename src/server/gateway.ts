@@ -106,7 +106,15 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     redis === undefined ? undefined : new SharedCircuits(runtime.health, { url: redis.url, keyPrefix: redis.key_prefix }, logger);
   const probes = startActiveProbes(runtime);
 
-  const apply = (next: Config, source: string): string[] => {
+  let listening = false;
+  let draining = false;
+  const inFlight = new InFlightRequests();
+  const deadlines = new DeadlineSweep(inFlight);
+  const observers = startObservers(config, logger, { inFlight: () => inFlight.size, interpolated: options.interpolated });
+
+  const apply = (next: Config, source: string, interpolated?: readonly InterpolatedValue[]): string[] => {
+    // Before the new providers are used: a body that echoes one of the new secrets is redacted.
+    observers.configChanged(next, interpolated);
     const running = runtime.config;
     const restartNeeded: string[] = RESTART_SECTIONS.filter(
       (section) => JSON.stringify(running[section]) !== JSON.stringify(next[section]),
@@ -120,16 +128,11 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   const watcher =
     options.configFile !== undefined && config.server.watch_config
       ? watchConfigFile(options.configFile, (result) => {
-          if (result.ok) apply(result.config, result.file);
+          if (result.ok) apply(result.config, result.file, result.interpolated);
           else logger.error({ file: result.file, problems: result.problems }, 'config change refused; the running config stays');
         })
       : undefined;
 
-  let listening = false;
-  let draining = false;
-  const inFlight = new InFlightRequests();
-  const deadlines = new DeadlineSweep(inFlight);
-  const observers = startObservers(config, logger, { inFlight: () => inFlight.size, interpolated: options.interpolated });
   let metricsListener: MetricsListener | undefined;
 
   const withBody =
@@ -148,10 +151,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   const routes = new RouteTable();
   if (cache !== undefined) {
     // admin.key of the running config: a reload may change it.
-    routes.add('POST', '/admin/cache/purge', async (context) => {
-      const purge = cachePurgeHandler(cache, runtime.config.admin.key);
-      return purge(context, await readJsonBody(context, bodyLimit));
-    });
+    routes.add('POST', '/admin/cache/purge', cachePurgeHandler(cache, { adminKey: () => runtime.config.admin.key, bodyLimit }));
   }
   routes
     .add('POST', '/v1/chat/completions', withBody('chat', handleChatCompletions))

@@ -224,6 +224,18 @@ describe('admin purge', () => {
     expect((await chat(gateway, question('purge me'))).cache).toBe('miss');
   });
 
+  it('checks the admin key before reading the body', async () => {
+    const unreadable = (headers: Record<string, string>) =>
+      fetch(`${gateway.url}/admin/cache/purge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: '{not json',
+      });
+    expect((await unreadable({})).status).toBe(401);
+    expect((await unreadable({ authorization: 'Bearer tenant-a' })).status).toBe(401);
+    expect((await unreadable({ authorization: 'Bearer admin-secret-0123456789' })).status).toBe(400);
+  });
+
   it('refuses an unknown purge field with a 400', async () => {
     const bad = await purge({ tenant: 'x' }, 'admin-secret-0123456789');
     expect(bad.status).toBe(400);

@@ -292,6 +292,22 @@ describe('admin API for keys', () => {
     expect(rotated.body.error?.message).toMatch(/revoked/);
   });
 
+  it('answers a wrong method with 405 and an allow header naming the right ones', async () => {
+    const cases = [
+      ['/admin/keys', 'DELETE', 'GET, POST'],
+      ['/admin/spend', 'POST', 'GET'],
+      ['/admin/limits', 'DELETE', 'GET'],
+      ['/admin/keys/ci', 'POST', 'GET'],
+      ['/admin/keys/ci/rotate', 'GET', 'POST'],
+    ] as const;
+    for (const [path, method, allow] of cases) {
+      const answer = await call(path, { method, headers: admin });
+      expect(answer.status).toBe(405);
+      expect(answer.body.error?.code).toBe('method_not_allowed');
+      expect(answer.headers.get('allow')).toBe(allow);
+    }
+  });
+
   it('answers a malformed percent-escape in a key path with 400, not 500', async () => {
     for (const path of ['/admin/keys/%E0%A4%A/rotate', '/admin/keys/%ZZ']) {
       const answer = await call(path, { method: path.endsWith('rotate') ? 'POST' : 'GET', headers: admin });

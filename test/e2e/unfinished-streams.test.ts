@@ -33,6 +33,7 @@ providers:
   # One provider per test below, each with its own circuits.
   responses-cut: { type: openai, base_url: ${openaiFake.url}, api_key: sk-upstream-unfinished }
   responses-error: { type: openai, base_url: ${openaiFake.url}, api_key: sk-upstream-unfinished }
+  responses-retrieve-cut: { type: openai, base_url: ${openaiFake.url}, api_key: sk-upstream-unfinished }
   chat-error: { type: openai, base_url: ${openaiFake.url}, api_key: sk-upstream-unfinished }
   messages-error: { type: openai, base_url: ${openaiFake.url}, api_key: sk-upstream-unfinished }
   messages-unfinished: { type: openai, base_url: ${openaiFake.url}, api_key: sk-upstream-unfinished }
@@ -244,6 +245,26 @@ describe('a Responses stream relayed as it is that ends before response.complete
     });
     await expectFailedOnce(cut, 'responses-cut', 'upstream_error');
     expectOpenCircuit(await responses('responses-cut/gpt-4o-mini'));
+  });
+});
+
+describe('a stored Responses stream relayed again (GET /v1/responses/{id}?stream=true) that the upstream cuts', () => {
+  it('ends with a Responses error event, not chat’s error shape', async () => {
+    const created = await post('/v1/responses', { model: 'responses-retrieve-cut/gpt-4o-mini', input: 'say a few words' });
+    expect(created.status).toBe(200);
+    const { id } = JSON.parse(created.text) as { id: string };
+    openaiFake.setFault({ kind: 'close_after_chunks', chunks: 4 }, 1);
+    const response = await fetch(`${gateway.url}/v1/responses/${id}?stream=true`);
+    expect(response.status).toBe(200);
+    const events = sseEvents(await response.text());
+    expect(events.map((event) => event.name)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'error',
+    ]);
+    expect(JSON.parse(events.at(-1)?.data ?? '')).toMatchObject({ type: 'error', code: 'upstream_error' });
   });
 });
 

@@ -44,6 +44,8 @@ const ITEM_TYPES = new Set(['message', 'function_call', 'function_call_output', 
 interface Stored {
   readonly response: JsonObject;
   readonly inputItems: JsonObject[];
+  /** Its stream's events, for GET with `stream=true`. */
+  readonly events: JsonObject[];
 }
 
 export type ResponsesStore = Map<string, Stored>;
@@ -256,8 +258,13 @@ export function createResponse(body: unknown, res: ServerResponse, store: Respon
   const usage = usageOf(request, answer);
   const list = events(request, id, answer, usage);
   const final = list.at(-1)?.['response'] as JsonObject;
-  if (request.body['store'] !== false) store.set(id, { response: final, inputItems: request.conversation });
+  if (request.body['store'] !== false) store.set(id, { response: final, inputItems: request.conversation, events: list });
   if (!request.stream) return sendJson(res, 200, final);
+  writeEvents(res, list, cut);
+}
+
+/** A Responses stream of `list`, cut as `cut` says when given. */
+function writeEvents(res: ServerResponse, list: JsonObject[], cut: StreamCut | undefined): void {
   res.writeHead(200, { ...openAIHeaders('text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' });
   for (const [index, event] of list.entries()) {
     if (index === cut?.after) {
@@ -272,14 +279,13 @@ export function createResponse(body: unknown, res: ServerResponse, store: Respon
   res.end();
 }
 
-/** GET, DELETE and input_items of a stored response. */
+/** GET (streamed again with `stream=true`, cut as `cut` says when given), DELETE and input_items of a stored response. */
 export function storedResponseRoute(
-  method: string,
-  pathname: string,
-  query: URLSearchParams,
+  request: { method: string; pathname: string; query: URLSearchParams; cut?: StreamCut | undefined },
   res: ServerResponse,
   store: ResponsesStore,
 ): boolean {
+  const { method, pathname, query } = request;
   const match = /^\/v1\/responses\/([^/]+)(\/input_items)?$/.exec(pathname);
   if (match === null || (method !== 'GET' && method !== 'DELETE')) return false;
   const id = decodeURIComponent(match[1] ?? '');
@@ -291,7 +297,8 @@ export function storedResponseRoute(
   if (method === 'DELETE') {
     store.delete(id);
     sendJson(res, 200, { id, object: 'response', deleted: true });
-  } else if (match[2] === undefined) sendJson(res, 200, stored.response);
+  } else if (match[2] === undefined && query.get('stream') === 'true') writeEvents(res, stored.events, request.cut);
+  else if (match[2] === undefined) sendJson(res, 200, stored.response);
   else {
     const data = query.get('order') === 'asc' ? stored.inputItems : stored.inputItems.toReversed();
     sendJson(res, 200, { object: 'list', data, first_id: data[0]?.['id'] ?? null, last_id: data.at(-1)?.['id'] ?? null, has_more: false });

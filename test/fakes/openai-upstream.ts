@@ -201,7 +201,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: UpstreamCo
     });
   }
   if (method === 'POST' && pathname === '/v1/completions') return postJson((json, _request, response) => createCompletion(json, response));
-  if (storedResponseRoute(method, pathname, new URL(path, 'http://fake').searchParams, res, ctx.responses)) return;
+  const query = new URL(path, 'http://fake').searchParams;
+  // A stored response streamed again is cut as a created one is.
+  const cut = method === 'GET' && query.get('stream') === 'true' ? streamCut(takeFault(ctx)) : undefined;
+  if (storedResponseRoute({ method, pathname, query, cut }, res, ctx.responses)) return;
   if (method === 'GET' && pathname === '/v1/models') {
     return sendJson(res, 200, { object: 'list', data: listedModels.map(modelObject) });
   }

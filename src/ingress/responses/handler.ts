@@ -12,7 +12,7 @@ import { RESPONSES_FORMAT } from './format.ts';
 import { listInputItems } from './input-items.ts';
 import { inputItems, type Item } from './items.ts';
 import { recordingResponseId } from './record-id.ts';
-import { parseCreateResponse, toChatRequest, toChatView, type CreateResponse } from './request.ts';
+import { DROPPABLE, parseCreateResponse, toChatRequest, toChatView, type CreateResponse } from './request.ts';
 import { newResponseState } from './response.ts';
 import { ResponsesAnswer } from './stream.ts';
 import { decodePathSegment } from '../../server/path-segment.ts';
@@ -54,6 +54,7 @@ export function responsesIngress(store: ResponsesStore): ResponsesIngress {
         context.format = { errorBody: RESPONSES_FORMAT.errorBody, streamError: (message, code) => writer.streamError(message, code) };
         return translatingSink(sink, writer, RESPONSES_FORMAT);
       },
+      droppable: DROPPABLE,
     });
   };
 
@@ -67,6 +68,8 @@ export function responsesIngress(store: ResponsesStore): ResponsesIngress {
       sendJson(context.res, 200, body, context.headers);
       return;
     }
+    // A stream of it relayed again (`?stream=true`) that the upstream cuts ends with a Responses error event.
+    context.format = RESPONSES_FORMAT;
     await relayById(context, deps, { record, id, method: 'GET', path: `/responses/${encodeURIComponent(id)}${rest}${query}` });
   };
 

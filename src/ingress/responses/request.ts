@@ -53,6 +53,13 @@ const ADAPTED = new Set([
   'include',
 ]);
 
+/**
+ * Hints of a Responses request that not every chat provider has a part for: `reasoning.effort`, as
+ * `reasoning_effort` (Mistral and Bedrock, among others, take none). Sent on to a provider that takes
+ * it, dropped for one that does not (see `AttemptOptions.droppable`).
+ */
+export const DROPPABLE: ReadonlySet<string> = new Set(['reasoning_effort']);
+
 /** A Responses request (with the conversation so far) as the internal chat request, for a provider without Responses. */
 export function toChatRequest(request: CreateResponse, conversation: readonly Item[]): ChatRequest {
   for (const [field, value] of Object.entries(request)) {

@@ -1,17 +1,27 @@
 import OpenAI, { APIError } from 'openai';
 import type { FunctionTool, ResponseFunctionToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from '../../fakes/providers/harness.ts';
+import { FAKE_KEY, mistralDialect } from '../../fakes/providers/openai-like.ts';
 import { startIngressSetup, type IngressSetup } from './upstreams.ts';
 
 let setup: IngressSetup;
+let mistralFake: FakeProvider;
 let client: OpenAI;
 
 beforeAll(async () => {
-  setup = await startIngressSetup('models:\n  gpt: { provider: openai, model: gpt-4.1 }\n');
+  mistralFake = await startFakeProvider(mistralDialect, '/v1');
+  setup = await startIngressSetup(
+    'models:\n  gpt: { provider: openai, model: gpt-4.1 }\n',
+    `  mistral: { type: mistral, base_url: ${mistralFake.url}, api_key: ${FAKE_KEY} }\n`,
+  );
   client = new OpenAI({ baseURL: `${setup.gateway.url}/v1`, apiKey: 'caller-key', maxRetries: 0 });
 });
 
-afterAll(() => setup?.stop());
+afterAll(async () => {
+  await setup?.stop();
+  await mistralFake?.close();
+});
 
 const weather: FunctionTool = {
   type: 'function',
@@ -191,6 +201,18 @@ describe('the Responses API through the gateway', () => {
     };
     await expect(read()).rejects.toMatchObject({ code: 'upstream_error' });
     expect(numbers).toEqual(numbers.map((_number, index) => index));
+  });
+
+  it('drops reasoning.effort for a chat upstream that refuses reasoning_effort (Mistral), as /v1/messages drops thinking', async () => {
+    const response = await client.responses.create({
+      model: 'mistral/mistral-large-latest',
+      input: 'think it over',
+      reasoning: { effort: 'low' },
+    });
+    expect(response.status).toBe('completed');
+    expect(response.output_text).toBe('You said: think it over');
+    expect(mistralFake.requests.at(-1)?.body).toMatchObject({ model: 'mistral-large-latest' });
+    expect(mistralFake.requests.at(-1)?.body).not.toHaveProperty('reasoning_effort');
   });
 
   it('answers an unknown response id with a 404', async () => {

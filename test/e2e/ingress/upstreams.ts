@@ -11,14 +11,15 @@ export interface IngressSetup {
   stop(): Promise<void>;
 }
 
-export async function startIngressSetup(extraYaml = ''): Promise<IngressSetup> {
+/** `extraProviders`: more lines of `providers:`, each indented by two spaces; `extraYaml`: top-level sections after it. */
+export async function startIngressSetup(extraYaml = '', extraProviders = ''): Promise<IngressSetup> {
   const [anthropicFake, openaiFake] = await Promise.all([startFakeProvider(anthropicDialect, '/v1'), startOpenAIUpstream()]);
   const gateway = await startGateway({
     config: `
 providers:
   claude: { type: anthropic, base_url: ${anthropicFake.url}, api_key: ${ANTHROPIC_KEY} }
   openai: { type: openai, base_url: ${openaiFake.url}, api_key: sk-upstream-ingress }
-${extraYaml}`,
+${extraProviders}${extraYaml}`,
   });
   return {
     anthropicFake,
