@@ -36,9 +36,24 @@ export interface BudgetUse {
   readonly limitUsd: number;
 }
 
+/**
+ * Scratch that belongs to one cached plan (plan-cache.ts), where a backend may keep what it found
+ * for the plan's buckets and lease sets, by position, so that the next request of the same key
+ * and model finds them without a lookup. The backend that filled it checks it is still its own
+ * and still current before trusting it.
+ */
+export class PlanMemo {
+  owner: object | undefined = undefined;
+  generation = -1;
+  buckets: unknown[] = [];
+  leases: unknown[] = [];
+}
+
 export interface AdmitRequest {
   readonly buckets: readonly BucketUse[];
   readonly leases: readonly LeaseUse[];
+  /** The plan's memo, when the plan is cached (the same buckets and lease sets, in the same order, every time). */
+  readonly memo?: PlanMemo;
   /** Blocking budgets: refused once the period's spend reaches the limit. */
   readonly budgets: readonly BudgetUse[];
   readonly leaseId: string;
@@ -72,6 +87,9 @@ export interface SpendUse {
 
 export interface SettleRequest {
   readonly adjust: readonly BucketUse[];
+  /** With a memo: the position in the admitted request's buckets of each bucket adjusted. */
+  readonly adjustAt?: readonly number[];
+  readonly memo?: PlanMemo;
   /** The lease sets the admission joined (their limits do not matter here). */
   readonly leases: readonly LeaseUse[];
   readonly leaseId: string;

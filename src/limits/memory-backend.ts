@@ -9,6 +9,7 @@ import {
   type CrossedThreshold,
   type LeaseUse,
   type LimitBackend,
+  type PlanMemo,
   type SettleRequest,
   type Settled,
   type SpendSeed,
@@ -53,6 +54,8 @@ export class MemoryBackend implements LimitBackend {
   readonly #spend = new Map<string, Spend>();
   readonly #now: () => number;
   readonly #sweeper: NodeJS.Timeout;
+  /** Counts the sweeps that dropped buckets or lease sets: a memo filled before one is stale. */
+  #generation = 0;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
@@ -61,17 +64,19 @@ export class MemoryBackend implements LimitBackend {
 
   admit(request: AdmitRequest): Admission {
     const now = this.#now();
-    const { buckets, leases, budgets } = request;
-    // Each bucket and lease set is looked up once: the checks and the updates below share it.
-    const held = this.#heldBuckets;
+    const { buckets, leases, budgets, memo } = request;
+    // Each bucket and lease set is looked up once: the checks and the updates below share it. A
+    // cached plan's memo has them from its earlier requests, unless a sweep has dropped some since.
+    const remembered = memo !== undefined && this.#current(memo);
+    const held = remembered ? (memo.buckets as Bucket[]) : this.#heldBuckets;
+    const sets = remembered ? (memo.leases as LeaseSet[]) : this.#heldLeases;
     const levels: number[] = [];
     for (let index = 0; index < buckets.length; index++) {
       const use = buckets[index] as BucketUse;
-      const bucket = this.#bucket(use, now);
+      const bucket = remembered ? (held[index] as Bucket) : this.#bucket(use, now);
       held[index] = bucket;
       levels.push(levelOf(bucket, use.capacity, now));
     }
-    const sets = this.#heldLeases;
     for (let index = 0; index < budgets.length; index++) {
       const budget = budgets[index] as BudgetUse;
       const spent = this.#spendAt(budget.key, now)?.usd ?? 0;
@@ -80,10 +85,11 @@ export class MemoryBackend implements LimitBackend {
     }
     for (let index = 0; index < leases.length; index++) {
       const lease = leases[index] as LeaseUse;
-      const set = this.#leaseSet(lease.key);
-      if (set.held >= lease.limit) return { kind: 'refused', reason: 'concurrency', index, retryAfterMs: 1000, remaining: levels };
+      const set = remembered ? (sets[index] as LeaseSet) : this.#leaseSet(lease.key);
       sets[index] = set;
+      if (set.held >= lease.limit) return { kind: 'refused', reason: 'concurrency', index, retryAfterMs: 1000, remaining: levels };
     }
+    if (memo !== undefined && !remembered) this.#remember(memo, buckets.length, leases.length);
     for (let index = 0; index < buckets.length; index++) {
       const use = buckets[index] as BucketUse;
       const level = levels[index] as number;
@@ -107,8 +113,13 @@ export class MemoryBackend implements LimitBackend {
 
   settle(request: SettleRequest): Settled {
     const now = this.#now();
-    for (const use of request.adjust) {
-      const bucket = this.#bucket(use, now);
+    const { adjust, adjustAt, leases, memo } = request;
+    const remembered = memo !== undefined && this.#current(memo);
+    // Indexed loops: this runs once per request, often before the optimizing compiler has reached it.
+    for (let index = 0; index < adjust.length; index++) {
+      const use = adjust[index] as BucketUse;
+      const position = adjustAt?.[index];
+      const bucket = remembered && position !== undefined ? (memo.buckets[position] as Bucket) : this.#bucket(use, now);
       // A refund (negative cost) fills no further than capacity.
       const tokens = levelOf(bucket, use.capacity, now) - use.cost;
       bucket.tokens = tokens < use.capacity ? tokens : use.capacity;
@@ -116,8 +127,8 @@ export class MemoryBackend implements LimitBackend {
       bucket.capacity = use.capacity;
     }
     // A count that drops to zero stays (the sweep removes it), so a busy key does not churn the map.
-    for (const lease of request.leases) {
-      const set = this.#leases.get(lease.key);
+    for (let index = 0; index < leases.length; index++) {
+      const set = remembered ? (memo.leases[index] as LeaseSet) : this.#leases.get((leases[index] as LeaseUse).key);
       if (set !== undefined && set.held > 0) set.held--;
     }
     if (request.spend.length === 0) return NOTHING_CROSSED;
@@ -145,6 +156,19 @@ export class MemoryBackend implements LimitBackend {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+  }
+
+  /** Whether this backend filled the memo since its last sweep dropped anything. */
+  #current(memo: PlanMemo): boolean {
+    return memo.owner === this && memo.generation === this.#generation;
+  }
+
+  /** Keeps the buckets and lease sets just looked up (in the scratch lists) in the plan's memo. */
+  #remember(memo: PlanMemo, buckets: number, leases: number): void {
+    memo.buckets = this.#heldBuckets.slice(0, buckets);
+    memo.leases = this.#heldLeases.slice(0, leases);
+    memo.owner = this;
+    memo.generation = this.#generation;
   }
 
   /** The bucket's state; a bucket seen for the first time starts full (the same as no bucket). */
@@ -177,13 +201,15 @@ export class MemoryBackend implements LimitBackend {
     return spend;
   }
 
-  /** A bucket that has refilled is the same as no bucket. */
+  /** A bucket that has refilled is the same as no bucket. Memos that may hold a dropped one go stale. */
   #sweep(): void {
     const now = this.#now();
+    const before = this.#buckets.size + this.#leases.size;
     for (const [key, bucket] of this.#buckets) {
       if (bucket.tokens + ((now - bucket.at) * bucket.capacity) / MINUTE_MS >= bucket.capacity) this.#buckets.delete(key);
     }
     for (const [key, spend] of this.#spend) if (spend.expiresAt <= now) this.#spend.delete(key);
     for (const [key, set] of this.#leases) if (set.held === 0) this.#leases.delete(key);
+    if (this.#buckets.size + this.#leases.size !== before) this.#generation++;
   }
 }

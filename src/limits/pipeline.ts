@@ -5,9 +5,10 @@ import type { Ticket } from './ticket.ts';
 
 /**
  * Runs the upstream work of a request inside the limits: admitted first (or refused with
- * 403/429), settled after the response. Without a stage it is just the work. No async frame
- * of its own: with the in-memory backend the admission is decided at once, and the work's
- * own promise carries the settlement.
+ * 403/429). The ticket goes on the context, and the gateway settles it once the response has
+ * closed and the work has ended (server/gateway.ts), with the final status and usage. Without a
+ * stage it is just the work. No promise of its own: with the in-memory backend the admission is
+ * decided at once, and the work's own promise is the request's.
  */
 export function withinLimits(
   limits: LimitsStage | undefined,
@@ -22,24 +23,11 @@ export function withinLimits(
   } catch (refusal) {
     return Promise.reject(refusal);
   }
-  if (admitted instanceof Promise) return admitted.then((ticket) => workTicketed(ticket, context, work));
-  return workTicketed(admitted, context, work);
-}
-
-function workTicketed(ticket: Ticket | undefined, context: RequestContext, work: () => Promise<void>): Promise<void> {
-  if (ticket === undefined) return work();
-  let working: Promise<void>;
-  try {
-    working = work();
-  } catch (error) {
-    ticket.settle(context);
-    return Promise.reject(error);
-  }
-  return working.then(
-    () => ticket.settle(context),
-    (error: unknown) => {
-      ticket.settle(context);
-      throw error;
-    },
-  );
+  if (admitted instanceof Promise)
+    return admitted.then((ticket) => {
+      context.ticket = ticket;
+      return work();
+    });
+  context.ticket = admitted;
+  return work();
 }

@@ -47,5 +47,6 @@ export function withTokenCost(fixed: LimitPlan, cost: number): LimitPlan {
     tokenBuckets: fixed.tokenBuckets,
     dimensions: fixed.dimensions,
     leaseDimensions: fixed.leaseDimensions,
+    memo: fixed.memo,
   };
 }

@@ -1,5 +1,5 @@
 import type { LimitSet, LimitsConfig } from '../config/limits-schema.ts';
-import type { BucketUse, LeaseUse } from './backend.ts';
+import type { BucketUse, LeaseUse, PlanMemo } from './backend.ts';
 import { firstMatch } from './glob.ts';
 
 /** One subject's limits (a key, team, user, model, or the gateway), with its backend keys built once. */
@@ -36,10 +36,12 @@ export interface LimitPlan {
   /** The dimension of each bucket, and of each lease set. */
   readonly dimensions: Dimension[];
   readonly leaseDimensions: Dimension[];
+  /** For a plan that is cached: the backend's memo of where its buckets and lease sets are. */
+  readonly memo: PlanMemo | undefined;
 }
 
-export function emptyPlan(): LimitPlan {
-  return { buckets: [], leases: [], requestBuckets: [], tokenBuckets: [], dimensions: [], leaseDimensions: [] };
+export function emptyPlan(memo?: PlanMemo): LimitPlan {
+  return { buckets: [], leases: [], requestBuckets: [], tokenBuckets: [], dimensions: [], leaseDimensions: [], memo };
 }
 
 /** Adds one subject's limits to a plan; `tokens` is the request's estimate. */

@@ -1,7 +1,7 @@
 import type { RequestContext } from '../pipeline/context.ts';
 import type { ChatRequest, EmbeddingsRequest } from '../providers/types.ts';
 import { GatewayError } from '../server/errors.ts';
-import type { Admission, LimitBackend } from './backend.ts';
+import { PlanMemo, type Admission, type LimitBackend } from './backend.ts';
 import { budgetExceededMessage, type BudgetKeys, type BudgetSpec } from './budgets.ts';
 import { setRateHeaders } from './headers.ts';
 import type { AuthorizedKey, KeyDirectory } from './key-directory.ts';
@@ -76,13 +76,14 @@ export class LimitsStage {
     if (plan.buckets.length === 0 && plan.leases.length === 0 && budgets.length === 0) return undefined;
     refuseOversized(plan);
     const blocking = this.#parts.budgetKeys.blocking(budgets);
-    const leaseId = `${LEASE_PREFIX}${(this.#leases++).toString(36)}`;
+    const leaseId = `${LEASE_PREFIX}${this.#leases++}`;
     const decided = this.#backend.admit({
       buckets: plan.buckets,
       leases: plan.leases,
       budgets: blocking.uses,
       leaseId,
       leaseTtlMs: this.#parts.leaseTtlMs,
+      memo: plan.memo,
     });
     if (decided instanceof Promise)
       return decided.then((admission) => this.#conclude(context, admission, plan, leaseId, budgets, blocking.specs));
@@ -124,14 +125,14 @@ export class LimitsStage {
       this.#plans.set(
         key,
         model,
-        this.#buildPlan(key, undefined, model, () => 0),
+        this.#buildPlan(key, undefined, model, () => 0, new PlanMemo()),
       );
     return fixed.tokenBuckets.length === 0 ? fixed : withTokenCost(fixed, this.#estimate(request));
   }
 
-  #buildPlan(key: AuthorizedKey | undefined, user: string | undefined, model: string, tokens: () => number): LimitPlan {
+  #buildPlan(key: AuthorizedKey | undefined, user: string | undefined, model: string, tokens: () => number, memo?: PlanMemo): LimitPlan {
     const { shared } = this.#parts;
-    const plan = emptyPlan();
+    const plan = emptyPlan(memo);
     if (key !== undefined) {
       addToPlan(plan, key.limits, 'key', tokens);
       if (key.caller.team !== undefined) addToPlan(plan, shared.team(key.caller.team), 'team', tokens);

@@ -46,7 +46,15 @@ export class Ticket {
     const spend = usd > 0 ? this.#deps.budgetKeys.spend(this.#budgets, usd) : NO_SPEND;
     if (usd > 0) this.#record(usd);
     if (adjust.length === 0 && spend.length === 0 && this.#plan.leases.length === 0) return;
-    const settled = this.#deps.backend.settle({ adjust, leases: this.#plan.leases, leaseId: this.#leaseId, spend });
+    const plan = this.#plan;
+    const settled = this.#deps.backend.settle({
+      adjust,
+      adjustAt: plan.tokenBuckets,
+      memo: plan.memo,
+      leases: plan.leases,
+      leaseId: this.#leaseId,
+      spend,
+    });
     if (!(settled instanceof Promise)) return this.#alert(settled);
     settled.then(
       (result) => this.#alert(result),
@@ -67,10 +75,13 @@ export class Ticket {
     const used = context.usage?.total_tokens;
     const delta = used === undefined ? (context.res.statusCode >= 400 ? -this.#estimate : 0) : used - this.#estimate;
     if (delta === 0) return NO_CORRECTIONS;
-    return this.#plan.tokenBuckets.map((position) => {
-      const bucket = this.#plan.buckets[position] as BucketUse;
-      return { key: bucket.key, capacity: bucket.capacity, cost: delta };
-    });
+    const { tokenBuckets, buckets } = this.#plan;
+    const corrections: BucketUse[] = [];
+    for (let index = 0; index < tokenBuckets.length; index++) {
+      const bucket = buckets[tokenBuckets[index] as number] as BucketUse;
+      corrections.push({ key: bucket.key, capacity: bucket.capacity, cost: delta });
+    }
+    return corrections;
   }
 
   /** The observe stage's cost (pricing catalog) when it priced the answer, else the token-price fallback. */

@@ -21,6 +21,11 @@ export interface CallerKey {
   allowsMcp(server: string, tool?: string): boolean;
 }
 
+/** The limits' claim on an admitted request (limits/ticket.ts), settled once the response has closed. */
+export interface SettledAfterResponse {
+  settle(context: RequestContext): void;
+}
+
 export type AbortReason = 'client_closed' | 'deadline' | 'shutdown';
 
 /** Everything one request carries through the pipeline, typed. */
@@ -50,6 +55,7 @@ export interface RequestContext {
   usage?: TokenUsage;
   /** Set by the auth stage when `auth` is on: the key's name, team, metadata and what it may use. */
   key?: CallerKey;
+  ticket?: SettledAfterResponse;
   costUsd?: number;
   /** performance.now() when the first byte of the answer went to the client. */
   firstByteAt?: number;
@@ -120,6 +126,7 @@ export function createRequestContext(
     price: undefined,
     usage: undefined,
     key: undefined,
+    ticket: undefined,
     costUsd: undefined,
     firstByteAt: undefined,
     upstreamMs: 0,

@@ -257,10 +257,18 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     });
     inFlight.add(context);
     deadlines.arm();
-    // The request is reported once the response has closed and the pipeline has finished with it.
+    // Once the response has closed and the pipeline has finished with the request, its limits are
+    // settled (with the final status and usage) and it is reported.
     let pending = 2;
     const settleOne = (): void => {
-      if (--pending === 0) publishFinished(context);
+      if (--pending !== 0) return;
+      try {
+        context.ticket?.settle(context);
+      } catch (error) {
+        // Called from the response's 'close' listener, where a throw would end the process.
+        logger.error({ err: error, request_id: id }, 'could not settle the limits');
+      }
+      publishFinished(context);
     };
     // 'close' comes once; on() spares the once-wrapper a request.
     res.on('close', () => {
