@@ -102,6 +102,8 @@ export interface FieldDropped {
   readonly requestId: string;
   readonly provider: string;
   readonly field: string;
+  /** Why, when not because the upstream has no part for it (Claude's thinking left off on a tool turn without its thinking blocks). */
+  readonly reason?: string;
 }
 
 export const fieldDropped = channel('lightport:request:field_dropped');

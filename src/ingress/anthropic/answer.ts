@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { returnableThinkingBlocks } from '../../providers/anthropic/thinking.ts';
+import type { ThinkingBlock } from '../../providers/translate/openai-output.ts';
 import type { AnswerWriter, ChatChunk, ChatCompletion, ChatToolCallDelta, ChatUsage } from '../chat-answer.ts';
 import { anthropicStreamError } from './format.ts';
 import { toAnthropicToolId } from './tool-ids.ts';
@@ -44,6 +46,11 @@ function sse(type: string, data: Record<string, unknown>): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 }
 
+/** The signed thinking blocks of a chat message or delta (`thinking_blocks`, as providers that sign their reasoning give them). */
+function thinkingBlocksIn(part: object | undefined): ThinkingBlock[] {
+  return part !== undefined && 'thinking_blocks' in part ? returnableThinkingBlocks(part.thinking_blocks) : [];
+}
+
 type OpenBlock =
   { readonly kind: 'text' | 'thinking'; readonly index: number } | { readonly kind: 'tool'; readonly index: number; readonly call: number };
 
@@ -68,7 +75,10 @@ export class AnthropicAnswer implements AnswerWriter {
     const choice = answer.choices?.[0];
     const message = choice?.message;
     const content: Record<string, unknown>[] = [];
-    if (message?.reasoning_content) content.push({ type: 'thinking', thinking: message.reasoning_content, signature: '' });
+    // The provider's signed blocks (Claude's, on Bedrock), which the caller can send back; else the reasoning text, unsigned.
+    const signed = thinkingBlocksIn(message);
+    if (signed.length > 0) content.push(...signed);
+    else if (message?.reasoning_content) content.push({ type: 'thinking', thinking: message.reasoning_content, signature: '' });
     if (message?.content) content.push({ type: 'text', text: message.content });
     for (const call of message?.tool_calls ?? [])
       content.push({
@@ -96,6 +106,7 @@ export class AnthropicAnswer implements AnswerWriter {
     if (choice === undefined) return out;
     const delta = choice.delta;
     if (delta?.reasoning_content) out += this.#textDelta('thinking', delta.reasoning_content);
+    for (const block of thinkingBlocksIn(delta)) out += this.#thinkingBlock(block);
     if (delta?.content) out += this.#textDelta('text', delta.content);
     for (const call of delta?.tool_calls ?? []) out += this.#toolDelta(call);
     if (choice.finish_reason) {
@@ -159,6 +170,22 @@ export class AnthropicAnswer implements AnswerWriter {
     }
     const delta = kind === 'text' ? { type: 'text_delta', text } : { type: 'thinking_delta', thinking: text };
     return out + sse('content_block_delta', { index: this.#open.index, delta });
+  }
+
+  /**
+   * A whole block, once the provider's ended (its text went out as thinking deltas): a signed one
+   * closes the open thinking block with its signature_delta, as Anthropic streams it; a redacted
+   * one is a block of its own, whole in its start, as Anthropic streams it.
+   */
+  #thinkingBlock(block: ThinkingBlock): string {
+    if (block.type === 'redacted_thinking') {
+      const index = this.#blocks++;
+      return this.#closeBlock() + sse('content_block_start', { index, content_block: block }) + sse('content_block_stop', { index });
+    }
+    // A block whose text never came as deltas comes whole: its start, its text, then its signature.
+    const out = this.#open?.kind === 'thinking' ? '' : this.#textDelta('thinking', block.thinking);
+    const index = this.#open?.index ?? 0;
+    return out + sse('content_block_delta', { index, delta: { type: 'signature_delta', signature: block.signature } }) + this.#closeBlock();
   }
 
   #toolDelta(call: ChatToolCallDelta): string {

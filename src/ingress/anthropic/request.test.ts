@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { estimateChatTokens, loadTokenCounter } from '../../limits/tokens.ts';
 import { GatewayError } from '../../server/errors.ts';
 import { chatOrRefusal } from '../relay.ts';
-import { parseMessagesRequest, toChatRequest, toChatView } from './request.ts';
+import { DROPPABLE, parseMessagesRequest, toChatRequest, toChatView } from './request.ts';
 
 describe('the chat view of a Messages request', async () => {
   const count = await loadTokenCounter();
@@ -58,5 +58,50 @@ describe('the chat view of a Messages request', async () => {
     });
     expect(conversation).toBeGreaterThan(300 + 2 * count(policy));
     expect(conversation).toBeLessThan(300 + 2 * count(policy) + 60);
+  });
+});
+
+describe('a Messages request’s thinking, as the chat request', () => {
+  const signed = { type: 'thinking', thinking: 'Weather needs the tool.', signature: 'c2lnbmVk' };
+  const redacted = { type: 'redacted_thinking', data: 'ZW5jcnlwdGVk' };
+  const chat = (body: object) =>
+    toChatRequest(parseMessagesRequest({ model: 'claude', max_tokens: 8000, messages: [{ role: 'user', content: 'hi' }], ...body }));
+
+  it('carries the exact budget beside its effort level, for a provider that takes it (Claude on Bedrock); both may be dropped', () => {
+    expect(chat({ thinking: { type: 'enabled', budget_tokens: 3000 } })).toMatchObject({
+      reasoning_effort: 'medium',
+      thinking: { type: 'enabled', budget_tokens: 3000 },
+    });
+    expect(chat({ thinking: { type: 'adaptive' } })).toMatchObject({ thinking: { type: 'adaptive' } });
+    expect(chat({ thinking: { type: 'disabled' } })).not.toHaveProperty('thinking');
+    expect(chat({})).not.toHaveProperty('thinking');
+    expect([...DROPPABLE].toSorted()).toEqual(['reasoning_effort', 'thinking', 'thinking_blocks', 'top_k']);
+  });
+
+  it('hands an earlier turn’s signed thinking blocks back as the assistant message’s thinking_blocks', () => {
+    const request = chat({
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        {
+          role: 'assistant',
+          content: [
+            signed,
+            redacted,
+            { type: 'thinking', thinking: 'unsigned', signature: '' },
+            { type: 'tool_use', id: 'toolu_1', name: 'weather', input: {} },
+          ],
+        },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }] },
+      ],
+    });
+    expect(request.messages[1]).toMatchObject({ role: 'assistant', content: null, thinking_blocks: [signed, redacted] });
+    const plain = chat({
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: [{ type: 'text', text: 'Hello.' }] },
+        { role: 'user', content: 'again' },
+      ],
+    });
+    expect(plain.messages[1]).toEqual({ role: 'assistant', content: 'Hello.' });
   });
 });

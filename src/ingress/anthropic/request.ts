@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ChatTool } from '../../providers/types.ts';
 import { requestParser } from '../../pipeline/validate.ts';
 import { GatewayError } from '../../server/errors.ts';
+import { returnableThinkingBlocks } from '../../providers/anthropic/thinking.ts';
 import { compact, isRecord } from '../../providers/translate/request-parts.ts';
 import { fromAnthropicToolId } from './tool-ids.ts';
 
@@ -53,17 +54,26 @@ const TRANSLATED = new Set([
 
 /**
  * Hints of a Messages request that not every provider has a part for: `top_k` (OpenAI's chat API
- * has none; Gemini's topK, Cohere's k, Bedrock's Claude models take it) and the thinking budget as
- * `reasoning_effort` (Mistral and Bedrock, among others, take none). Each is sent on to a provider
- * that takes it, dropped for one that does not (see `AttemptOptions.droppable`).
+ * has none; Gemini's topK, Cohere's k, Bedrock's Claude models take it), the thinking budget as
+ * `reasoning_effort` (Mistral and Bedrock's other models, among others, take none), the
+ * `thinking` object itself, exact budget and all (Claude on Bedrock takes it; elsewhere the effort
+ * stands for it), and the signed thinking blocks of earlier assistant turns as those messages'
+ * `thinking_blocks` (Claude on Bedrock takes them back; OpenAI-format servers refuse the field).
+ * Each is sent on to a provider that takes it, dropped for one that does not (see
+ * `AttemptOptions.droppable`).
  */
-export const DROPPABLE: ReadonlySet<string> = new Set(['top_k', 'reasoning_effort']);
+export const DROPPABLE: ReadonlySet<string> = new Set(['top_k', 'reasoning_effort', 'thinking', 'thinking_blocks']);
 
 /** Thinking budgets as the effort levels OpenAI-style providers take. */
 function effortOf(thinking: unknown): string | undefined {
   if (!isRecord(thinking) || thinking['type'] !== 'enabled') return undefined;
   const budget = typeof thinking['budget_tokens'] === 'number' ? thinking['budget_tokens'] : 0;
   return budget <= 2048 ? 'low' : budget <= 8192 ? 'medium' : 'high';
+}
+
+/** The caller's `thinking` as it is, for a provider that takes Anthropic's own (thinking turned off needs no word). */
+function thinkingOf(thinking: unknown): unknown {
+  return isRecord(thinking) && thinking['type'] !== 'disabled' ? thinking : undefined;
 }
 
 /** A Messages request as the internal (OpenAI chat) request, for a provider that does not speak Messages. */
@@ -90,6 +100,7 @@ export function toChatRequest(request: CountTokensRequest & { max_tokens?: numbe
     parallel_tool_calls: request.tools === undefined ? undefined : parallel,
     user: userOf(request),
     reasoning_effort: effortOf(request['thinking']),
+    thinking: thinkingOf(request['thinking']),
   });
 }
 
@@ -167,18 +178,23 @@ function toMessages(message: MessagesRequest['messages'][number], index: number)
   return message.role === 'assistant' ? [assistantMessage(message.content, where)] : userMessages(message.content, where);
 }
 
+/** Thinking blocks become the message's `thinking_blocks`, those that can go back to Claude (signed, or redacted). */
 function assistantMessage(blocks: readonly Block[], where: string): ChatMessage {
   let text = '';
   const toolCalls: unknown[] = [];
+  const thinking: Block[] = [];
   for (const block of blocks) {
     if (block.type === 'text') text += textIn(block, where);
     else if (block.type === 'tool_use') toolCalls.push(toolCallOf(block));
-    else if (block.type !== 'thinking' && block.type !== 'redacted_thinking') textIn(block, where);
+    else if (block.type === 'thinking' || block.type === 'redacted_thinking') thinking.push(block);
+    else textIn(block, where);
   }
+  const thinkingBlocks = returnableThinkingBlocks(thinking);
   return compact({
     role: 'assistant',
     content: text === '' && toolCalls.length > 0 ? null : text,
     tool_calls: toolCalls.length > 0 ? toolCalls : undefined,
+    thinking_blocks: thinkingBlocks.length > 0 ? thinkingBlocks : undefined,
   });
 }
 

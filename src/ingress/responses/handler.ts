@@ -15,6 +15,7 @@ import { recordingResponseId } from './record-id.ts';
 import { DROPPABLE, parseCreateResponse, toChatRequest, toChatView, type CreateResponse } from './request.ts';
 import { newResponseState } from './response.ts';
 import { ResponsesAnswer } from './stream.ts';
+import { isClaudeReasoning } from './thinking.ts';
 import { decodePathSegment } from '../../server/path-segment.ts';
 
 type Handler = (context: RequestContext, deps: PipelineDeps, body?: unknown) => Promise<void>;
@@ -105,8 +106,13 @@ function relayCreate(parts: {
     const body: Record<string, unknown> = { ...request, model: target.upstreamModel };
     if (history !== undefined) {
       // The gateway holds this conversation, not the upstream: it goes along as input, without the gateway's item ids.
-      body['input'] = [...history, ...inputItems(request.input)].map(({ id: _id, status: _status, ...item }) => item);
+      body['input'] = [...history, ...inputItems(request.input)]
+        .filter((item) => !isClaudeReasoning(item))
+        .map(({ id: _id, status: _status, ...item }) => item);
       delete body['previous_response_id'];
+    } else if (Array.isArray(request.input) && request.input.some(isClaudeReasoning)) {
+      // Claude's reasoning, from an earlier turn on Claude, is not OpenAI's to read: it would refuse it.
+      body['input'] = request.input.filter((item) => !isClaudeReasoning(item));
     }
     return { api: 'openai-responses', method: 'POST', path: '/responses', body: JSON.stringify(body), stream: request.stream === true };
   });

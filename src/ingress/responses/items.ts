@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatMessage } from '../../providers/types.ts';
 import { GatewayError } from '../../server/errors.ts';
+import type { ThinkingBlock } from '../../providers/translate/openai-output.ts';
 import { isRecord } from '../../providers/translate/request-parts.ts';
+import { thinkingBlocksOfItem } from './thinking.ts';
 
 /** One Responses API item (message, function_call, function_call_output, reasoning...), as JSON. */
 export type Item = Record<string, unknown>;
@@ -29,23 +31,38 @@ export function inputItems(input: string | readonly Item[]): Item[] {
 
 /**
  * Items as chat messages. Consecutive function calls (and the text just before them) are one
- * assistant turn with several tool calls; each function_call_output is a tool message.
+ * assistant turn with several tool calls; each function_call_output is a tool message. A
+ * reasoning item's Claude thinking blocks (see thinking.ts) go with the assistant turn after it,
+ * as its `thinking_blocks`; other reasoning items have no chat equivalent and are left out.
  */
 export function toChatMessages(items: readonly Item[]): ChatMessage[] {
   const messages: ChatMessage[] = [];
+  let thinking: ThinkingBlock[] = [];
+  const withThinking = (message: ChatMessage): ChatMessage => {
+    if (thinking.length === 0) return message;
+    const earlier = Array.isArray(message['thinking_blocks']) ? (message['thinking_blocks'] as ThinkingBlock[]) : [];
+    message['thinking_blocks'] = [...earlier, ...thinking];
+    thinking = [];
+    return message;
+  };
   for (const [index, item] of items.entries()) {
     const where = `input[${index}]`;
     switch (item['type']) {
-      case 'message':
-        messages.push(messageOf(item, where));
+      case 'message': {
+        const message = messageOf(item, where);
+        if (message.role !== 'assistant') thinking = []; // a turn of the caller's: the reasoning was an answer's that had nothing more
+        messages.push(message.role === 'assistant' ? withThinking(message) : message);
         break;
+      }
       case 'function_call':
-        addToolCall(messages, item);
+        withThinking(addToolCall(messages, item));
         break;
       case 'function_call_output':
+        thinking = [];
         messages.push({ role: 'tool', tool_call_id: String(item['call_id']), content: outputText(item['output']) });
         break;
       case 'reasoning':
+        thinking.push(...thinkingBlocksOfItem(item));
         break;
       default:
         throw new GatewayError('unsupported_parameter', `Input items of type '${String(item['type'])}' need an OpenAI model.`, {
@@ -56,15 +73,21 @@ export function toChatMessages(items: readonly Item[]): ChatMessage[] {
   return messages;
 }
 
-function addToolCall(messages: ChatMessage[], item: Item): void {
+/** The function call added to the assistant turn it belongs to (the last message, or a new one), which is returned. */
+function addToolCall(messages: ChatMessage[], item: Item): ChatMessage {
   const call = {
     id: String(item['call_id']),
     type: 'function',
     function: { name: String(item['name']), arguments: String(item['arguments'] ?? '') },
   };
   const last = messages.at(-1);
-  if (last?.role === 'assistant') (last.tool_calls ??= []).push(call);
-  else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+  if (last?.role === 'assistant') {
+    (last.tool_calls ??= []).push(call);
+    return last;
+  }
+  const message: ChatMessage = { role: 'assistant', content: null, tool_calls: [call] };
+  messages.push(message);
+  return message;
 }
 
 function messageOf(item: Item, where: string): ChatMessage {

@@ -55,10 +55,12 @@ const ADAPTED = new Set([
 
 /**
  * Hints of a Responses request that not every chat provider has a part for: `reasoning.effort`, as
- * `reasoning_effort` (Mistral and Bedrock, among others, take none). Sent on to a provider that takes
- * it, dropped for one that does not (see `AttemptOptions.droppable`).
+ * `reasoning_effort` (Mistral, and Bedrock models other than Claude, among others, take none), and
+ * Claude's thinking blocks from the reasoning items of earlier turns, as the assistant messages'
+ * `thinking_blocks` (Claude, on Anthropic or Bedrock, takes them back). Sent on to a provider that
+ * takes them, dropped for one that does not (see `AttemptOptions.droppable`).
  */
-export const DROPPABLE: ReadonlySet<string> = new Set(['reasoning_effort']);
+export const DROPPABLE: ReadonlySet<string> = new Set(['reasoning_effort', 'thinking_blocks']);
 
 /** A Responses request (with the conversation so far) as the internal chat request, for a provider without Responses. */
 export function toChatRequest(request: CreateResponse, conversation: readonly Item[]): ChatRequest {

@@ -1,7 +1,9 @@
+import type { ThinkingBlock } from '../../providers/translate/openai-output.ts';
 import { isRecord } from '../../providers/translate/request-parts.ts';
 import type { AnswerWriter, ChatCompletion, ChatUsage } from '../chat-answer.ts';
 import { newId, type Item } from './items.ts';
 import type { CreateResponse } from './request.ts';
+import { sealThinkingBlocks, thinkingBlocksIn } from './thinking.ts';
 
 export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete' | 'failed';
 
@@ -90,8 +92,11 @@ export function outputText(text: string): Item {
   return { type: 'output_text', text, annotations: [], logprobs: [] };
 }
 
-export function reasoningItem(id: string, text: string): Item {
-  return { id, type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text }] };
+/** A reasoning item; Claude's signed thinking blocks, when it has them, ride in its `encrypted_content` (see thinking.ts). */
+export function reasoningItem(id: string, text: string, blocks: readonly ThinkingBlock[] = []): Item {
+  const item: Item = { id, type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text }] };
+  if (blocks.length > 0) item['encrypted_content'] = sealThinkingBlocks(blocks);
+  return item;
 }
 
 export function functionCallItem(call: { id: string; callId: string; name: string; arguments: string; done: boolean }): Item {
@@ -122,7 +127,9 @@ export class ResponseJson implements Pick<AnswerWriter, 'completion'> {
     const choice = answer.choices?.[0];
     const message = choice?.message;
     if (answer.model) state.model = answer.model;
-    if (message?.reasoning_content) state.output.push(reasoningItem(newId('rs'), message.reasoning_content));
+    const blocks = thinkingBlocksIn(message);
+    if (message?.reasoning_content || blocks.length > 0)
+      state.output.push(reasoningItem(newId('rs'), message?.reasoning_content ?? '', blocks));
     if (message?.content) state.output.push(messageItem(newId('msg'), message.content, 'completed'));
     for (const call of message?.tool_calls ?? []) {
       state.output.push(

@@ -1,3 +1,4 @@
+import type { ThinkingBlock } from '../../providers/translate/openai-output.ts';
 import type { AnswerWriter, ChatChunk, ChatCompletion, ChatToolCallDelta } from '../chat-answer.ts';
 import { newId } from './items.ts';
 import type { CreateResponse } from './request.ts';
@@ -12,6 +13,7 @@ import {
   type OnResponseDone,
   type ResponseState,
 } from './response.ts';
+import { thinkingBlocksIn } from './thinking.ts';
 
 interface OpenText {
   readonly kind: 'text' | 'reasoning';
@@ -19,6 +21,8 @@ interface OpenText {
   readonly outputIndex: number;
   /** The deltas as JSON string literals (the hot ones arrive so, unparsed), read once when the item is done. */
   readonly pieces: string[];
+  /** A reasoning item's signed thinking blocks, each whole once it ended (after its text). */
+  readonly blocks: ThinkingBlock[];
 }
 
 interface OpenCall {
@@ -63,6 +67,8 @@ export class ResponsesAnswer implements AnswerWriter {
     if (choice === undefined) return out;
     const delta = choice.delta;
     if (delta?.reasoning_content) out += this.#textDelta('reasoning', delta.reasoning_content);
+    const blocks = thinkingBlocksIn(delta);
+    if (blocks.length > 0) out += this.#thinkingBlocks(blocks);
     if (delta?.content) out += this.#textDelta('text', delta.content);
     for (const call of delta?.tool_calls ?? []) out += this.#toolDelta(call);
     if (choice.finish_reason) this.#finishReason = choice.finish_reason;
@@ -106,18 +112,8 @@ export class ResponsesAnswer implements AnswerWriter {
   }
 
   #textDelta(kind: OpenText['kind'], text: string): string {
-    let out = '';
-    let open = this.#open;
-    if (open?.kind !== kind) {
-      out += this.#closeText();
-      open = { kind, id: newId(kind === 'text' ? 'msg' : 'rs'), outputIndex: this.#state.output.length, pieces: [] };
-      this.#open = open;
-      const item = kind === 'text' ? messageItem(open.id, '', 'in_progress') : { id: open.id, type: 'reasoning', summary: [], content: [] };
-      this.#state.output.push(item);
-      const part = kind === 'text' ? outputText('') : { type: 'reasoning_text', text: '' };
-      out += this.#event('response.output_item.added', { output_index: open.outputIndex, item });
-      out += this.#event('response.content_part.added', { item_id: open.id, output_index: open.outputIndex, content_index: 0, part });
-    }
+    const out = this.#openText(kind);
+    const open = this.#open as OpenText;
     open.pieces.push(JSON.stringify(text));
     const where = { item_id: open.id, output_index: open.outputIndex, content_index: 0 };
     return (
@@ -128,6 +124,33 @@ export class ResponsesAnswer implements AnswerWriter {
         ...(kind === 'text' ? { logprobs: [] } : {}),
       })
     );
+  }
+
+  /** The item of this kind being written, or a new one (closing the one before), with its added events. */
+  #openText(kind: OpenText['kind']): string {
+    if (this.#open?.kind === kind) return '';
+    let out = this.#closeText();
+    const open: OpenText = {
+      kind,
+      id: newId(kind === 'text' ? 'msg' : 'rs'),
+      outputIndex: this.#state.output.length,
+      pieces: [],
+      blocks: [],
+    };
+    this.#open = open;
+    const item = kind === 'text' ? messageItem(open.id, '', 'in_progress') : { id: open.id, type: 'reasoning', summary: [], content: [] };
+    this.#state.output.push(item);
+    const part = kind === 'text' ? outputText('') : { type: 'reasoning_text', text: '' };
+    out += this.#event('response.output_item.added', { output_index: open.outputIndex, item });
+    out += this.#event('response.content_part.added', { item_id: open.id, output_index: open.outputIndex, content_index: 0, part });
+    return out;
+  }
+
+  /** Signed thinking blocks go with the reasoning item being written (one of their own when none is: a redacted block has no text). */
+  #thinkingBlocks(blocks: readonly ThinkingBlock[]): string {
+    const out = this.#openText('reasoning');
+    (this.#open as OpenText).blocks.push(...blocks);
+    return out;
   }
 
   textLiteral(literal: string): string | undefined {
@@ -143,7 +166,7 @@ export class ResponsesAnswer implements AnswerWriter {
     this.#open = undefined;
     const text = (JSON.parse(`[${open.pieces.join(',')}]`) as string[]).join('');
     const where = { item_id: open.id, output_index: open.outputIndex, content_index: 0 };
-    const item = open.kind === 'text' ? messageItem(open.id, text, 'completed') : reasoningItem(open.id, text);
+    const item = open.kind === 'text' ? messageItem(open.id, text, 'completed') : reasoningItem(open.id, text, open.blocks);
     this.#state.output[open.outputIndex] = item;
     const part = open.kind === 'text' ? outputText(text) : { type: 'reasoning_text', text };
     return (

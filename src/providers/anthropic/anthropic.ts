@@ -3,9 +3,10 @@ import type { NativeApi, Provider } from '../types.ts';
 import { jsonTranslator, sseTranslator } from '../translate/translators.ts';
 import { responseFormatOf } from '../translate/request-parts.ts';
 import { createTranslatingProvider, type TranslatingAdapter } from '../translate/translating-provider.ts';
-import { ANTHROPIC_FIELDS, toAnthropicRequest } from './request.ts';
+import { ANTHROPIC_ACCEPTED, toAnthropicRequest } from './request.ts';
 import { fromAnthropicMessage } from './response.ts';
 import { AnthropicStream } from './stream.ts';
+import { reportingWithheldThinking } from './thinking.ts';
 
 export interface AnthropicDescription {
   readonly baseUrl: string;
@@ -29,7 +30,7 @@ export function createAnthropicProvider(name: string, description: AnthropicDesc
     type: 'anthropic',
     baseUrl: description.baseUrl,
     timeoutMs: description.timeoutMs,
-    acceptedFields: () => ANTHROPIC_FIELDS,
+    acceptedFields: () => ANTHROPIC_ACCEPTED,
     chat(request, model) {
       const body = JSON.stringify(toAnthropicRequest(request, model));
       const jsonMode = responseFormatOf(request) !== undefined;
@@ -45,5 +46,5 @@ export function createAnthropicProvider(name: string, description: AnthropicDesc
       headers: (request) => ({ ...headers, ...request.headers, 'x-api-key': description.apiKey }),
     },
   };
-  return createTranslatingProvider(name, adapter, dispatcher);
+  return reportingWithheldThinking(createTranslatingProvider(name, adapter, dispatcher), () => true);
 }

@@ -1,5 +1,5 @@
 import type { ChatMessage, ChatRequest } from '../types.ts';
-import { thinkingBlockOf } from './thinking.ts';
+import { defaultMaxTokens, returnableThinkingBlocks, thinkingBudgetFor } from './thinking.ts';
 import {
   checkSupportedFields,
   compact,
@@ -29,9 +29,8 @@ export const ANTHROPIC_FIELDS: ReadonlySet<string> = new Set([
   'top_k',
 ]);
 
-/** Anthropic requires max_tokens; this is what callers get when they do not say. */
-const DEFAULT_MAX_TOKENS = 4096;
-const THINKING_BUDGETS: Record<string, number> = { minimal: 1024, low: 2048, medium: 8192, high: 24_576 };
+/** The droppable fields (`AttemptOptions.droppable`) Anthropic takes: its request fields, and the thinking blocks of earlier turns. */
+export const ANTHROPIC_ACCEPTED: ReadonlySet<string> = new Set([...ANTHROPIC_FIELDS, 'thinking_blocks']);
 
 /** The tool JSON mode is answered through; its input comes back as the message text. */
 export const JSON_TOOL = 'json';
@@ -52,9 +51,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Record<
   const format = responseFormatOf(request);
   const hasTools = (request.tools?.length ?? 0) > 0;
   if (format && hasTools) throw unsupported('anthropic', 'response_format together with tools', 'response_format');
-  const effort = request['reasoning_effort'];
-  const budget = typeof effort === 'string' ? THINKING_BUDGETS[effort] : undefined;
-  const maxTokens = maxTokensOf(request) ?? Math.max(DEFAULT_MAX_TOKENS, (budget ?? 0) + 1024);
+  const budget = thinkingBudgetFor(request);
+  const maxTokens = maxTokensOf(request) ?? defaultMaxTokens(budget);
   const user = request['user'];
   return compact({
     model,
@@ -115,9 +113,7 @@ function toMessages(messages: readonly ChatMessage[]): AnthropicMessage[] {
         break;
       case 'assistant': {
         // Signed reasoning from an earlier answer goes back first, as Anthropic requires after tool use.
-        const thinking = Array.isArray(message['thinking_blocks'])
-          ? message['thinking_blocks'].flatMap((block) => thinkingBlockOf(block) ?? [])
-          : [];
+        const thinking = returnableThinkingBlocks(message['thinking_blocks']);
         const text = textOf(message.content);
         const calls = toolCallsOf(message).map((call) => ({
           type: 'tool_use',

@@ -10,7 +10,8 @@ import {
   type TranslatingAdapter,
   type UpstreamRequest,
 } from '../translate/translating-provider.ts';
-import { converseFields, toConverseRequest } from './request.ts';
+import { reportingWithheldThinking } from '../anthropic/thinking.ts';
+import { converseAcceptedFields, effortDecidesThinking, toConverseRequest } from './request.ts';
 import { fromConverseResponse } from './response.ts';
 import { credentialSource, createSigner, type StaticKeys } from './signer.ts';
 import { ConverseStream, eventStreamTranslator } from './stream.ts';
@@ -38,7 +39,7 @@ export function createBedrockProvider(name: string, description: BedrockDescript
     type: 'bedrock',
     baseUrl: description.baseUrl,
     timeoutMs: description.timeoutMs,
-    acceptedFields: converseFields,
+    acceptedFields: converseAcceptedFields,
     chat(request: ChatRequest, model: string): Exchange {
       const body = JSON.stringify(toConverseRequest(request, model));
       const jsonMode = responseFormatOf(request) !== undefined;
@@ -79,7 +80,7 @@ export function createBedrockProvider(name: string, description: BedrockDescript
       return { request: signed(`${modelPath(model)}/invoke`, body, 'application/json'), translator };
     },
   };
-  return createTranslatingProvider(name, adapter, dispatcher);
+  return reportingWithheldThinking(createTranslatingProvider(name, adapter, dispatcher), effortDecidesThinking);
 }
 
 function modelPath(model: string): string {

@@ -1,5 +1,5 @@
 import type { TokenUsage } from '../types.ts';
-import { makeUsage, type AnswerOut, type FinishReason, type ToolCallOut } from '../translate/openai-output.ts';
+import { makeUsage, type AnswerOut, type FinishReason, type ThinkingBlock, type ToolCallOut } from '../translate/openai-output.ts';
 import { isRecord } from '../translate/request-parts.ts';
 import { BEDROCK_JSON_TOOL } from './request.ts';
 
@@ -25,6 +25,19 @@ export function converseUsage(usage: unknown): TokenUsage | undefined {
   return makeUsage(count('inputTokens') + cached + count('cacheWriteInputTokens'), count('outputTokens'), { cached });
 }
 
+/**
+ * A reasoningContent block as the `thinking_blocks` the caller sends back (Claude's, as the
+ * Anthropic provider gives them): signed text, or the redacted bytes as Converse's JSON carries
+ * them (base64). Unsigned reasoning (other families') cannot go back, and is text only.
+ */
+export function reasoningBlockOf(content: Record<string, unknown>): ThinkingBlock | undefined {
+  const thought = content['reasoningText'];
+  if (isRecord(thought) && typeof thought['text'] === 'string' && typeof thought['signature'] === 'string' && thought['signature'] !== '')
+    return { type: 'thinking', thinking: thought['text'], signature: thought['signature'] };
+  const redacted = content['redactedContent'];
+  return typeof redacted === 'string' && redacted !== '' ? { type: 'redacted_thinking', data: redacted } : undefined;
+}
+
 export function fromConverseResponse(body: unknown, model: string, jsonMode: boolean): AnswerOut {
   const output = isRecord(body) ? body['output'] : undefined;
   const message = isRecord(output) ? output['message'] : undefined;
@@ -32,11 +45,17 @@ export function fromConverseResponse(body: unknown, model: string, jsonMode: boo
   let text = '';
   let reasoning = '';
   const toolCalls: ToolCallOut[] = [];
+  const thinkingBlocks: ThinkingBlock[] = [];
   for (const block of message['content']) {
     if (!isRecord(block)) continue;
     if (typeof block['text'] === 'string') text += block['text'];
-    const thought = isRecord(block['reasoningContent']) ? block['reasoningContent']['reasoningText'] : undefined;
-    if (isRecord(thought) && typeof thought['text'] === 'string') reasoning += thought['text'];
+    const content = block['reasoningContent'];
+    if (isRecord(content)) {
+      const thought = content['reasoningText'];
+      if (isRecord(thought) && typeof thought['text'] === 'string') reasoning += thought['text'];
+      const returnable = reasoningBlockOf(content);
+      if (returnable !== undefined) thinkingBlocks.push(returnable);
+    }
     const use = block['toolUse'];
     if (isRecord(use)) {
       const args = JSON.stringify(use['input'] ?? {});
@@ -50,6 +69,7 @@ export function fromConverseResponse(body: unknown, model: string, jsonMode: boo
     model,
     text: text === '' && toolCalls.length > 0 ? null : text,
     reasoning,
+    ...(thinkingBlocks.length > 0 ? { thinkingBlocks } : {}),
     toolCalls,
     finishReason: jsonMode && finish === 'tool_calls' && toolCalls.length === 0 ? 'stop' : finish,
     usage: converseUsage(body['usage']),

@@ -6,7 +6,7 @@ import { SSE_CONTENT_TYPE } from '../translate/openai-output.ts';
 import { isRecord } from '../translate/request-parts.ts';
 import { StreamDialect } from '../translate/translators.ts';
 import { BEDROCK_JSON_TOOL } from './request.ts';
-import { converseFinishReason, converseUsage } from './response.ts';
+import { converseFinishReason, converseUsage, reasoningBlockOf } from './response.ts';
 import { Buffer } from 'node:buffer';
 
 const EXCEPTION_STATUS: Record<string, number> = {
@@ -22,6 +22,8 @@ const EXCEPTION_STATUS: Record<string, number> = {
 export class ConverseStream extends StreamDialect {
   #stopped = false;
   #metered = false;
+  /** Reasoning blocks being streamed, by content-block index: passed on whole (signed, or redacted) when they stop. */
+  readonly #reasoning = new Map<number, { text: string; signature: string; redacted: string[] }>();
 
   constructor(model: string, includeUsage: boolean, jsonMode: boolean) {
     super(model, includeUsage, jsonMode ? BEDROCK_JSON_TOOL : undefined);
@@ -39,7 +41,7 @@ export class ConverseStream extends StreamDialect {
       case 'contentBlockDelta':
         return this.#blockDelta(index, event['delta']);
       case 'contentBlockStop':
-        return this.endToolCall(index);
+        return this.#blockStop(index);
       case 'messageStop': {
         this.#stopped = true;
         this.stopWith(converseFinishReason(event['stopReason']));
@@ -76,9 +78,36 @@ export class ConverseStream extends StreamDialect {
     const use = delta['toolUse'];
     if (isRecord(use)) return this.toolBlockInput(index, String(use['input'] ?? ''));
     const thought = delta['reasoningContent'];
-    if (isRecord(thought) && typeof thought['text'] === 'string') return this.writer.reasoning(thought['text']);
-    return '';
+    return isRecord(thought) ? this.#reasoningDelta(index, thought) : '';
   }
+
+  /** One of a reasoning block's deltas (a union): a piece of its text, of its signature, or of its redacted bytes. */
+  #reasoningDelta(index: number, delta: Record<string, unknown>): string {
+    let block = this.#reasoning.get(index);
+    if (block === undefined) this.#reasoning.set(index, (block = { text: '', signature: '', redacted: [] }));
+    if (typeof delta['signature'] === 'string') block.signature += delta['signature'];
+    if (typeof delta['redactedContent'] === 'string') block.redacted.push(delta['redactedContent']);
+    if (typeof delta['text'] !== 'string') return '';
+    block.text += delta['text'];
+    return this.writer.reasoning(delta['text']);
+  }
+
+  #blockStop(index: number): string {
+    const block = this.#reasoning.get(index);
+    if (block === undefined) return this.endToolCall(index);
+    this.#reasoning.delete(index);
+    const whole = reasoningBlockOf(
+      block.redacted.length > 0
+        ? { redactedContent: joinBase64(block.redacted) }
+        : { reasoningText: { text: block.text, signature: block.signature } },
+    );
+    return whole === undefined ? '' : this.writer.thinkingBlock(whole);
+  }
+}
+
+/** Pieces of bytes, each base64 on its own, as one base64 text (one piece, the usual case, as it came). */
+function joinBase64(pieces: readonly string[]): string {
+  return pieces.length === 1 ? (pieces[0] ?? '') : Buffer.concat(pieces.map((piece) => Buffer.from(piece, 'base64'))).toString('base64');
 }
 
 const PRELUDE_BYTES = 4;

@@ -272,7 +272,7 @@ describe('the Messages API through the gateway', () => {
     expect(googleFake.requests.at(-1)?.body).toMatchObject({ generationConfig: { topK: 5, temperature: 0.5 } });
   });
 
-  it('sends a thinking budget as reasoning_effort where the provider takes it, and drops it (debug) where it does not', async () => {
+  it('sends a thinking budget as reasoning_effort where the provider takes it, exactly to Claude on Bedrock, and drops it (debug) where it does not', async () => {
     const params = {
       max_tokens: 8000,
       thinking: { type: 'enabled' as const, budget_tokens: 4096 },
@@ -286,13 +286,36 @@ describe('the Messages API through the gateway', () => {
       const message = await client.messages.create({ ...params, model });
       expect(message.content.at(-1)).toEqual({ type: 'text', text: 'You said: think it over' });
       expect(fake.requests.at(-1)?.body).toMatchObject({ reasoning_effort: 'medium' });
+      expect(fake.requests.at(-1)?.body).not.toHaveProperty('thinking');
     }
-    for (const model of ['mistral/mistral-large-latest', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0']) {
+    // An earlier turn's signed thinking block is not handed to an OpenAI-format server, which has no such message field.
+    const signed = { type: 'thinking' as const, thinking: 'Hm.', signature: 'c2lnbmVk' };
+    await client.messages.create({
+      ...params,
+      model: 'openai/gpt-4o-mini',
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: [signed, { type: 'text', text: 'Hello.' }] },
+        { role: 'user', content: 'think it over' },
+      ],
+    });
+    const history = (openaiFake.requests.at(-1)?.body as { messages?: unknown[] } | undefined)?.messages;
+    expect(history?.[1]).toEqual({ role: 'assistant', content: 'Hello.' });
+    for (const model of ['mistral/mistral-large-latest', 'bedrock/meta.llama3-70b-instruct-v1:0']) {
       const { data, response } = await client.messages.create({ ...params, model }).withResponse();
       expect(data.content).toEqual([{ type: 'text', text: 'You said: think it over' }]);
       await expectDropped(response, 'reasoning_effort', model.split('/')[0] ?? '');
+      // The exact budget goes with the effort: one line says the setting was dropped.
+      expect(droppedLines(response.headers.get('x-request-id') ?? '', 'thinking')).toEqual([]);
     }
     expect(mistralFake.requests.at(-1)?.body).not.toHaveProperty('reasoning_effort');
+    expect(bedrockFake.requests.at(-1)?.body).not.toHaveProperty('additionalModelRequestFields');
+    const message = await client.messages.create({ ...params, model: 'bedrock/us.anthropic.claude-sonnet-4-20250514-v1:0' });
+    expect(bedrockFake.requests.at(-1)?.body).toMatchObject({
+      additionalModelRequestFields: { thinking: { type: 'enabled', budget_tokens: 4096 } },
+      inferenceConfig: { maxTokens: 8000 },
+    });
+    expect(message.content.map((block) => block.type)).toEqual(['thinking', 'text']);
   });
 
   it('sends top_k to a Claude model on Bedrock in additionalModelRequestFields, and drops it (debug) for other Bedrock models', async () => {

@@ -109,4 +109,51 @@ describe('the fake Bedrock, as Converse does', () => {
       await fake.close();
     }
   });
+
+  it('takes thinking for a Claude model that thinks, and refuses it elsewhere, with a budget too small or too large, or with sampling changes', async () => {
+    const fake = await startFakeProvider(bedrockDialect());
+    const thinking = { type: 'enabled', budget_tokens: 2048 };
+    const ask = (model: string, body: Record<string, unknown>) =>
+      converse(fake.url, model, { additionalModelRequestFields: { thinking }, inferenceConfig: { maxTokens: 4096 }, ...body });
+    const refused = (pattern: RegExp) => ({ status: 400, message: expect.stringMatching(pattern) as string });
+    try {
+      expect(await ask('us.anthropic.claude-sonnet-4-20250514-v1:0', {})).toEqual({ status: 200 });
+      expect(await ask('anthropic.claude-3-7-sonnet-20250219-v1:0', { inferenceConfig: { maxTokens: 4096, temperature: 1 } })).toEqual({
+        status: 200,
+      });
+      expect(await ask('anthropic.claude-3-5-haiku-20241022-v1:0', {})).toEqual(refused(/thinking: Extra inputs are not permitted/));
+      expect(await ask('meta.llama3-70b-instruct-v1:0', {})).toEqual(refused(/extraneous key \[thinking\]/));
+      const sonnet = 'us.anthropic.claude-sonnet-4-20250514-v1:0';
+      expect(await ask(sonnet, { additionalModelRequestFields: { thinking: { type: 'enabled', budget_tokens: 512 } } })).toEqual(
+        refused(/greater than or equal to 1024/),
+      );
+      expect(await ask(sonnet, { inferenceConfig: { maxTokens: 2048 } })).toEqual(refused(/`max_tokens` must be greater than/));
+      expect(await ask(sonnet, { inferenceConfig: { maxTokens: 4096, temperature: 0.5 } })).toEqual(
+        refused(/`temperature` may only be set to 1/),
+      );
+      expect(await ask(sonnet, { additionalModelRequestFields: { thinking, top_k: 5 } })).toEqual(refused(/`top_k` must be unset/));
+      expect(
+        await ask(sonnet, {
+          toolConfig: {
+            tools: [{ toolSpec: { name: 'json', inputSchema: { json: { type: 'object' } } } }],
+            toolChoice: { tool: { name: 'json' } },
+          },
+        }),
+      ).toEqual(refused(/forces tool use/));
+      expect(
+        await ask(sonnet, {
+          messages: [
+            { role: 'user', content: [{ text: 'hi' }] },
+            {
+              role: 'assistant',
+              content: [{ reasoningContent: { reasoningText: { text: 'made up', signature: 'forged' } } }, { text: 'Hello.' }],
+            },
+            { role: 'user', content: [{ text: 'again' }] },
+          ],
+        }),
+      ).toEqual(refused(/Invalid `signature`/));
+    } finally {
+      await fake.close();
+    }
+  });
 });

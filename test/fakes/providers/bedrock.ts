@@ -1,3 +1,5 @@
+import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -22,6 +24,15 @@ const INFERENCE_FIELDS = new Set(['maxTokens', 'temperature', 'topP', 'stopSeque
 /** Anthropic models (`anthropic.claude-…`, cross-region profiles `us.anthropic.claude-…`, their ARNs) and the fields of theirs Converse passes on. */
 const ANTHROPIC_MODEL = /(?:^|[./])anthropic\./;
 const ANTHROPIC_FIELDS = new Set(['top_k', 'thinking', 'anthropic_beta']);
+/** Claude models from before extended thinking (3.7 Sonnet was the first to have it). */
+const CANNOT_THINK = /claude-(?:instant|v2|3-(?!7))/;
+const THINKING_TEXT = 'The user wants a short answer; a tool may help.';
+/** The one redacted reasoning block this fake hands out (a model whose id says `fake-redacted` answers with it too), base64 as Converse's JSON carries bytes. */
+export const REDACTED_REASONING = Buffer.from('fake-bedrock-redacted-reasoning').toString('base64');
+const THINKING_REQUIRED =
+  'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`.';
+/** The Anthropic block type a Converse block becomes, as the model's errors name it. */
+const ANTHROPIC_BLOCK: Record<string, string> = { text: 'text', image: 'image', toolUse: 'tool_use', toolResult: 'tool_result' };
 const PATH = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/;
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 const signer = new SignatureV4({ service: 'bedrock', region: AWS_REGION, credentials: AWS_KEYS, sha256: Sha256 });
@@ -32,6 +43,13 @@ const exception = (status: number, type: string, message: string): Reply => ({
   body: { message },
 });
 const validation = (message: string): Reply => exception(400, 'ValidationException', message);
+/** What the model itself refused, as Converse passes it on. */
+const modelError = (message: string): Reply => validation(`The model returned the following errors: ${message}`);
+
+/** The fake's signature of a reasoning block: the real one is opaque and checked server-side, this one is checkable too. */
+function signature(text: string): string {
+  return createHash('sha256').update(`fake-bedrock-reasoning:${text}`).digest('base64');
+}
 
 /** Recomputes the SigV4 signature over what arrived; any change to the signed parts fails as AWS fails it. */
 async function checkSignature(call: RecordedCall): Promise<Reply | undefined> {
@@ -66,7 +84,12 @@ async function checkSignature(call: RecordedCall): Promise<Reply | undefined> {
   return undefined;
 }
 
-function readMessages(messages: unknown, issued: ReadonlySet<string>) {
+/**
+ * The conversation, checked as Converse and the model check it: reasoning blocks (signed text, or
+ * redacted bytes) only in assistant turns and unaltered; with thinking on, an assistant turn whose
+ * tool calls the last turn answers must start with its reasoning, as Anthropic requires.
+ */
+function readMessages(messages: unknown, issued: ReadonlySet<string>, thinking: boolean) {
   if (!Array.isArray(messages) || messages.length === 0)
     return validation('The model returned the following errors: messages: at least one message is required');
   let previous = '';
@@ -80,9 +103,18 @@ function readMessages(messages: unknown, issued: ReadonlySet<string>) {
     const content = Array.isArray(message['content']) ? message['content'].filter(isObject) : [];
     last = { toolResults: [], userText: '', images: [] };
     const uses = new Set<string>();
-    for (const block of content) {
+    for (const [at, block] of content.entries()) {
       if (typeof block['text'] === 'string') last.userText += block['text'];
-      else if (isObject(block['image'])) {
+      else if (isObject(block['reasoningContent'])) {
+        if (message['role'] !== 'assistant') return validation(`messages.${index}: reasoningContent is only allowed in assistant messages`);
+        const reasoning = block['reasoningContent'];
+        const text = reasoning['reasoningText'];
+        if (isObject(text)) {
+          if (text['signature'] !== signature(String(text['text'])))
+            return modelError(`messages.${index}.content.${at}: Invalid \`signature\` in \`thinking\` block`);
+        } else if (reasoning['redactedContent'] !== REDACTED_REASONING)
+          return modelError(`messages.${index}.content.${at}: Invalid \`data\` in \`redacted_thinking\` block`);
+      } else if (isObject(block['image'])) {
         const source = isObject(block['image']['source']) ? block['image']['source'] : {};
         if (typeof source['bytes'] !== 'string') return validation(`messages.${index}: image source must be bytes`);
         last.images.push(`a ${String(block['image']['format'])} image`);
@@ -97,6 +129,15 @@ function readMessages(messages: unknown, issued: ReadonlySet<string>) {
     }
     if (message['role'] === 'user' && pending.size > 0)
       return validation('Expected toolResult blocks for every toolUse of the previous turn.');
+    if (thinking && message['role'] === 'user' && last.toolResults.length > 0 && index === messages.length - 1) {
+      const answered = messages[index - 1] as Record<string, unknown>;
+      const first = Array.isArray(answered['content']) ? (answered['content'][0] as Record<string, unknown> | undefined) : undefined;
+      const kind = first === undefined ? undefined : Object.keys(first)[0];
+      if (kind !== 'reasoningContent')
+        return modelError(
+          `messages.${index - 1}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${ANTHROPIC_BLOCK[kind ?? ''] ?? String(kind)}\`. ${THINKING_REQUIRED}`,
+        );
+    }
     pending = uses;
   }
   return last;
@@ -116,7 +157,38 @@ function checkModelFields(fields: unknown, model: string): Reply | undefined {
       return validation(`Malformed input request: #: extraneous key [${key}] is not permitted, please reformat your input and try again.`);
     if (key === 'top_k' && !(Number.isInteger(value) && (value as number) >= 0))
       return validation('The model returned the following errors: top_k: Input should be a valid non-negative integer');
+    if (key === 'thinking') {
+      if (CANNOT_THINK.test(model)) return modelError('thinking: Extra inputs are not permitted');
+      const type = isObject(value) ? value['type'] : undefined;
+      if (type !== 'enabled' && type !== 'disabled' && type !== 'adaptive')
+        return modelError(
+          `thinking: Input tag '${String(type)}' found using 'type' does not match any of the expected tags: 'adaptive', 'disabled', 'enabled'`,
+        );
+      const budget = (value as Record<string, unknown>)['budget_tokens'];
+      if (type === 'enabled' && !(Number.isInteger(budget) && (budget as number) >= 1024))
+        return modelError('thinking.enabled.budget_tokens: Input should be greater than or equal to 1024');
+    }
   }
+  return undefined;
+}
+
+/** Extended thinking on: Claude then refuses sampling changes, forced tool use, and a budget that leaves no room for the answer. */
+function checkThinking(body: Record<string, unknown>, inference: Record<string, unknown>): Reply | undefined {
+  const fields = isObject(body['additionalModelRequestFields']) ? body['additionalModelRequestFields'] : {};
+  const thinking = isObject(fields['thinking']) ? fields['thinking'] : {};
+  const budget = thinking['budget_tokens'];
+  const maxTokens = inference['maxTokens'];
+  if (typeof budget === 'number' && typeof maxTokens === 'number' && budget >= maxTokens)
+    return modelError('`max_tokens` must be greater than `thinking.budget_tokens`');
+  if (inference['temperature'] !== undefined && inference['temperature'] !== 1)
+    return modelError('`temperature` may only be set to 1 when thinking is enabled');
+  if (typeof inference['topP'] === 'number' && inference['topP'] < 0.95)
+    return modelError('`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled');
+  if (fields['top_k'] !== undefined) return modelError('`top_k` must be unset when thinking is enabled');
+  const toolConfig = isObject(body['toolConfig']) ? body['toolConfig'] : {};
+  const choice = isObject(toolConfig['toolChoice']) ? toolConfig['toolChoice'] : {};
+  if (choice['any'] !== undefined || choice['tool'] !== undefined)
+    return modelError('Thinking may not be enabled when tool_choice forces tool use.');
   return undefined;
 }
 
@@ -136,7 +208,12 @@ function parse(call: RecordedCall, issued: ReadonlySet<string>): Reply | Turn {
   const model = decodeURIComponent(match[1]);
   const refused = checkModelFields(body['additionalModelRequestFields'], model);
   if (refused) return refused;
-  const read = readMessages(body['messages'], issued);
+  const fields = isObject(body['additionalModelRequestFields']) ? body['additionalModelRequestFields'] : {};
+  const thinkingType = isObject(fields['thinking']) ? fields['thinking']['type'] : undefined;
+  const thinking = thinkingType === 'enabled' || thinkingType === 'adaptive';
+  const unthinkable = thinking ? checkThinking(body, inference) : undefined;
+  if (unthinkable) return unthinkable;
+  const read = readMessages(body['messages'], issued, thinking);
   if ('status' in read) return read;
   const toolConfig = isObject(body['toolConfig']) ? body['toolConfig'] : {};
   const specs = Array.isArray(toolConfig['tools'])
@@ -152,11 +229,19 @@ function parse(call: RecordedCall, issued: ReadonlySet<string>): Reply | Turn {
     })),
     forcedTool: isObject(choice['tool']) ? String(choice['tool']['name']) : undefined,
     jsonMode: false,
+    thinking,
     ...read,
   };
 }
 
 const usage = { inputTokens: 22, outputTokens: 9, totalTokens: 31 };
+
+/** With thinking on, the answer starts with the model's signed reasoning (and, for a `fake-redacted` model, a redacted block after it). */
+function reasoningBlocks(turn: Turn): Record<string, unknown>[] {
+  if (turn.thinking !== true) return [];
+  const signed = { reasoningContent: { reasoningText: { text: THINKING_TEXT, signature: signature(THINKING_TEXT) } } };
+  return turn.model.includes('fake-redacted') ? [signed, { reasoningContent: { redactedContent: REDACTED_REASONING } }] : [signed];
+}
 const stopOf = (plan: Plan): string => (plan.kind === 'tools' ? 'tool_use' : 'end_turn');
 
 function frame(type: string, payload: unknown): Uint8Array {
@@ -175,23 +260,38 @@ export function bedrockDialect(): Dialect {
     authenticate: checkSignature,
     parse,
     newToolId: () => `tooluse_${randomId(22)}`,
-    reply(_turn, plan) {
-      const content =
-        plan.kind === 'text'
+    reply(turn, plan) {
+      const content = [
+        ...reasoningBlocks(turn),
+        ...(plan.kind === 'text'
           ? [{ text: plan.pieces.join('') }]
-          : plan.calls.map((call) => ({ toolUse: { toolUseId: call.id, name: call.name, input: call.args } }));
+          : plan.calls.map((call) => ({ toolUse: { toolUseId: call.id, name: call.name, input: call.args } }))),
+      ];
       return {
         status: 200,
         body: { output: { message: { role: 'assistant', content } }, stopReason: stopOf(plan), usage, metrics: { latencyMs: 12 } },
       };
     },
-    stream(_turn, plan) {
+    stream(turn, plan) {
       const frames: Uint8Array[] = [frame('messageStart', { role: 'assistant' })];
+      // Reasoning comes as deltas (no contentBlockStart): its text in pieces, then its signature; a redacted block whole.
+      const reasoning = reasoningBlocks(turn);
+      reasoning.forEach((block, contentBlockIndex) => {
+        const content = block['reasoningContent'] as Record<string, unknown>;
+        const signed = content['reasoningText'] as { text: string; signature: string } | undefined;
+        const deltas = signed
+          ? [{ text: signed.text.slice(0, 10) }, { text: signed.text.slice(10) }, { signature: signed.signature }]
+          : [{ redactedContent: content['redactedContent'] }];
+        for (const delta of deltas) frames.push(frame('contentBlockDelta', { contentBlockIndex, delta: { reasoningContent: delta } }));
+        frames.push(frame('contentBlockStop', { contentBlockIndex }));
+      });
+      const first = reasoning.length;
       if (plan.kind === 'text') {
-        for (const text of plan.pieces) frames.push(frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text } }));
-        frames.push(frame('contentBlockStop', { contentBlockIndex: 0 }));
+        for (const text of plan.pieces) frames.push(frame('contentBlockDelta', { contentBlockIndex: first, delta: { text } }));
+        frames.push(frame('contentBlockStop', { contentBlockIndex: first }));
       } else {
-        plan.calls.forEach((call, index) => {
+        plan.calls.forEach((call, at) => {
+          const index = first + at;
           frames.push(
             frame('contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: call.id, name: call.name } } }),
           );
