@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { balancedOrder } from './balanced-order.ts';
+import { median } from './stats.ts';
 import { planPinning, pinThisProcess } from './cpu-pinning.ts';
 import { startBenchRedis, type BenchRedis } from './pinned-redis.ts';
 import { closePools, runLoad, type Target } from './load.ts';
@@ -19,8 +20,9 @@ import { warmupRequests } from './warmup.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const GATEWAY_KEY = 'lp-bench-key-0123456789abcdef';
 
-type Variant = 'off' | 'memory' | 'redis';
-const VARIANTS: readonly Variant[] = ['off', 'memory', 'redis'];
+/** `control`: a second set of limits-off gateways, whose ratio to `off` shows the run's own noise. */
+type Variant = 'off' | 'memory' | 'redis' | 'control';
+const VARIANTS: readonly Variant[] = ['off', 'memory', 'redis', 'control'];
 
 /** Limits high enough never to refuse: the bench measures their cost, not their effect. */
 const LIMITS = '{ requests_per_minute: 100000000, tokens_per_minute: 1000000000, concurrent: 10000 }';
@@ -34,14 +36,14 @@ providers:
     base_url: ${upstream}/v1
 logging: { level: warn }
 `;
-  if (variant === 'off') return provider;
+  if (variant === 'off' || variant === 'control') return provider;
   return `${provider}
 auth:
   enabled: true
   keys:
     - { name: bench, key: ${GATEWAY_KEY}, team: perf, limits: ${LIMITS} }
 limits:
-  backend: ${variant}
+  backend: ${variant === 'redis' ? 'redis' : 'memory'}
   global: ${LIMITS}
 state:
   redis: { url: "${redisUrl}", prefix: ${prefix} }
@@ -55,7 +57,10 @@ function target(variant: Variant, origin: string, replica: number): Target {
     name: `limits-${variant}-${replica}`,
     origin,
     path: '/v1/chat/completions',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${variant === 'off' ? 'sk-bench-client' : GATEWAY_KEY}` },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${variant === 'off' || variant === 'control' ? 'sk-bench-client' : GATEWAY_KEY}`,
+    },
     bodies: { plain: JSON.stringify({ model, messages }), stream: JSON.stringify({ model, messages, stream: true }) },
   };
 }
@@ -83,7 +88,7 @@ async function startServers(servers: RunningServer[], redisUrl: string, prefix: 
   const directory = mkdtempSync(path.join(tmpdir(), 'lightport-bench-limits-'));
   // One at a time: a dozen Node processes starting at once on the proxies' core take long enough
   // that the last ones miss the start-up timeout.
-  const gateways: Record<Variant, RunningServer[]> = { off: [], memory: [], redis: [] };
+  const gateways: Record<Variant, RunningServer[]> = { off: [], memory: [], redis: [], control: [] };
   const files = Object.fromEntries(
     VARIANTS.map((variant) => {
       const file = path.join(directory, `${variant}.yaml`);
@@ -114,8 +119,8 @@ const WARMUP_PASSES = 5;
 export async function runLimitsBench(): Promise<Record<string, number>> {
   const scale = Number(process.env['BENCH_SCALE'] ?? '1');
   const requests = Math.max(100, Math.round(2000 * scale));
-  // Two whole cycles of the six orders of the variants on each of the four replicas.
-  const rounds = 48;
+  // Each of the 24 orders of the four variants once on each of the four replicas.
+  const rounds = 96;
   const prefix = `lightport-bench-${randomUUID().slice(0, 8)}`;
   const servers: RunningServer[] = [];
   let errors = 0;
@@ -127,7 +132,7 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
     const targets = Object.fromEntries(
       VARIANTS.map((variant) => [variant, gateways[variant].map((gateway, index) => target(variant, gateway.origin, index))]),
     ) as Record<Variant, Target[]>;
-    const faults: Record<Variant, number> = { off: 0, memory: 0, redis: 0 };
+    const faults: Record<Variant, number> = { off: 0, memory: 0, redis: 0, control: 0 };
     const run = async (variant: Variant, replica: number, count: number): Promise<number> => {
       const gateway = gateways[variant][replica] as RunningServer;
       const faultsBefore = minorFaults(gateway.pid);
@@ -147,11 +152,17 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
     }
     errors = 0;
     for (const variant of VARIANTS) faults[variant] = 0;
-    const seconds: Record<Variant, number> = { off: 0, memory: 0, redis: 0 };
+    const seconds: Record<Variant, number> = { off: 0, memory: 0, redis: 0, control: 0 };
+    const roundRatios: Record<Variant, number[]> = { off: [], memory: [], redis: [], control: [] };
     for (let round = 0; round < rounds; round++) {
       // Each replica in turn, and over each replica's rounds every order of the variants.
       const order = balancedOrder(VARIANTS, Math.floor(round / REPLICAS));
-      for (const variant of order) seconds[variant] += await run(variant, round % REPLICAS, requests);
+      const spent = { off: 0, memory: 0, redis: 0, control: 0 };
+      for (const variant of order) spent[variant] = await run(variant, round % REPLICAS, requests);
+      for (const variant of VARIANTS) {
+        seconds[variant] += spent[variant];
+        roundRatios[variant].push(spent[variant] / spent.off);
+      }
     }
     const perRequest = (variant: Variant): number => (seconds[variant] * 1e6) / (requests * rounds);
     return {
@@ -160,10 +171,18 @@ export async function runLimitsBench(): Promise<Record<string, number>> {
       'limits.cpu_us_per_request.redis': rounded(perRequest('redis'), 1),
       'limits.cpu_ratio_memory_to_off': rounded(perRequest('memory') / perRequest('off'), 3),
       'limits.cpu_ratio_redis_to_off': rounded(perRequest('redis') / perRequest('off'), 3),
+      // The run's noise: limits-off gateways against limits-off gateways (1.000 on a quiet machine).
+      'limits.cpu_ratio_control_to_off': rounded(perRequest('control') / perRequest('off'), 3),
+      // Medians of each round's ratio (the variants ran back to back in it): a host stop or a full
+      // collection in one round moves them little, where it moves the totals above.
+      'limits.median_round_ratio_memory_to_off': rounded(median(roundRatios.memory), 3),
+      'limits.median_round_ratio_redis_to_off': rounded(median(roundRatios.redis), 3),
+      'limits.median_round_ratio_control_to_off': rounded(median(roundRatios.control), 3),
       // The page faults are what a memory-hungry heap costs where faults are dear (src/cli/relaunch.ts).
       'limits.page_faults_per_request.off': rounded(faults.off / (requests * rounds), 4),
       'limits.page_faults_per_request.memory': rounded(faults.memory / (requests * rounds), 4),
       'limits.page_faults_per_request.redis': rounded(faults.redis / (requests * rounds), 4),
+      'limits.page_faults_per_request.control': rounded(faults.control / (requests * rounds), 4),
       'limits.failed_requests': errors,
     };
   } finally {

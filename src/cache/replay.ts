@@ -1,3 +1,5 @@
+import { openAIUsage } from '../providers/translate/openai-output.ts';
+import type { TokenUsage } from '../providers/types.ts';
 import { SSE_DONE, sseData } from '../server/sse.ts';
 
 interface CompletionMessage {
@@ -21,9 +23,10 @@ const CONTENT_CHUNK_CHARS = 256;
 
 /**
  * A cached chat.completion as a well-formed chat.completion.chunk stream: the role, the
- * content in chunks, tool calls, the finish reason, the usage chunk when asked for, [DONE].
+ * content in chunks, tool calls, the finish reason, the usage chunk when asked for (the answer's
+ * own usage, else `usage`: what the upstream reported when it was stored), [DONE].
  */
-export function replayAsStream(completionJson: string, includeUsage: boolean): string {
+export function replayAsStream(completionJson: string, includeUsage: boolean, usage?: TokenUsage): string {
   const completion = JSON.parse(completionJson) as Completion;
   const base = {
     id: completion.id,
@@ -53,7 +56,10 @@ export function replayAsStream(completionJson: string, includeUsage: boolean): s
     }
     out += chunk([{ index, delta: {}, finish_reason: choice.finish_reason ?? 'stop' }]);
   }
-  if (includeUsage && completion.usage !== undefined) out += chunk([], { usage: completion.usage });
+  if (includeUsage) {
+    const reported = completion.usage ?? (usage === undefined ? undefined : openAIUsage(usage));
+    if (reported !== undefined && reported !== null) out += chunk([], { usage: reported });
+  }
   return out + SSE_DONE;
 }
 

@@ -1,22 +1,51 @@
 import type { RequestContext } from '../pipeline/context.ts';
+import { openAIUsage } from '../providers/translate/openai-output.ts';
 import { SSE_CONTENT_TYPE } from '../server/sse.ts';
 import type { CachedAnswer } from './answer-store.ts';
 import { replayAsStream } from './replay.ts';
 import { Buffer } from 'node:buffer';
 
-/**
- * Each answer's body length in UTF-8 bytes, measured on its first hit: measuring means reading
- * the whole body, once per hit otherwise. Kept beside the answer, so it goes when the answer does.
- */
-const byteLengths = new WeakMap<CachedAnswer, number>();
+/** A cached answer as a JSON hit sends it. */
+interface JsonBody {
+  readonly text: string;
+  /** Its length in UTF-8 bytes. */
+  readonly bytes: number;
+}
 
-function byteLengthOf(answer: CachedAnswer): number {
-  let length = byteLengths.get(answer);
-  if (length === undefined) {
-    length = Buffer.byteLength(answer.body);
-    byteLengths.set(answer, length);
+/**
+ * Each answer's JSON body, made on its first JSON hit: measuring its length means reading the
+ * whole body, once per hit otherwise. Kept beside the answer, so it goes when the answer does.
+ */
+const jsonBodies = new WeakMap<CachedAnswer, JsonBody>();
+
+/** A usage object in the JSON text; the pattern cannot occur inside a JSON string, whose quotes are escaped. */
+const USAGE = '"usage":{';
+
+function jsonBodyOf(answer: CachedAnswer): JsonBody {
+  let body = jsonBodies.get(answer);
+  if (body === undefined) {
+    const text = withUsage(answer);
+    body = { text, bytes: Buffer.byteLength(text) };
+    jsonBodies.set(answer, body);
   }
-  return length;
+  return body;
+}
+
+/**
+ * The stored body, with the usage the upstream reported when it carries none (an answer stored
+ * from a stream whose client did not ask for usage, before such answers were stored with it).
+ */
+function withUsage(answer: CachedAnswer): string {
+  const { body, usage } = answer;
+  if (usage === undefined || body.includes(USAGE)) return body;
+  try {
+    const completion = JSON.parse(body) as Record<string, unknown>;
+    if (completion['usage'] !== undefined && completion['usage'] !== null) return body;
+    completion['usage'] = openAIUsage(usage);
+    return JSON.stringify(completion);
+  } catch {
+    return body;
+  }
 }
 
 /** Answers from the cache: the stored chat.completion as JSON, or replayed as an SSE stream. */
@@ -35,11 +64,12 @@ export function serveCachedAnswer(
     headers['cache-control'] = 'no-cache';
     headers['x-accel-buffering'] = 'no';
     res.writeHead(200, headers);
-    res.end(replayAsStream(answer.body, mode.includeUsage));
+    res.end(replayAsStream(answer.body, mode.includeUsage, answer.usage));
     return;
   }
+  const body = jsonBodyOf(answer);
   headers['content-type'] = 'application/json';
-  headers['content-length'] = String(byteLengthOf(answer));
+  headers['content-length'] = String(body.bytes);
   res.writeHead(200, headers);
-  res.end(answer.body);
+  res.end(body.text);
 }

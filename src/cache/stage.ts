@@ -7,7 +7,8 @@ import type { AttemptOptions, AttemptOutcome, ChatRequest } from '../providers/t
 import { RedisBackend } from '../state/redis.ts';
 import { addressId, MemoryTier, type AnswerAddress, type CachedAnswer, type PurgeFilter } from './answer-store.ts';
 import { AnswerCapture } from './capture.ts';
-import { InFlightMisses, type Coalesced, type Leader } from './coalesce.ts';
+import { InFlightMisses, type Coalesced, type Leader, type LiveStream } from './coalesce.ts';
+import { StreamFollower } from './follow.ts';
 import { RememberedKeys, semanticQuery, type CacheTarget, type SemanticQuery } from './key.ts';
 import { CachePolicies, isCacheable, parseDirective, parseTtlHeader, type CacheDirective } from './policy.ts';
 import { RedisTier } from './redis-tier.ts';
@@ -140,7 +141,9 @@ export class CacheStage {
     if (inFlight === undefined) return this.#alone(lookup, semantic);
     const id = addressId(lookup.address);
     const leader = inFlight.leaderOf(id);
-    if (leader !== undefined) return leader.wait(lookup.context.abort).then((next) => this.#afterWaiting(lookup, semantic, next));
+    if (leader !== undefined) {
+      return leader.wait(lookup.context.abort, lookup.request.stream === true).then((next) => this.#afterWaiting(lookup, semantic, next));
+    }
     if (lookup.directive === 'no-store') return this.#alone(lookup, semantic);
     this.#mark(lookup.context, { status: 'miss' }, lookup.address.namespace);
     return this.#ticket(lookup, semantic, inFlight.lead(id));
@@ -151,11 +154,16 @@ export class CacheStage {
     return lookup.directive === 'no-store' ? undefined : this.#ticket(lookup, semantic);
   }
 
-  /** Served the leader's answer; or upstream alone when it had none; or done when this request's client left or its deadline passed. */
-  #afterWaiting(lookup: Lookup, semantic: SemanticQuery | undefined, next: Coalesced): CacheLookup {
+  /**
+   * Served the leader's answer, or its stream as it comes; or upstream alone when it had none; or
+   * done when this request's client left or its deadline passed.
+   */
+  #afterWaiting(lookup: Lookup, semantic: SemanticQuery | undefined, next: Coalesced): CacheLookup | Promise<CacheLookup> {
     switch (next.kind) {
       case 'answer':
         return this.#serve(lookup, next.answer, { status: 'hit-coalesced' });
+      case 'follow':
+        return this.#follow(lookup, semantic, next.stream);
       case 'alone':
         return this.#alone(lookup, semantic);
       case 'gone':
@@ -163,6 +171,18 @@ export class CacheStage {
         finish(lookup.context, { kind: 'cancelled' });
         return 'answered';
     }
+  }
+
+  /** Follows the leader's stream live until it ends (or this request's client leaves); upstream alone when it can no longer be followed. */
+  #follow(lookup: Lookup, semantic: SemanticQuery | undefined, stream: LiveStream): CacheLookup | Promise<CacheLookup> {
+    const { context, request } = lookup;
+    if (context.abort.signal.aborted) return this.#afterWaiting(lookup, semantic, { kind: 'gone' });
+    if (!stream.joinable) return this.#alone(lookup, semantic);
+    const follower = new StreamFollower(context, stream, request.stream_options?.include_usage === true);
+    // Marked before it joins: joining sends the response's head with what the stream sent so far.
+    this.#mark(context, { status: 'hit-coalesced' }, lookup.address.namespace);
+    if (!follower.follow()) return this.#alone(lookup, semantic); // (not after the check above, in the same turn)
+    return follower.ended.then(() => 'answered');
   }
 
   async purge(filter: PurgeFilter): Promise<{ readonly memory: number; readonly shared: number; readonly semantic: number }> {
@@ -212,24 +232,52 @@ export class CacheStage {
     }
   }
 
-  /** `leader`: this request is the one identical requests wait for; they are served its answer as soon as it is stored. */
+  /**
+   * `leader`: this request is the one identical requests wait for; they are served its answer as
+   * soon as it is stored. A leader that streams keeps its upstream call going for those following
+   * its stream when its own client leaves (`Leader.carry`).
+   */
   #ticket(lookup: Lookup, semantic: SemanticQuery | undefined, leader?: Leader): CacheTicket {
+    if (leader !== undefined && lookup.request.stream === true) {
+      return {
+        wrap: (attempt) => (options) => {
+          const capture = new AnswerCapture(this.#config.max_entry_bytes, leader);
+          const sink = capture.wrap(options.sink);
+          const call = leader.carry(capture, options, lookup.context);
+          return call.run(
+            () => attempt({ ...options, sink, signal: call.signal, abortHooks: call }),
+            (outcome) => this.#attemptEnded(lookup, semantic, capture, outcome, leader),
+          );
+        },
+        ended: leader.ended,
+      };
+    }
     return {
       wrap: (attempt) => async (options) => {
-        const capture = new AnswerCapture(this.#config.max_entry_bytes);
+        const capture = new AnswerCapture(this.#config.max_entry_bytes, leader);
         const outcome = await attempt({ ...options, sink: capture.wrap(options.sink) });
-        if (outcome.kind === 'ok') {
-          const body = capture.completion();
-          if (body !== undefined) {
-            const answer: CachedAnswer = { body, expiresAt: Date.now() + lookup.ttlS * 1000, ...usageOf(outcome) };
-            this.#store(lookup, semantic, answer);
-            leader?.answered(answer);
-          }
-        }
+        this.#attemptEnded(lookup, semantic, capture, outcome, leader);
         return outcome;
       },
       ended: leader?.ended,
     };
+  }
+
+  /** Requests following its stream live end as it did, before waiters are served the stored answer. */
+  #attemptEnded(
+    lookup: Lookup,
+    semantic: SemanticQuery | undefined,
+    capture: AnswerCapture,
+    outcome: AttemptOutcome,
+    leader?: Leader,
+  ): void {
+    leader?.attemptEnded(capture, outcome);
+    if (outcome.kind !== 'ok') return;
+    const body = capture.completion(outcome.usage);
+    if (body === undefined) return;
+    const answer: CachedAnswer = { body, expiresAt: Date.now() + lookup.ttlS * 1000, ...usageOf(outcome) };
+    this.#store(lookup, semantic, answer);
+    leader?.answered(answer);
   }
 
   /** After the answer was sent: L1 now, L2 and the semantic index without waiting. */
