@@ -37,7 +37,11 @@ export function finish(context: RequestContext, outcome: AttemptOutcome): void {
   }
 }
 
-/** A stream that cannot go on ends with an error event, never silently; a JSON body is cut. */
+/**
+ * A stream that cannot go on ends with an error event, never silently; a JSON body is cut. The
+ * stream so far is whole events (a relay holds back one the upstream cut short; translators write
+ * whole ones), so the error event stands alone for the caller's SSE parser.
+ */
 function endBroken(context: RequestContext, message: string, code: GatewayErrorCode = 'upstream_error'): void {
   const { res } = context;
   if (!res.headersSent) {

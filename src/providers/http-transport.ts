@@ -7,6 +7,7 @@ import { Buffer } from 'node:buffer';
 import { replaceSecrets } from '../observability/redaction.ts';
 import type { StreamEndCheck, StreamEndChecks } from './stream-end.ts';
 import { CUT_STREAM_MESSAGE } from './translate/translators.ts';
+import { WholeEvents } from './whole-events.ts';
 
 /**
  * Turns a provider's 2xx answer into OpenAI's, incrementally: bytes in, OpenAI bytes out.
@@ -103,6 +104,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   #head: Buffer[] | undefined;
   #headBytes = 0;
   #filter: UsageEventFilter | undefined;
+  /** Holds back the event an untranslated stream's last chunk ends in the middle of: the client gets whole events only. */
+  #events: WholeEvents | undefined;
   /** The call's `streamEnd` check, once the answer is an event stream. */
   #endCheck: StreamEndCheck | undefined;
   readonly #onAbort = (): void => this.#controller?.abort(new Error('request cancelled'));
@@ -128,6 +131,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     else if (this.#call.translator === undefined) {
       const contentType = String(headers['content-type'] ?? 'application/json');
       if (contentType.startsWith('text/event-stream')) {
+        this.#events = new WholeEvents();
         if (this.#call.hideUsageEvent) this.#filter = new UsageEventFilter();
         this.#endCheck = this.#call.streamEnd?.();
       }
@@ -156,7 +160,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     const endCheck = this.#endCheck;
     if (this.#call.readUsage !== undefined || endCheck !== undefined) this.#keepForUsage(chunk);
     endCheck?.seen?.(chunk);
-    const forwarded = this.#filter === undefined ? chunk : this.#filter.push(chunk);
+    const whole = this.#events === undefined ? chunk : this.#events.push(chunk);
+    if (whole.length === 0) return;
+    const forwarded = this.#filter === undefined ? whole : this.#filter.push(whole);
     if (forwarded.length > 0) this.#forward(controller, forwarded);
   }
 
@@ -179,11 +185,14 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     }
     const end = this.#endCheck?.end(this.#tail ?? NO_BYTES);
     if (end?.kind === 'cut') {
-      // Ended cleanly before its final event: cut all the same, as if reset here (a last event the filter kept back is dropped).
+      // Ended cleanly before its final event: cut all the same, as if reset here (an unfinished last event kept back is dropped).
       this.#settle(this.#withUsageSoFar({ kind: 'broken', message: CUT_STREAM_MESSAGE }));
       return;
     }
-    const rest = this.#filter?.flush();
+    // A complete stream whose last event has no blank line after it: passed on as it came.
+    const unfinished = this.#events?.flush();
+    const filter = this.#filter;
+    const rest = filter === undefined ? unfinished : Buffer.concat([filter.push(unfinished ?? NO_BYTE), filter.flush()]);
     if (rest !== undefined && rest.length > 0) sink.write(rest);
     const usage = this.#tail === undefined ? undefined : this.#call.readUsage?.(this.#tail, this.#head ?? []);
     if (end?.kind === 'failed') {
@@ -272,6 +281,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
 const OK: AttemptOutcome = { kind: 'ok' };
 const UPSTREAM_ERROR_EVENT: AttemptOutcome = { kind: 'broken', message: 'The upstream ended its stream with an error event.' };
 const NO_BYTES: readonly Buffer[] = [];
+const NO_BYTE = Buffer.alloc(0);
 
 function unreadableAnswer(error: unknown): UpstreamErrorOutcome {
   const reason = error instanceof Error ? error.message : String(error);

@@ -240,6 +240,7 @@ describe('a Responses stream relayed as it is that ends before response.complete
     ]);
     expect(JSON.parse(events.at(-1)?.data ?? '')).toMatchObject({
       type: 'error',
+      sequence_number: 4,
       code: 'upstream_error',
       message: expect.stringMatching(/ended before its final event/) as string,
     });
@@ -264,7 +265,7 @@ describe('a stored Responses stream relayed again (GET /v1/responses/{id}?stream
       'response.content_part.added',
       'error',
     ]);
-    expect(JSON.parse(events.at(-1)?.data ?? '')).toMatchObject({ type: 'error', code: 'upstream_error' });
+    expect(JSON.parse(events.at(-1)?.data ?? '')).toMatchObject({ type: 'error', sequence_number: 4, code: 'upstream_error' });
   });
 });
 

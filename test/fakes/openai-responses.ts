@@ -5,7 +5,7 @@ import { invalidRequest, invalidType, missingParameter, openAIError, type OpenAI
 import { isJsonObject, type JsonObject } from './openai-fixtures.ts';
 import { openAIHeaders, sendError, sendJson } from './openai-http.ts';
 import { fail, parseModel, type Validated } from './openai-validation.ts';
-import { STREAM_ERROR, type StreamCut } from './upstream-faults.ts';
+import { halfOf, STREAM_ERROR, type StreamCut } from './upstream-faults.ts';
 
 /** The Responses API as OpenAI validates and answers it, with its own store for previous_response_id, GET and DELETE. */
 const PARAMETERS = new Set([
@@ -268,6 +268,7 @@ function writeEvents(res: ServerResponse, list: JsonObject[], cut: StreamCut | u
   res.writeHead(200, { ...openAIHeaders('text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' });
   for (const [index, event] of list.entries()) {
     if (index === cut?.after) {
+      if (cut.partial === true) res.write(halfOf(sseEvent(event)));
       if (cut.ending === 'close') setTimeout(() => res.socket?.destroy(), 20);
       else if (cut.ending === 'end') res.end();
       else if (cut.ending === 'error')

@@ -18,7 +18,7 @@ import { loadOpenAIFixtures, type OpenAIFixtures } from './openai-fixtures.ts';
 import { openAIHeaders, sendError, sendJson } from './openai-http.ts';
 import { createCompletion } from './openai-completions.ts';
 import { createResponse, storedResponseRoute, type ResponsesStore } from './openai-responses.ts';
-import { applyFault, STREAM_ERROR, streamCut, type StreamCut, type UpstreamFault } from './upstream-faults.ts';
+import { applyFault, halfOf, STREAM_ERROR, streamCut, type StreamCut, type UpstreamFault } from './upstream-faults.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -122,6 +122,7 @@ async function writeStream(
   res.writeHead(200, { ...openAIHeaders('text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' });
   for (const [index, { chunk, carriesContent }] of chunks.entries()) {
     if (index === cut?.after) {
+      if (cut.partial === true) res.write(halfOf(`data: ${JSON.stringify(chunk)}\n\n`));
       if (cut.ending === 'close') setTimeout(() => res.socket?.destroy(), 20);
       else if (cut.ending === 'end') res.end();
       else if (cut.ending === 'error') res.end(`data: ${JSON.stringify({ error: STREAM_ERROR })}\n\n`);

@@ -27,6 +27,12 @@ export type UpstreamFault =
    * the model fails mid-answer: no `[DONE]`, no `response.completed`.
    */
   | { readonly kind: 'error_after_chunks'; readonly chunks: number }
+  /**
+   * Streams this many chunks (or Responses events) of a normal answer, then the first half of the
+   * next one (a `data: {...` line cut short, no blank line), then closes the connection or ends the
+   * response cleanly: a stream cut in the middle of an event.
+   */
+  | { readonly kind: 'cut_mid_event'; readonly chunks: number; readonly ending: 'close' | 'end' }
   /** Answers normally after a delay. */
   | { readonly kind: 'delay'; readonly ms: number };
 
@@ -86,6 +92,7 @@ export function applyFault(fault: UpstreamFault, req: IncomingMessage, res: Serv
     case 'stall_after_chunks':
     case 'end_after_chunks':
     case 'error_after_chunks':
+    case 'cut_mid_event':
     case 'omit_done':
     case 'omit_finish':
     case 'delay':
@@ -103,7 +110,12 @@ export interface StreamCut {
   readonly ending: 'close' | 'stall' | 'end' | 'error';
   /** Leave out the chunk with the finish_reason (the rest, `[DONE]` included, as usual). */
   readonly omitFinish?: boolean;
+  /** Before the ending, the first half of the next chunk's event (cut mid-event). */
+  readonly partial?: boolean;
 }
+
+/** The first half of an event's bytes: its `data: {...` line cut short. */
+export const halfOf = (event: string): string => event.slice(0, Math.floor(event.length / 2));
 
 /** What a stream cut sends, or how it ends; also read by the Responses API (`createResponse`). */
 export function streamCut(fault: UpstreamFault | undefined): StreamCut | undefined {
@@ -116,6 +128,8 @@ export function streamCut(fault: UpstreamFault | undefined): StreamCut | undefin
       return { after: fault.chunks, ending: 'end' };
     case 'error_after_chunks':
       return { after: fault.chunks, ending: 'error' };
+    case 'cut_mid_event':
+      return { after: fault.chunks, ending: fault.ending, partial: true };
     case 'omit_done':
       return { after: Number.POSITIVE_INFINITY, ending: 'end' };
     case 'omit_finish':

@@ -1,7 +1,7 @@
 import type { RequestContext } from '../../pipeline/context.ts';
 import type { Send } from '../../pipeline/deliver.ts';
 import { deliverToHolder, handleIngress, type PipelineDeps } from '../../pipeline/handlers.ts';
-import type { RelayRequest } from '../../providers/types.ts';
+import type { RelayRequest, ResponseSink } from '../../providers/types.ts';
 import type { Target } from '../../router/route.ts';
 import { GatewayError } from '../../server/errors.ts';
 import { sendJson } from '../../server/respond.ts';
@@ -12,6 +12,7 @@ import { RESPONSES_FORMAT } from './format.ts';
 import { listInputItems } from './input-items.ts';
 import { inputItems, type Item } from './items.ts';
 import { recordingResponseId } from './record-id.ts';
+import { RelayedResponseStream } from './relayed-stream.ts';
 import { DROPPABLE, parseCreateResponse, toChatRequest, toChatView, type CreateResponse } from './request.ts';
 import { newResponseState } from './response.ts';
 import { ResponsesAnswer } from './stream.ts';
@@ -46,7 +47,7 @@ export function responsesIngress(store: ResponsesStore): ResponsesIngress {
       model: request.model,
       chat,
       view: () => toChatView(request, conversation),
-      relay: (target) => relayCreate({ request, target, history, store }),
+      relay: (target) => relayCreate({ context, request, target, history, store }),
       translate: (sink, target) => {
         const writer = new ResponsesAnswer(request, newResponseState(target.upstreamModel), (response) => {
           if (keep) store.put({ kind: 'conversation', id: String(response['id']), response, inputItems: conversation });
@@ -69,7 +70,6 @@ export function responsesIngress(store: ResponsesStore): ResponsesIngress {
       sendJson(context.res, 200, body, context.headers);
       return;
     }
-    // A stream of it relayed again (`?stream=true`) that the upstream cuts ends with a Responses error event.
     context.format = RESPONSES_FORMAT;
     await relayById(context, deps, { record, id, method: 'GET', path: `/responses/${encodeURIComponent(id)}${rest}${query}` });
   };
@@ -96,12 +96,13 @@ export function responsesIngress(store: ResponsesStore): ResponsesIngress {
 }
 
 function relayCreate(parts: {
+  context: RequestContext;
   request: CreateResponse;
   target: Target;
   history: Item[] | undefined;
   store: ResponsesStore;
 }): Send | undefined {
-  const { request, target, history, store } = parts;
+  const { context, request, target, history, store } = parts;
   const send = relayTo(target, 'openai-responses', () => {
     const body: Record<string, unknown> = { ...request, model: target.upstreamModel };
     if (history !== undefined) {
@@ -116,9 +117,26 @@ function relayCreate(parts: {
     }
     return { api: 'openai-responses', method: 'POST', path: '/responses', body: JSON.stringify(body), stream: request.stream === true };
   });
-  if (send === undefined || request.store === false) return send;
-  const remember = (id: string): void => store.put({ kind: 'relayed', id, provider: target.provider.name });
-  return (sendTarget, options) => send(sendTarget, { ...options, sink: recordingResponseId(options.sink, remember) });
+  if (send === undefined) return undefined;
+  const remember =
+    request.store === false ? undefined : (id: string): void => store.put({ kind: 'relayed', id, provider: target.provider.name });
+  if (remember === undefined && request.stream !== true) return send;
+  return (sendTarget, options) => {
+    let sink = request.stream === true ? numberedStream(context, options.sink) : options.sink;
+    if (remember !== undefined) sink = recordingResponseId(sink, remember);
+    return send(sendTarget, { ...options, sink });
+  };
+}
+
+/**
+ * The sink of one attempt relaying a Responses stream: the error event the gateway may end it with
+ * is numbered after the last event passed on (the attempt's own; another attempt's writer may have
+ * set the request's format before it).
+ */
+function numberedStream(context: RequestContext, sink: ResponseSink): ResponseSink {
+  const stream = new RelayedResponseStream();
+  context.format = stream.format;
+  return stream.sink(sink);
 }
 
 /** A response the upstream keeps: asked of the provider that made it, or of the one the caller names. */
@@ -131,6 +149,8 @@ async function relayById(
   const send: Send = async (target, options) => {
     const native = target.provider.native;
     if (!native?.apis.has('openai-responses')) throw notFound(call.id);
+    // A stream of it relayed again (`?stream=true`) that the upstream cuts ends with a Responses error event, numbered next.
+    if (relay.stream) options = { ...options, sink: numberedStream(context, options.sink) };
     const outcome = await native.relay(relay, options);
     if (outcome.kind === 'ok') await call.onDeleted?.();
     return outcome;

@@ -169,8 +169,12 @@ export async function startFakeProvider(dialect: Dialect, pathPrefix = ''): Prom
       // fake-cut: half the frames, then the connection drops. fake-unfinished: every frame but the
       // last (Anthropic's message_stop), then a clean end, as if the answer were complete.
       // fake-stream-error: half the frames, then the API's own error event, and a clean end.
-      const cut = turn.model === 'fake-cut';
+      // fake-cut-mid-event: half the frames and the first half of the next, then the connection drops.
+      const midEvent = turn.model === 'fake-cut-mid-event';
+      const cut = turn.model === 'fake-cut' || midEvent;
       const half = frames.slice(0, Math.max(2, Math.floor(frames.length / 2)));
+      const next = frames[half.length];
+      if (midEvent && next !== undefined) half.push(next.slice(0, Math.floor(next.length / 2)));
       const streamError = turn.model === 'fake-stream-error' ? dialect.streamError?.() : undefined;
       const sent = cut
         ? half
