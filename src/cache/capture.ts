@@ -7,6 +7,8 @@ import { assembleStream } from './assemble.ts';
 export interface StreamWatch {
   /** The first bytes of a 200 event stream went out; `capture` holds them (and the rest as they come). */
   began(capture: AnswerCapture): void;
+  /** What went out passed the cap: the answer will not be stored. */
+  passedCap(capture: AnswerCapture): void;
 }
 
 /**
@@ -101,6 +103,7 @@ export class AnswerCapture {
     if (this.#bytes > this.#maxBytes) {
       this.#overflow = true;
       this.#chunks.length = 0;
+      this.#watch?.passedCap(this);
       return;
     }
     this.#chunks.push(chunk);

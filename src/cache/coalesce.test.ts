@@ -187,6 +187,31 @@ describe('a leader’s stream followed live', () => {
     expect(await leader.wait(new RequestAbort(), false)).toEqual({ kind: 'alone' });
   });
 
+  it('sends the JSON requests already waiting upstream alone as soon as the stream passes the entry cap, not when it ends', async () => {
+    const inFlight = new InFlightMisses();
+    const leader = inFlight.lead('k');
+    const json = leader.wait(new RequestAbort(), false);
+    const { sink } = streamingAttempt(leader, 16);
+    sink.write('data: a\n\n');
+    const follower = new Recording();
+    await followed(leader, follower);
+    let settled: unknown;
+    void json.then((next) => (settled = next));
+    sink.write('data: more than the cap\n\n');
+    await Promise.resolve();
+    // The answer will not be stored: nothing is gained by waiting for the leader's stream to end.
+    expect(settled).toEqual({ kind: 'alone' });
+    // Those following it go on.
+    sink.write('data: b\n\n');
+    expect(follower.chunks).toEqual(['data: a\n\n', 'data: more than the cap\n\n', 'data: b\n\n']);
+    expect(follower.ending).toBeUndefined();
+    // So do those waiting when the stream's first bytes pass it.
+    const other = new InFlightMisses().lead('k');
+    const waiting = other.wait(new RequestAbort(), false);
+    streamingAttempt(other, 4).sink.write('data: a\n\n');
+    expect(await waiting).toEqual({ kind: 'alone' });
+  });
+
   it('waits for a JSON answer: nothing to follow', async () => {
     const leader = new InFlightMisses().lead('k');
     const waiting = leader.wait(new RequestAbort(), true);
@@ -333,6 +358,22 @@ describe('a leader whose own client leaves while others follow its stream', () =
     await sleep(60);
     expect(upstream.aborted).toBe(true);
     expect(follower.ending?.kind).toBe('broken');
+  });
+
+  it('keeps the upstream call going for the followers when the leader’s deadline is further than a timer can wait (about 24.8 days)', async () => {
+    const leader = new InFlightMisses().lead('k');
+    const { leaderAbort, sink, upstream, attempt } = carriedAttempt(leader, performance.now() + 30 * 24 * 3600 * 1000);
+    sink.write('data: a\n\n');
+    const follower = new Recording();
+    await followed(leader, follower);
+    leaderAbort.abort('client_closed');
+    expect(await attempt).toEqual({ kind: 'cancelled' });
+    await sleep(30);
+    expect(upstream.aborted).toBe(false);
+    expect(follower.ending).toBeUndefined();
+    upstream.end({ kind: 'ok' });
+    await Promise.resolve();
+    expect(follower.ending?.kind).toBe('complete');
   });
 
   it('aborts the upstream call at once when the leader’s deadline passes or the gateway shuts down, followed or not', async () => {

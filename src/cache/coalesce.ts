@@ -116,6 +116,19 @@ export class Leader implements StreamWatch {
     const staying = waiters.filter((waiter) => !waiter.streams);
     this.#waiters = staying.length === 0 ? undefined : staying;
     for (const waiter of waiters) if (waiter.streams) waiter.settle(follow);
+    if (!live.shared) this.passedCap(capture); // (its first bytes passed the cap already)
+  }
+
+  /**
+   * The leader's stream passed the cache's entry cap: its answer will not be stored, so the JSON
+   * requests waiting for it go upstream alone now rather than when it ends (those that come later
+   * do so at once; those following it go on).
+   */
+  passedCap(capture: AnswerCapture): void {
+    if (this.#ended || this.#live?.streams(capture) !== true) return;
+    const waiters = this.#waiters;
+    this.#waiters = undefined;
+    if (waiters !== undefined) for (const waiter of waiters) waiter.settle(ALONE);
   }
 
   /** One upstream attempt of the leader is over: when it was the one streaming, its followers end as it ended. */
@@ -200,6 +213,8 @@ export class Leader implements StreamWatch {
 const UNFINISHED = 'The answer ended before it was complete.';
 /** The leader's deadline passed (or the gateway shut down) while its answer streamed: the upstream call ended with it. */
 const CANCELLED = 'The identical request whose answer this one was following was cancelled before the answer was complete.';
+/** The longest delay a timer takes: past it, Node fires the timer after 1 ms. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
 /** What the leader's request gets once its client has left and its upstream call goes on for others. */
 const LEFT: AttemptOutcome = { kind: 'cancelled' };
 
@@ -292,7 +307,10 @@ export class CarriedCall implements AbortHooks {
   #orphan(): void {
     this.#orphaned = true;
     this.#capture.detach();
-    const timer = setTimeout(() => this.#own.abort('deadline'), Math.max(0, this.#request.deadlineAt - performance.now()));
+    const timer = setTimeout(
+      () => this.#own.abort('deadline'),
+      Math.min(LONGEST_TIMER_MS, Math.max(0, this.#request.deadlineAt - performance.now())),
+    );
     timer.unref();
     this.#timer = timer;
     this.#resolve?.(LEFT);

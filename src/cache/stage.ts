@@ -129,6 +129,9 @@ export class CacheStage {
         return this.#serve(lookup, answer, { status: 'hit-semantic', similarity: found.similarity });
       }
     }
+    // An identical request in flight may have stored its answer (and left the requests in flight) while this one looked further.
+    const stored = this.#memory.peek(address);
+    if (stored !== undefined) return this.#serve(lookup, stored, { status: 'hit-exact' });
     return this.#miss(lookup, semantic);
   }
 
