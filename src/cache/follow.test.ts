@@ -1,49 +1,15 @@
 import { Buffer } from 'node:buffer';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { createRequestContext, type RequestContext } from '../pipeline/context.ts';
+import { RecordingResponse as Written, recordingContext } from '../../test/support/recording-response.ts';
+import type { RequestContext } from '../pipeline/context.ts';
 import { RequestAbort } from '../pipeline/request-abort.ts';
 import type { ResponseSink } from '../providers/types.ts';
 import { AnswerCapture } from './capture.ts';
 import { InFlightMisses } from './coalesce.ts';
 import { StreamFollower } from './follow.ts';
 
-/** A response that notes what is written to it. */
-class Written {
-  status = 0;
-  body = '';
-  ended = false;
-  destroyed = false;
-  headersSent = false;
-  writeHead(status: number): this {
-    this.status = status;
-    this.headersSent = true;
-    return this;
-  }
-  write(chunk: string): boolean {
-    this.body += chunk;
-    return true;
-  }
-  end(chunk?: string): this {
-    if (chunk !== undefined) this.body += chunk;
-    this.ended = true;
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    return this;
-  }
-}
-
 function contextOf(res: Written): RequestContext {
-  return createRequestContext({
-    id: 'req_1',
-    req: { headers: {} } as IncomingMessage,
-    res: res as unknown as ServerResponse,
-    startedAt: 0,
-    deadlineAt: Number.POSITIVE_INFINITY,
-    bodyCapture: 'off',
-  });
+  return recordingContext(res);
 }
 
 const noSink: ResponseSink = { start: () => undefined, write: () => true, onDrain: () => undefined, end: () => undefined };

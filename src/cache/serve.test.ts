@@ -1,37 +1,13 @@
 import { Buffer } from 'node:buffer';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { createRequestContext } from '../pipeline/context.ts';
+import { RecordingResponse as Written, recordingContext } from '../../test/support/recording-response.ts';
+
 import type { CachedAnswer } from './answer-store.ts';
 import { serveCachedAnswer } from './serve.ts';
 
-/** A response that notes what is written to it. */
-class Written {
-  status = 0;
-  headers: Record<string, string> = {};
-  body = '';
-  writeHead(status: number, headers: Record<string, string>): this {
-    this.status = status;
-    this.headers = { ...headers };
-    return this;
-  }
-  end(chunk: string): this {
-    this.body += chunk;
-    return this;
-  }
-}
-
 function served(answer: CachedAnswer, stream = false): Written {
   const res = new Written();
-  const context = createRequestContext({
-    id: 'req_1',
-    req: { headers: {} } as IncomingMessage,
-    res: res as unknown as ServerResponse,
-    startedAt: 0,
-    deadlineAt: Number.POSITIVE_INFINITY,
-    bodyCapture: 'off',
-  });
-  serveCachedAnswer(context, answer, { stream, includeUsage: true });
+  serveCachedAnswer(recordingContext(res), answer, { stream, includeUsage: true });
   return res;
 }
 

@@ -1,51 +1,16 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RecordingResponse as Written, recordingContext } from '../../test/support/recording-response.ts';
 import { cacheSchema } from '../config/cache-schema.ts';
 import { createLogger } from '../observability/logger.ts';
-import { createRequestContext, type RequestContext } from '../pipeline/context.ts';
+import type { RequestContext } from '../pipeline/context.ts';
 import type { AttemptOptions, AttemptOutcome, ChatRequest, ResponseSink } from '../providers/types.ts';
 import type { CachedAnswer } from './answer-store.ts';
 import { RedisTier } from './redis-tier.ts';
 import { CacheStage, type CacheTicket } from './stage.ts';
 
-/** A response that notes what is written to it. */
-class Written {
-  status = 0;
-  body = '';
-  ended = false;
-  destroyed = false;
-  headersSent = false;
-  writeHead(status: number): this {
-    this.status = status;
-    this.headersSent = true;
-    return this;
-  }
-  write(chunk: string): boolean {
-    this.body += chunk;
-    return true;
-  }
-  end(chunk?: string): this {
-    if (chunk !== undefined) this.body += chunk;
-    this.ended = true;
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    return this;
-  }
-}
-
 function contextOf(id: string, authorization = 'Bearer tenant-a'): { context: RequestContext; res: Written } {
   const res = new Written();
-  const context = createRequestContext({
-    id,
-    req: { headers: { authorization }, rawHeaders: ['authorization', authorization] } as unknown as IncomingMessage,
-    res: res as unknown as ServerResponse,
-    startedAt: 0,
-    deadlineAt: Number.POSITIVE_INFINITY,
-    bodyCapture: 'off',
-  });
-  return { context, res };
+  return { context: recordingContext(res, { id, authorization }), res };
 }
 
 const request = (text: string): ChatRequest => ({ model: 'fast', temperature: 0, messages: [{ role: 'user', content: text }] });
