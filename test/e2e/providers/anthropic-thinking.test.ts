@@ -5,17 +5,12 @@ import { ANTHROPIC_KEY, anthropicDialect } from '../../fakes/providers/anthropic
 import { startFakeProvider, type FakeProvider } from '../../fakes/providers/harness.ts';
 import { apiErrorOf } from '../../support/api-error.ts';
 import { startGateway, type GatewayProcess } from '../../support/gateway-process.ts';
+import { readThinkingStream, type ThinkingBlock } from '../../support/thinking-stream.ts';
 
 const weather: ChatCompletionTool = {
   type: 'function',
   function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
 };
-
-interface ThinkingBlock {
-  type: string;
-  thinking?: string;
-  signature?: string;
-}
 
 let fake: FakeProvider;
 let gateway: GatewayProcess;
@@ -100,16 +95,7 @@ describe('Anthropic extended thinking through the gateway', () => {
       reasoning_effort: 'low',
       stream: true,
     });
-    let reasoning = '';
-    const blocks: ThinkingBlock[] = [];
-    let toolCallId = '';
-    for await (const chunk of stream) {
-      const delta = chunk.choices[0]?.delta as
-        { reasoning_content?: string; thinking_blocks?: ThinkingBlock[]; tool_calls?: { id?: string }[] } | undefined;
-      reasoning += delta?.reasoning_content ?? '';
-      blocks.push(...(delta?.thinking_blocks ?? []));
-      toolCallId ||= delta?.tool_calls?.[0]?.id ?? '';
-    }
+    const { reasoning, blocks, toolCallId } = await readThinkingStream(stream);
     expect(reasoning).toBe('The user wants a short answer; a tool may help.');
     expect(blocks).toEqual([{ type: 'thinking', thinking: reasoning, signature: expect.any(String) as string }]);
     const answer = await turn(followUp(toolCallId, blocks));

@@ -7,6 +7,7 @@ import { AWS_KEYS, AWS_REGION, bedrockDialect, REDACTED_REASONING } from '../../
 import { startFakeProvider, type FakeProvider } from '../../fakes/providers/harness.ts';
 import { apiErrorOf } from '../../support/api-error.ts';
 import { startGateway, type GatewayProcess } from '../../support/gateway-process.ts';
+import { readThinkingStream, type ThinkingBlock } from '../../support/thinking-stream.ts';
 
 /** Claude's extended thinking on Bedrock, asked for by an OpenAI chat caller (`reasoning_effort`) or a Messages caller (`thinking`). */
 
@@ -15,12 +16,6 @@ const CLAUDE = 'br/us.anthropic.claude-sonnet-4-20250514-v1:0';
 const REDACTING = 'br/us.anthropic.claude-sonnet-4-fake-redacted-v1:0';
 const THOUGHT = 'The user wants a short answer; a tool may help.';
 
-interface ThinkingBlock {
-  type: string;
-  thinking?: string;
-  signature?: string;
-  data?: string;
-}
 type ThinkingMessage = OpenAI.ChatCompletionMessage & { thinking_blocks?: ThinkingBlock[]; reasoning_content?: string };
 
 const weather: ChatCompletionTool = {
@@ -148,16 +143,7 @@ describe('Claude on Bedrock thinks when an OpenAI chat caller asks with reasonin
       reasoning_effort: 'low',
       stream: true,
     });
-    let reasoning = '';
-    const blocks: ThinkingBlock[] = [];
-    let toolCallId = '';
-    for await (const chunk of stream) {
-      const delta = chunk.choices[0]?.delta as
-        { reasoning_content?: string; thinking_blocks?: ThinkingBlock[]; tool_calls?: { id?: string }[] } | undefined;
-      reasoning += delta?.reasoning_content ?? '';
-      blocks.push(...(delta?.thinking_blocks ?? []));
-      toolCallId ||= delta?.tool_calls?.[0]?.id ?? '';
-    }
+    const { reasoning, blocks, toolCallId } = await readThinkingStream(stream);
     expect(reasoning).toBe(THOUGHT);
     expect(blocks).toEqual([
       { type: 'thinking', thinking: THOUGHT, signature: expect.any(String) as string },
