@@ -103,6 +103,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   #tailBytes = 0;
   #head: Buffer[] | undefined;
   #headBytes = 0;
+  /** Reads the whole events `#events` passes on. */
   #filter: UsageEventFilter | undefined;
   /** Holds back the event an untranslated stream's last chunk ends in the middle of: the client gets whole events only. */
   #events: WholeEvents | undefined;
@@ -191,8 +192,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     }
     // A complete stream whose last event has no blank line after it: passed on as it came.
     const unfinished = this.#events?.flush();
-    const filter = this.#filter;
-    const rest = filter === undefined ? unfinished : Buffer.concat([filter.push(unfinished ?? NO_BYTE), filter.flush()]);
+    const rest = this.#filter === undefined || unfinished === undefined ? unfinished : this.#filter.push(unfinished);
     if (rest !== undefined && rest.length > 0) sink.write(rest);
     const usage = this.#tail === undefined ? undefined : this.#call.readUsage?.(this.#tail, this.#head ?? []);
     if (end?.kind === 'failed') {
@@ -281,7 +281,6 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
 const OK: AttemptOutcome = { kind: 'ok' };
 const UPSTREAM_ERROR_EVENT: AttemptOutcome = { kind: 'broken', message: 'The upstream ended its stream with an error event.' };
 const NO_BYTES: readonly Buffer[] = [];
-const NO_BYTE = Buffer.alloc(0);
 
 function unreadableAnswer(error: unknown): UpstreamErrorOutcome {
   const reason = error instanceof Error ? error.message : String(error);

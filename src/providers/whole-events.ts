@@ -97,18 +97,47 @@ function endsEvent(chunk: Buffer, length: number): boolean {
   return last === CR && before === CR;
 }
 
-/** Just past the chunk's last blank line (its bytes all in the chunk); -1 when there is none. */
-function lastEventEnd(chunk: Buffer): number {
-  let lf = chunk.lastIndexOf(LF);
+/**
+ * Just past the last blank line whose bytes all come before `limit` (the whole chunk when left
+ * out); -1 when there is none. Shared with the stream filters that need an event's bounds.
+ */
+export function lastEventEnd(chunk: Buffer, limit: number = chunk.length): number {
+  if (limit < 2) return -1;
+  let lf = chunk.lastIndexOf(LF, limit - 1);
   if (lf === -1) {
     // No LF at all: CR-only line endings, maybe.
-    const crs = chunk.lastIndexOf(CR_CR);
+    const crs = chunk.lastIndexOf(CR_CR, limit - 2);
     return crs === -1 ? -1 : crs + 2;
   }
   while (lf > 0) {
-    const before = chunk[lf - 1];
-    if (before === LF || (before === CR && lf > 1 && chunk[lf - 2] === LF)) return lf + 1;
+    if (endsBlankLine(chunk, lf)) return lf + 1;
     lf = chunk.lastIndexOf(LF, lf - 1);
   }
   return -1;
+}
+
+/**
+ * Just past the first blank line after `from` (a byte inside an event's line, not a line break);
+ * -1 when there is none: the end of the event `from` is in, in bytes of whole events.
+ */
+export function nextEventEnd(bytes: Buffer, from: number): number {
+  let lf = bytes.indexOf(LF, from);
+  if (lf === -1) {
+    // No LF after it: CR-only line endings, maybe.
+    const crs = bytes.indexOf(CR_CR, from);
+    return crs === -1 ? -1 : crs + 2;
+  }
+  while (lf !== -1) {
+    const next = bytes[lf + 1];
+    if (next === LF) return lf + 2;
+    if (next === CR && bytes[lf + 2] === LF) return lf + 3;
+    lf = bytes.indexOf(LF, lf + 1);
+  }
+  return -1;
+}
+
+/** Whether the LF at `lf` ends a blank line (LF LF, LF CR LF). */
+function endsBlankLine(bytes: Buffer, lf: number): boolean {
+  const before = bytes[lf - 1];
+  return before === LF || (before === CR && bytes[lf - 2] === LF);
 }

@@ -64,11 +64,12 @@ interface Request {
   readonly tools: JsonObject[];
 }
 
-function checkItem(item: unknown, index: number, callIds: Set<string>): OpenAIError | undefined {
+function checkItem(item: unknown, index: number, callIds: Set<string>, store: ResponsesStore): OpenAIError | undefined {
   if (!isJsonObject(item)) return invalidType(`input[${index}]`, 'an object', item);
   const type = item['type'] ?? 'message';
   if (typeof type !== 'string' || !ITEM_TYPES.has(type))
     return invalidRequest(`Invalid value: '${String(type)}'.`, `input[${index}].type`, 'invalid_value');
+  if (type === 'reasoning') return checkReasoning(item, index, store);
   if (type === 'function_call') {
     if (typeof item['call_id'] !== 'string') return missingParameter(`input[${index}].call_id`);
     callIds.add(item['call_id']);
@@ -103,6 +104,29 @@ function checkItem(item: unknown, index: number, callIds: Set<string>): OpenAIEr
   return undefined;
 }
 
+/**
+ * OpenAI takes back only the reasoning items it issued: by id, from a response it stored, or with
+ * encrypted content it can decrypt (this fake issues none); any other it refuses with a 400.
+ */
+function checkReasoning(item: JsonObject, index: number, store: ResponsesStore): OpenAIError | undefined {
+  const id = item['id'];
+  if (typeof id !== 'string') return missingParameter(`input[${index}].id`);
+  if (item['encrypted_content'] !== undefined && item['encrypted_content'] !== null) {
+    return invalidRequest(
+      `The encrypted content for item input[${index}] could not be verified.`,
+      `input[${index}].encrypted_content`,
+      'invalid_encrypted_content',
+    );
+  }
+  const issued = [...store.values()].some((stored) => (stored.response['output'] as JsonObject[]).some((out) => out['id'] === id));
+  if (issued) return undefined;
+  return invalidRequest(
+    `Item with id '${id}' not found. Items are not persisted when \`store\` is set to false. Try again with \`store\` set to true, or remove this item from your input.`,
+    'input',
+    null,
+  );
+}
+
 function normalize(input: unknown): JsonObject[] {
   if (typeof input === 'string') return [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }];
   return (input as JsonObject[]).map((item) => ({
@@ -132,7 +156,7 @@ function parse(body: unknown, store: ResponsesStore): Validated<Request> {
   const callIds = new Set(history.flatMap((item) => (item['type'] === 'function_call' ? [String(item['call_id'])] : [])));
   const items = Array.isArray(input) ? input : [];
   for (const [index, item] of items.entries()) {
-    const problem = checkItem(item, index, callIds);
+    const problem = checkItem(item, index, callIds, store);
     if (problem) return fail(problem);
   }
   const inputItems = normalize(input);

@@ -118,22 +118,24 @@ async function writeStream(
   delayMs: number,
   closing: AbortSignal,
   cut?: StreamCut,
+  newline = '\n',
 ): Promise<void> {
+  const end = newline + newline;
   res.writeHead(200, { ...openAIHeaders('text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' });
   for (const [index, { chunk, carriesContent }] of chunks.entries()) {
     if (index === cut?.after) {
-      if (cut.partial === true) res.write(halfOf(`data: ${JSON.stringify(chunk)}\n\n`));
+      if (cut.partial === true) res.write(halfOf(`data: ${JSON.stringify(chunk)}${end}`));
       if (cut.ending === 'close') setTimeout(() => res.socket?.destroy(), 20);
       else if (cut.ending === 'end') res.end();
-      else if (cut.ending === 'error') res.end(`data: ${JSON.stringify({ error: STREAM_ERROR })}\n\n`);
+      else if (cut.ending === 'error') res.end(`data: ${JSON.stringify({ error: STREAM_ERROR })}${end}`);
       return;
     }
     if (cut?.omitFinish === true && isFinishChunk(chunk)) continue;
     if (delayMs > 0 && carriesContent) await sleep(delayMs, undefined, { signal: closing });
     if (res.destroyed) return;
-    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    res.write(`data: ${JSON.stringify(chunk)}${end}`);
   }
-  res.end(cut?.ending === 'end' && cut.omitFinish !== true ? undefined : 'data: [DONE]\n\n');
+  res.end(cut?.ending === 'end' && cut.omitFinish !== true ? undefined : `data: [DONE]${end}`);
 }
 
 function isFinishChunk(chunk: StreamedChunk['chunk']): boolean {
@@ -155,7 +157,9 @@ const handleChat: JsonRouteHandler = async (body, req, res, ctx) => {
   const answer = planAnswer(request);
   if (request.stream) {
     const chunks = buildChunks(ctx.fixtures, request, answer);
-    return writeStream(res, chunks, slow ? SLOW_STREAM_INTERVAL_MS : 0, ctx.closing, cut);
+    const crlf = fault?.kind === 'crlf_events' ? fault : undefined;
+    const interval = slow ? SLOW_STREAM_INTERVAL_MS : (crlf?.intervalMs ?? 0);
+    return writeStream(res, chunks, interval, ctx.closing, cut, crlf === undefined ? '\n' : '\r\n');
   }
   if (slow) await sleep(SLOW_COMPLETION_DELAY_MS, undefined, { signal: ctx.closing });
   sendJson(res, 200, buildCompletion(ctx.fixtures, request, answer));

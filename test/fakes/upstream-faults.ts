@@ -34,7 +34,13 @@ export type UpstreamFault =
    */
   | { readonly kind: 'cut_mid_event'; readonly chunks: number; readonly ending: 'close' | 'end' }
   /** Answers normally after a delay. */
-  | { readonly kind: 'delay'; readonly ms: number };
+  | { readonly kind: 'delay'; readonly ms: number }
+  /**
+   * Streams the normal chat answer with CRLF line endings (`\r\n\r\n` between events), as the SSE
+   * spec allows and some OpenAI-compatible servers do, each content chunk `intervalMs` after the one
+   * before it. Not a fault in the stream, but in what a gateway may expect of it.
+   */
+  | { readonly kind: 'crlf_events'; readonly intervalMs: number };
 
 export const FAULTS = {
   tooManyRequests: (retryAfterSeconds?: number): UpstreamFault => {
@@ -71,7 +77,8 @@ export const FAULTS = {
 
 /**
  * Applies a fault to a chat or Responses request; returns false for `delay`, `omit_done`,
- * `omit_finish` and the `..._after_chunks` faults, which the normal answer path carries out.
+ * `omit_finish`, `crlf_events` and the `..._after_chunks` faults, which the normal answer path
+ * carries out (`crlf_events` only for chat).
  */
 export function applyFault(fault: UpstreamFault, req: IncomingMessage, res: ServerResponse, stream: boolean): boolean {
   switch (fault.kind) {
@@ -96,6 +103,7 @@ export function applyFault(fault: UpstreamFault, req: IncomingMessage, res: Serv
     case 'omit_done':
     case 'omit_finish':
     case 'delay':
+    case 'crlf_events':
       return false;
   }
 }

@@ -16,7 +16,7 @@ import { RelayedResponseStream } from './relayed-stream.ts';
 import { DROPPABLE, parseCreateResponse, toChatRequest, toChatView, type CreateResponse } from './request.ts';
 import { newResponseState } from './response.ts';
 import { ResponsesAnswer } from './stream.ts';
-import { isClaudeReasoning } from './thinking.ts';
+import { isGatewayReasoning } from './thinking.ts';
 import { decodePathSegment } from '../../server/path-segment.ts';
 
 type Handler = (context: RequestContext, deps: PipelineDeps, body?: unknown) => Promise<void>;
@@ -106,14 +106,15 @@ function relayCreate(parts: {
   const send = relayTo(target, 'openai-responses', () => {
     const body: Record<string, unknown> = { ...request, model: target.upstreamModel };
     if (history !== undefined) {
-      // The gateway holds this conversation, not the upstream: it goes along as input, without the gateway's item ids.
+      // The gateway holds this conversation, not the upstream: it goes along as input, without the gateway's item ids
+      // and reasoning (OpenAI's own reasoning items, which it finds by id, keep theirs).
       body['input'] = [...history, ...inputItems(request.input)]
-        .filter((item) => !isClaudeReasoning(item))
-        .map(({ id: _id, status: _status, ...item }) => item);
+        .filter((item) => !isGatewayReasoning(item))
+        .map(({ id, status: _status, ...item }) => (item['type'] === 'reasoning' ? { id, ...item } : item));
       delete body['previous_response_id'];
-    } else if (Array.isArray(request.input) && request.input.some(isClaudeReasoning)) {
-      // Claude's reasoning, from an earlier turn on Claude, is not OpenAI's to read: it would refuse it.
-      body['input'] = request.input.filter((item) => !isClaudeReasoning(item));
+    } else if (Array.isArray(request.input) && request.input.some(isGatewayReasoning)) {
+      // Reasoning from an earlier turn on a chat provider (Claude, DeepSeek, Gemini...) is not OpenAI's: it would refuse it.
+      body['input'] = request.input.filter((item) => !isGatewayReasoning(item));
     }
     return { api: 'openai-responses', method: 'POST', path: '/responses', body: JSON.stringify(body), stream: request.stream === true };
   });

@@ -9,8 +9,13 @@ import { thinkingBlocksOfItem } from './thinking.ts';
 export type Item = Record<string, unknown>;
 
 export function newId(prefix: 'resp' | 'msg' | 'fc' | 'rs'): string {
-  return `${prefix}_${randomBytes(24).toString('hex')}`;
+  const random = randomBytes(24).toString('hex');
+  // The gateway's reasoning items must be told from OpenAI's (see thinking.ts): their ids carry a mark OpenAI's hex ids never have.
+  return prefix === 'rs' ? `${GATEWAY_REASONING_ID}${random}` : `${prefix}_${random}`;
 }
+
+/** How the ids of the reasoning items the gateway makes begin. */
+export const GATEWAY_REASONING_ID = 'rs_lp_';
 
 /** The request's `input` as items, each with an id (as OpenAI lists them in `input_items`). */
 export function inputItems(input: string | readonly Item[]): Item[] {

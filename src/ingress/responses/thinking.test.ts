@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatChunk } from '../chat-answer.ts';
-import { inputItems, toChatMessages, type Item } from './items.ts';
+import { inputItems, newId, toChatMessages, type Item } from './items.ts';
 import { parseCreateResponse } from './request.ts';
 import { newResponseState } from './response.ts';
 import { ResponsesAnswer } from './stream.ts';
-import { isClaudeReasoning, sealThinkingBlocks, thinkingBlocksOfItem } from './thinking.ts';
+import { isGatewayReasoning, sealThinkingBlocks, thinkingBlocksOfItem } from './thinking.ts';
 
 const signed = { type: 'thinking', thinking: 'Let me look it up.', signature: 'sig-1' } as const;
 const redacted = { type: 'redacted_thinking', data: 'opaque' } as const;
@@ -14,15 +14,29 @@ const toolOutput: Item = { type: 'function_call_output', call_id: 'call_1', outp
 const user: Item = { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Weather in Paris?' }] };
 const reasoning = (encrypted: unknown): Item => ({ type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: encrypted });
 
+describe('the reasoning items OpenAI’s Responses API would refuse', () => {
+  it('are the gateway’s, by id or by Claude’s sealed blocks; OpenAI’s own are not', () => {
+    const openAIs: Item = { type: 'reasoning', id: 'rs_68af4030baa48193b0b43b4c2a176a1a05438e46b5f69a3b', summary: [] };
+    expect(isGatewayReasoning(openAIs)).toBe(false);
+    expect(isGatewayReasoning({ ...openAIs, encrypted_content: 'gAAAAABpF-openai' })).toBe(false);
+    // DeepSeek's or Gemini's reasoning, as the gateway hands it out: its id, no encrypted content.
+    const chats: Item = { type: 'reasoning', id: newId('rs'), summary: [], content: [{ type: 'reasoning_text', text: 'Hmm.' }] };
+    expect(isGatewayReasoning(chats)).toBe(true);
+    expect(isGatewayReasoning({ ...openAIs, id: newId('rs'), encrypted_content: sealThinkingBlocks([signed]) })).toBe(true);
+    expect(isGatewayReasoning({ type: 'message', id: newId('rs'), role: 'user', content: 'hi' })).toBe(false);
+  });
+});
+
 describe('Claude’s thinking blocks in a reasoning item’s encrypted_content', () => {
   it('go in and come out as they were, and only from the gateway’s own items', () => {
     const sealed = sealThinkingBlocks([signed, redacted]);
     expect(thinkingBlocksOfItem(reasoning(sealed))).toEqual([signed, redacted]);
-    expect(isClaudeReasoning(reasoning(sealed))).toBe(true);
+    expect(isGatewayReasoning(reasoning(sealed))).toBe(true);
     // OpenAI's own encrypted reasoning, or none: nothing of Claude's.
     expect(thinkingBlocksOfItem(reasoning('gAAAAABpF-openai'))).toEqual([]);
-    expect(isClaudeReasoning(reasoning('gAAAAABpF-openai'))).toBe(false);
+    expect(isGatewayReasoning(reasoning('gAAAAABpF-openai'))).toBe(false);
     expect(thinkingBlocksOfItem(reasoning(null))).toEqual([]);
+    expect(isGatewayReasoning(reasoning(null))).toBe(false);
     // Altered out of shape: carries nothing (Claude checks the signature of what is still a block).
     expect(thinkingBlocksOfItem(reasoning(`${sealed.slice(0, 30)}%%%`))).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { returnableThinkingBlocks } from '../../providers/anthropic/thinking.ts';
 import type { ThinkingBlock } from '../../providers/translate/openai-output.ts';
-import type { Item } from './items.ts';
+import { GATEWAY_REASONING_ID, type Item } from './items.ts';
 
 /**
  * Claude's signed thinking blocks (a chat answer's `thinking_blocks`), carried in a reasoning
@@ -29,9 +29,17 @@ export function thinkingBlocksOfItem(item: Item): ThinkingBlock[] {
   }
 }
 
-/** A reasoning item that carries Claude's thinking, which OpenAI's Responses API cannot take (it refuses reasoning it cannot decrypt). */
-export function isClaudeReasoning(item: Item): boolean {
-  return item['type'] === 'reasoning' && isSealed(item['encrypted_content']);
+/**
+ * A reasoning item the gateway made, which OpenAI's Responses API cannot take: it refuses reasoning
+ * items it did not issue (an id it does not know, content it cannot decrypt). Those are the ones of
+ * chat providers' answers (Claude's thinking, DeepSeek's `reasoning_content`, Gemini's thoughts),
+ * told by the gateway's id, or by Claude's sealed blocks (whatever the id, as the gateway's did
+ * not always carry a mark). OpenAI's own reasoning items, relayed from it before, are not.
+ */
+export function isGatewayReasoning(item: Item): boolean {
+  if (item['type'] !== 'reasoning') return false;
+  const id = item['id'];
+  return (typeof id === 'string' && id.startsWith(GATEWAY_REASONING_ID)) || isSealed(item['encrypted_content']);
 }
 
 function isSealed(content: unknown): content is string {

@@ -5,6 +5,7 @@ import { startOpenAIUpstream, type OpenAIUpstream } from '../../fakes/openai-ups
 import { ANTHROPIC_KEY, anthropicDialect } from '../../fakes/providers/anthropic.ts';
 import { AWS_KEYS, AWS_REGION, bedrockDialect, REDACTED_REASONING } from '../../fakes/providers/bedrock.ts';
 import { startFakeProvider, type FakeProvider } from '../../fakes/providers/harness.ts';
+import { deepseekDialect, FAKE_KEY } from '../../fakes/providers/openai-like.ts';
 import { startGateway, type GatewayProcess } from '../../support/gateway-process.ts';
 
 /**
@@ -19,21 +20,24 @@ const THOUGHT = 'The user wants a short answer; a tool may help.';
 
 let anthropicFake: FakeProvider;
 let bedrockFake: FakeProvider;
+let deepseekFake: FakeProvider;
 let openaiFake: OpenAIUpstream;
 let gateway: GatewayProcess;
 let client: OpenAI;
 
 beforeAll(async () => {
-  [anthropicFake, bedrockFake, openaiFake] = await Promise.all([
+  [anthropicFake, bedrockFake, openaiFake, deepseekFake] = await Promise.all([
     startFakeProvider(anthropicDialect, '/v1'),
     startFakeProvider(bedrockDialect()),
     startOpenAIUpstream(),
+    startFakeProvider(deepseekDialect, '/v1'),
   ]);
   gateway = await startGateway({
     config: `logging: { level: debug }
 providers:
   claude: { type: anthropic, base_url: ${anthropicFake.url}, api_key: ${ANTHROPIC_KEY} }
   openai: { type: openai, base_url: ${openaiFake.url}, api_key: sk-upstream-thinking }
+  deepseek: { type: deepseek, base_url: ${deepseekFake.url}, api_key: ${FAKE_KEY} }
   br:
     type: bedrock
     base_url: ${bedrockFake.url}
@@ -47,7 +51,7 @@ providers:
 
 afterAll(async () => {
   await gateway?.stop();
-  await Promise.all([anthropicFake?.close(), bedrockFake?.close(), openaiFake?.close()]);
+  await Promise.all([anthropicFake?.close(), bedrockFake?.close(), openaiFake?.close(), deepseekFake?.close()]);
 });
 
 const weather: FunctionTool = {
@@ -208,5 +212,38 @@ describe('a Responses conversation that moves from Claude to OpenAI (relayed)', 
     });
     expect(asInput.status).toBe('completed');
     expect(inputTypes()).toEqual(['message', 'function_call', 'function_call_output']);
+  });
+});
+
+describe('a Responses conversation that moves from DeepSeek (reasoning_content) to OpenAI (relayed)', () => {
+  // OpenAI refuses a reasoning item it did not issue (the fake as the real API: 400, unknown id).
+  it('leaves the reasoning items the gateway made out of what OpenAI gets, by previous_response_id or as input', async () => {
+    const first = await client.responses.create({ model: 'deepseek/deepseek-reasoner', input: [question] });
+    const reasoning = first.output.filter((item): item is ResponseReasoningItem => item.type === 'reasoning');
+    expect(reasoning).toHaveLength(1);
+    expect(reasoning[0]?.encrypted_content ?? undefined).toBeUndefined();
+    const inputTypes = (): unknown[] =>
+      (openaiFake.requests.at(-1)?.body as { input?: { type?: string }[] } | undefined)?.input?.map((item) => item.type ?? 'message') ?? [];
+    const next: ResponseInputItem = { role: 'user', content: 'And tomorrow?' };
+
+    const byId = await client.responses.create({ model: 'openai/gpt-4.1', input: [next], previous_response_id: first.id });
+    expect(byId.status).toBe('completed');
+    expect(inputTypes()).toEqual(['message', 'message', 'message']);
+
+    const asInput = await client.responses.create({
+      model: 'openai/gpt-4.1',
+      input: [question, ...(first.output as ResponseInputItem[]), next],
+    });
+    expect(asInput.status).toBe('completed');
+    expect(inputTypes()).toEqual(['message', 'message', 'message']);
+  });
+
+  it('still refuses, as OpenAI would, a reasoning item OpenAI never issued that the gateway did not make', async () => {
+    const stranger = { type: 'reasoning', id: 'rs_0123456789abcdef', summary: [] } as ResponseInputItem;
+    const error = await client.responses
+      .create({ model: 'openai/gpt-4.1', input: [question, stranger] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(String((error as Error).message)).toMatch(/rs_0123456789abcdef.*not found/);
   });
 });
