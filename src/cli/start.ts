@@ -29,7 +29,7 @@ export async function runStart(options: StartOptions): Promise<number> {
   }
   const host = options.host ?? config.server.host;
   const logger = createLogger(process.env['LIGHTPORT_LOG_LEVEL'] ?? config.logging.level);
-  const gateway = createGateway(config, logger, { configFile: file, interpolated: result.interpolated });
+  const gateway = createGateway(config, logger, { configFile: file, configText: result.text, interpolated: result.interpolated });
   const problems = await gateway.prepare();
   if (problems.length > 0) {
     for (const problem of await locateProblems(file, problems)) process.stderr.write(`${formatProblem(file, problem)}\n`);

@@ -19,6 +19,8 @@ export type ConfigResult =
       readonly ok: true;
       readonly config: Config;
       readonly file: string;
+      /** The file's text the config was read from (a watcher compares later versions with it). */
+      readonly text: string;
       /** What `${VAR}` references put where: a token in a URL's path is a secret because it came from the environment. */
       readonly interpolated: readonly InterpolatedValue[];
     }
@@ -107,7 +109,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
     return { ok: false, file, problems };
   }
-  return { ok: true, file, config: parsed.data, interpolated: interpolation.values };
+  return { ok: true, file, text, config: parsed.data, interpolated: interpolation.values };
 }
 
 /** Where the document's first alias starts (the start of the file when it has none). */

@@ -33,7 +33,7 @@ describe('watchConfigFile', () => {
     symlinkSync('..2026_12_06_a', path.join(directory, '..data'));
     symlinkSync('..data/lightport.yaml', path.join(directory, 'lightport.yaml'));
     const { onChange, changed } = nextChange();
-    watcher = watchConfigFile(path.join(directory, 'lightport.yaml'), onChange, 20);
+    watcher = watchConfigFile(path.join(directory, 'lightport.yaml'), configFor('first'), onChange, 20);
     await new Promise((done) => setTimeout(done, 100));
 
     mkdirSync(path.join(directory, '..2026_12_06_b'));
@@ -46,11 +46,23 @@ describe('watchConfigFile', () => {
     expect(modelsOf(result as ConfigResult)).toEqual(['second']);
   });
 
+  it('sees an edit made at once after the config was loaded, before the watcher has read anything', async () => {
+    directory = mkdtempSync(path.join(tmpdir(), 'lightport-watch-'));
+    writeFileSync(path.join(directory, 'lightport.yaml'), configFor('first'));
+    const { onChange, changed } = nextChange();
+    watcher = watchConfigFile(path.join(directory, 'lightport.yaml'), configFor('first'), onChange, 20);
+    writeFileSync(path.join(directory, 'lightport.yaml'), configFor('second'));
+
+    const result = await within(changed, 3000);
+    expect(result).not.toBe('timeout');
+    expect(modelsOf(result as ConfigResult)).toEqual(['second']);
+  });
+
   it('ignores writes to other files beside the config', async () => {
     directory = mkdtempSync(path.join(tmpdir(), 'lightport-watch-'));
     writeFileSync(path.join(directory, 'lightport.yaml'), configFor('first'));
     const { onChange, changed } = nextChange();
-    watcher = watchConfigFile(path.join(directory, 'lightport.yaml'), onChange, 20);
+    watcher = watchConfigFile(path.join(directory, 'lightport.yaml'), configFor('first'), onChange, 20);
     await new Promise((done) => setTimeout(done, 100));
     for (let write = 0; write < 5; write++) writeFileSync(path.join(directory, 'lightport-requests.db-wal'), `row ${write}`);
     expect(await within(changed, 500)).toBe('timeout');

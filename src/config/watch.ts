@@ -19,16 +19,20 @@ export interface ConfigWatcher {
  * Watches a config file and reports each changed version, parsed and validated. The
  * directory is watched, not the file, so editors that save by writing a new file and
  * renaming it over the old one are seen too, and so are Kubernetes ConfigMap updates; bursts
- * of events are debounced, and a save that leaves the text as it was is ignored.
+ * of events are debounced, and a save that leaves the text as it was is ignored. `loadedText`
+ * is the text the running config came from: a version is new when it differs from that (read
+ * again here, the file could already hold an edit made since the load, which would then pass
+ * for the running config and be missed).
  */
-export function watchConfigFile(file: string, onChange: (result: ConfigResult) => void, debounceMs = 150): ConfigWatcher {
+export function watchConfigFile(
+  file: string,
+  loadedText: string | undefined,
+  onChange: (result: ConfigResult) => void,
+  debounceMs = 150,
+): ConfigWatcher {
   let timer: NodeJS.Timeout | undefined;
-  let lastText: string | undefined;
+  let lastText = loadedText;
   let closed = false;
-  void readFile(file, 'utf8').then(
-    (text) => (lastText ??= text),
-    () => undefined,
-  );
 
   const reload = async (): Promise<void> => {
     let text: string;

@@ -64,6 +64,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export interface GatewayOptions {
   /** The file the config came from; watched for changes when server.watch_config is on. */
   readonly configFile?: string;
+  /** That file's text as the config was read from it. */
+  readonly configText?: string;
   /** What `${VAR}` references put where in that file (see `ConfigResult`): some of it is secret. */
   readonly interpolated?: readonly InterpolatedValue[];
 }
@@ -127,7 +129,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   };
   const watcher =
     options.configFile !== undefined && config.server.watch_config
-      ? watchConfigFile(options.configFile, (result) => {
+      ? watchConfigFile(options.configFile, options.configText, (result) => {
           if (result.ok) apply(result.config, result.file, result.interpolated);
           else logger.error({ file: result.file, problems: result.problems }, 'config change refused; the running config stays');
         })
