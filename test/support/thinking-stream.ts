@@ -1,4 +1,4 @@
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 
 /** A thinking block as the gateway hands it out on chat messages and deltas (`thinking_blocks`). */
 export interface ThinkingBlock {
@@ -24,4 +24,18 @@ export async function readThinkingStream(
     toolCallId ||= delta?.tool_calls?.[0]?.id ?? '';
   }
   return { reasoning, blocks, toolCallId };
+}
+
+/** The first turn of the weather tool loop the thinking tests run. */
+export const weatherQuestion: ChatCompletionMessageParam = { role: 'user', content: 'What is the weather in Paris?' };
+
+/** The tool turn of that loop: the assistant's call (with or without its thinking blocks), then the tool's result. */
+export function weatherFollowUp(toolCallId: string, thinkingBlocks: ThinkingBlock[] | undefined): ChatCompletionMessageParam[] {
+  const assistant = {
+    role: 'assistant',
+    content: null,
+    tool_calls: [{ id: toolCallId, type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }],
+    ...(thinkingBlocks ? { thinking_blocks: thinkingBlocks } : {}),
+  } as ChatCompletionMessageParam;
+  return [weatherQuestion, assistant, { role: 'tool', tool_call_id: toolCallId, content: 'sunny, 21°C' }];
 }

@@ -5,7 +5,7 @@ import { ANTHROPIC_KEY, anthropicDialect } from '../../fakes/providers/anthropic
 import { startFakeProvider, type FakeProvider } from '../../fakes/providers/harness.ts';
 import { apiErrorOf } from '../../support/api-error.ts';
 import { startGateway, type GatewayProcess } from '../../support/gateway-process.ts';
-import { readThinkingStream, type ThinkingBlock } from '../../support/thinking-stream.ts';
+import { readThinkingStream, weatherFollowUp, weatherQuestion, type ThinkingBlock } from '../../support/thinking-stream.ts';
 
 const weather: ChatCompletionTool = {
   type: 'function',
@@ -29,22 +29,13 @@ afterAll(async () => {
   await fake?.close();
 });
 
-const question: ChatCompletionMessageParam = { role: 'user', content: 'What is the weather in Paris?' };
+const question = weatherQuestion;
 
 /** A turn with the weather tool offered and thinking on (reasoning_effort low: a 2048-token budget). */
 const turn = (messages: ChatCompletionMessageParam[]) =>
   client.chat.completions.create({ model: 'claude/claude-sonnet-4-5', messages, tools: [weather], reasoning_effort: 'low' });
 
-/** The follow-up turn: the assistant's tool call (with or without its thinking blocks), then the tool's result. */
-function followUp(toolCallId: string, thinkingBlocks: ThinkingBlock[] | undefined): ChatCompletionMessageParam[] {
-  const assistant = {
-    role: 'assistant',
-    content: null,
-    tool_calls: [{ id: toolCallId, type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }],
-    ...(thinkingBlocks ? { thinking_blocks: thinkingBlocks } : {}),
-  } as ChatCompletionMessageParam;
-  return [question, assistant, { role: 'tool', tool_call_id: toolCallId, content: 'sunny, 21°C' }];
-}
+const followUp = weatherFollowUp;
 
 describe('Anthropic extended thinking through the gateway', () => {
   it('returns signed thinking blocks with the tool call, and accepts them back on the tool turn', async () => {

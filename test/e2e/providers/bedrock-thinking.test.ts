@@ -7,7 +7,7 @@ import { AWS_KEYS, AWS_REGION, bedrockDialect, REDACTED_REASONING } from '../../
 import { startFakeProvider, type FakeProvider } from '../../fakes/providers/harness.ts';
 import { apiErrorOf } from '../../support/api-error.ts';
 import { startGateway, type GatewayProcess } from '../../support/gateway-process.ts';
-import { readThinkingStream, type ThinkingBlock } from '../../support/thinking-stream.ts';
+import { readThinkingStream, weatherFollowUp, weatherQuestion, type ThinkingBlock } from '../../support/thinking-stream.ts';
 
 /** Claude's extended thinking on Bedrock, asked for by an OpenAI chat caller (`reasoning_effort`) or a Messages caller (`thinking`). */
 
@@ -59,18 +59,9 @@ const sent = (): Record<string, unknown> => fake.requests.at(-1)?.body as Record
 const blockKinds = (index: number): string[] =>
   ((sent()['messages'] as { content: Record<string, unknown>[] }[])[index]?.content ?? []).map((block) => Object.keys(block)[0] ?? '');
 
-const question: ChatCompletionMessageParam = { role: 'user', content: 'What is the weather in Paris?' };
+const question = weatherQuestion;
 
-/** The tool turn: the assistant's call (with or without its thinking blocks), then the tool's result. */
-function followUp(toolCallId: string, thinkingBlocks: ThinkingBlock[] | undefined): ChatCompletionMessageParam[] {
-  const assistant = {
-    role: 'assistant',
-    content: null,
-    tool_calls: [{ id: toolCallId, type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }],
-    ...(thinkingBlocks ? { thinking_blocks: thinkingBlocks } : {}),
-  } as ChatCompletionMessageParam;
-  return [question, assistant, { role: 'tool', tool_call_id: toolCallId, content: 'sunny, 21°C' }];
-}
+const followUp = weatherFollowUp;
 
 describe('Claude on Bedrock thinks when an OpenAI chat caller asks with reasoning_effort', () => {
   it('sends the effort as a thinking budget in additionalModelRequestFields (the Anthropic provider’s budgets), with room for it in maxTokens', async () => {
