@@ -5,7 +5,7 @@ import { RequestAbort } from '../pipeline/request-abort.ts';
 import type { CachedAnswer } from './answer-store.ts';
 import type { AttemptOptions, AttemptOutcome, ResponseSink } from '../providers/types.ts';
 import { AnswerCapture } from './capture.ts';
-import { InFlightMisses, type Follower, type Leader, type LiveStream, type StreamEnding } from './coalesce.ts';
+import { InFlightMisses, type CarriedFor, type Follower, type Leader, type LiveStream, type StreamEnding } from './coalesce.ts';
 
 const answer: CachedAnswer = { body: '{"object":"chat.completion","choices":[]}', expiresAt: Date.now() + 60_000 };
 
@@ -252,7 +252,9 @@ function carriedAttempt(leader: Leader, deadlineAt = performance.now() + 60_000)
   const capture = new AnswerCapture(1000, leader);
   const options: AttemptOptions = { upstreamModel: 'm', sink: client, signal: leaderAbort.signal, abortHooks: leaderAbort, requestId: 'r' };
   const sink = capture.wrap(client);
-  const call = leader.carry(capture, options, { deadlineAt });
+  // The leader's request, priced at $1 per million tokens in and $2 out.
+  const request: CarriedFor = { deadlineAt, price: { input_per_mtok: 1, output_per_mtok: 2 } };
+  const call = leader.carry(capture, options, request);
   const upstream = { aborted: false, end: (_outcome: AttemptOutcome): void => undefined, handled: undefined as AttemptOutcome | undefined };
   const attempt = call.run(
     () =>
@@ -270,7 +272,7 @@ function carriedAttempt(leader: Leader, deadlineAt = performance.now() + 60_000)
     },
   );
   sink.start(200, 'text/event-stream');
-  return { leaderAbort, client, capture, sink, call, upstream, attempt };
+  return { leaderAbort, client, capture, sink, call, upstream, attempt, request };
 }
 
 describe('a leader whose own client leaves while others follow its stream', () => {
@@ -307,13 +309,49 @@ describe('a leader whose own client leaves while others follow its stream', () =
     expect(inFlight.size).toBe(0);
   });
 
+  it('puts what the carried call used on the leader’s request, and settles it (`carried`) only once that call has ended', async () => {
+    const leader = new InFlightMisses().lead('k');
+    const { leaderAbort, sink, upstream, attempt, request } = carriedAttempt(leader);
+    sink.write('data: a\n\n');
+    await followed(leader, new Recording());
+    leaderAbort.abort('client_closed');
+    const carried = request.carried;
+    expect(carried).toBeInstanceOf(Promise);
+    expect(await attempt).toEqual({ kind: 'cancelled' });
+    let settled = false;
+    void carried?.then(() => (settled = true));
+    await sleep(5);
+    expect(settled).toBe(false);
+    expect(request.usage).toBeUndefined();
+    const usage = { prompt_tokens: 1_000_000, completion_tokens: 500_000, total_tokens: 1_500_000 };
+    upstream.end({ kind: 'ok', usage });
+    await carried;
+    expect(request.usage).toEqual(usage);
+    expect(request.costUsd).toBe(2);
+  });
+
+  it('pays for what a carried call cut part way had reported', async () => {
+    const leader = new InFlightMisses().lead('k');
+    const { leaderAbort, sink, upstream, request } = carriedAttempt(leader);
+    sink.write('data: a\n\n');
+    await followed(leader, new Recording());
+    leaderAbort.abort('client_closed');
+    const usage = { prompt_tokens: 1_000_000, completion_tokens: 0, total_tokens: 1_000_000 };
+    upstream.end({ kind: 'broken', message: 'cut', usage });
+    await request.carried;
+    expect(request.usage).toEqual(usage);
+    expect(request.costUsd).toBe(1);
+  });
+
   it('aborts the upstream call at once, as without coalescing, when nobody follows it', async () => {
     const inFlight = new InFlightMisses();
     const leader = inFlight.lead('k');
-    const { leaderAbort, sink, call, upstream, attempt } = carriedAttempt(leader);
+    const { leaderAbort, sink, call, upstream, attempt, request } = carriedAttempt(leader);
     sink.write('data: a\n\n');
     const json = leader.wait(new RequestAbort(), false);
     leaderAbort.abort('client_closed');
+    // Nothing is carried: the leader's request is settled as any whose client left, at once.
+    expect(request.carried).toBeUndefined();
     expect(upstream.aborted).toBe(true);
     expect(call.signal.reason).toBe('client_closed');
     expect(await attempt).toEqual({ kind: 'cancelled' });
@@ -326,7 +364,7 @@ describe('a leader whose own client leaves while others follow its stream', () =
   it('aborts the upstream call once its last follower leaves too; a request that comes then goes upstream alone', async () => {
     const inFlight = new InFlightMisses();
     const leader = inFlight.lead('k');
-    const { leaderAbort, sink, upstream, attempt } = carriedAttempt(leader);
+    const { leaderAbort, sink, upstream, attempt, request } = carriedAttempt(leader);
     sink.write('data: a\n\n');
     const [first, second] = [new Recording(), new Recording()];
     const stream = await followed(leader, first);
@@ -344,6 +382,9 @@ describe('a leader whose own client leaves while others follow its stream', () =
     expect(upstream.handled).toEqual({ kind: 'cancelled' });
     expect(await json).toEqual({ kind: 'alone' });
     expect(inFlight.size).toBe(0);
+    // The leader's request is settled then, with nothing reported to pay for.
+    await request.carried;
+    expect(request.usage).toBeUndefined();
   });
 
   it('aborts the upstream call, ending the followers with an error, when the leader’s deadline passes', async () => {

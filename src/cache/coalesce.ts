@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { costOf } from '../observability/pricing.ts';
+import type { RequestContext } from '../pipeline/context.ts';
 import { RequestAbort } from '../pipeline/request-abort.ts';
 import type { AbortHooks, AttemptOptions, AttemptOutcome, TokenUsage } from '../providers/types.ts';
 import type { CachedAnswer } from './answer-store.ts';
@@ -157,7 +159,7 @@ export class Leader implements StreamWatch {
    * reaches as it would the upstream call, except when its client leaves while others follow
    * `capture`'s stream (see `CarriedCall`).
    */
-  carry(capture: AnswerCapture, options: AttemptOptions, request: { readonly deadlineAt: number }): CarriedCall {
+  carry(capture: AnswerCapture, options: AttemptOptions, request: CarriedFor): CarriedCall {
     return new CarriedCall(this, capture, options, request);
   }
 
@@ -215,6 +217,8 @@ const UNFINISHED = 'The answer ended before it was complete.';
 const CANCELLED = 'The identical request whose answer this one was following was cancelled before the answer was complete.';
 /** The longest delay a timer takes: past it, Node fires the timer after 1 ms. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
+/** What a carried call needs of the leader's request: its deadline, and where what the call used goes. */
+export type CarriedFor = Pick<RequestContext, 'deadlineAt' | 'price' | 'usage' | 'costUsd' | 'carried'>;
 /** What the leader's request gets once its client has left and its upstream call goes on for others. */
 const LEFT: AttemptOutcome = { kind: 'cancelled' };
 
@@ -223,10 +227,12 @@ const LEFT: AttemptOutcome = { kind: 'cancelled' };
  * the attempt's `signal` and `abortHooks`). The leader's abort (its client leaving, its deadline,
  * shutdown, the attempt's timeout) reaches the call at once, as it would without it, except when
  * the leader's client leaves while requests follow its stream. Then the leader's request ends
- * there, as one whose client left: its attempt is over for it (`cancelled`), its response is no
- * longer written to, and its limits are settled as usual. The call goes on for the followers and
- * ends as any does, its answer stored if complete, unless the last follower leaves or the
- * leader's deadline passes first: then it is aborted.
+ * there, as one whose client left: its attempt is over for it (`cancelled`), and its response is
+ * no longer written to. The call goes on for the followers and ends as any does, its answer stored
+ * if complete, unless the last follower leaves or the leader's deadline passes first: then it is
+ * aborted. The leader's request pays for it: the usage the call reported (complete or cut) is put
+ * on it when the call ends, with its cost, and its limits are settled and it is reported only then
+ * (`RequestContext.carried`), its status still that of a request whose client left.
  */
 export class CarriedCall implements AbortHooks {
   readonly #own = new RequestAbort();
@@ -234,13 +240,14 @@ export class CarriedCall implements AbortHooks {
   readonly #capture: AnswerCapture;
   readonly #leaderAbort: AbortHooks | undefined;
   readonly #leaderSignal: AbortSignal;
-  readonly #request: { readonly deadlineAt: number };
+  readonly #request: CarriedFor;
   /** Ends the leader's attempt: with the call's outcome, or `LEFT` once its client left. */
   #resolve: ((outcome: AttemptOutcome) => void) | undefined = undefined;
-  #orphaned = false;
+  /** Resolves the leader's `carried` promise, once its client left while others followed. */
+  #carried: (() => void) | undefined = undefined;
   #timer: NodeJS.Timeout | undefined = undefined;
 
-  constructor(leader: Leader, capture: AnswerCapture, options: AttemptOptions, request: { readonly deadlineAt: number }) {
+  constructor(leader: Leader, capture: AnswerCapture, options: AttemptOptions, request: CarriedFor) {
     this.#leader = leader;
     this.#capture = capture;
     this.#leaderAbort = options.abortHooks;
@@ -286,12 +293,12 @@ export class CarriedCall implements AbortHooks {
           } catch (error) {
             reject(error); // (nobody hears of it once the leader's request is over: it has its outcome)
           }
-          if (this.#orphaned) this.#leader.carriedEnded();
+          if (this.#carried !== undefined) this.#carriedEnded(outcome);
         },
         (error: unknown) => {
           this.#over();
           reject(error);
-          if (this.#orphaned) this.#leader.carriedEnded();
+          if (this.#carried !== undefined) this.#carriedEnded(undefined);
         },
       );
     });
@@ -305,7 +312,8 @@ export class CarriedCall implements AbortHooks {
 
   /** The leader's client left while others follow: the call goes on for them, until the leader's deadline at most. */
   #orphan(): void {
-    this.#orphaned = true;
+    // Set before the leader's request can be over (its client's leaving is what brought us here): it is settled once the call ends.
+    this.#request.carried = new Promise<void>((resolve) => (this.#carried = resolve));
     this.#capture.detach();
     const timer = setTimeout(
       () => this.#own.abort('deadline'),
@@ -314,6 +322,22 @@ export class CarriedCall implements AbortHooks {
     timer.unref();
     this.#timer = timer;
     this.#resolve?.(LEFT);
+  }
+
+  /**
+   * The call carried on for the followers is over: what it used is the leader's request's, as if
+   * its client had stayed (a stream cut part way is paid for what it had reported), and its limits
+   * are settled and it is reported now.
+   */
+  #carriedEnded(outcome: AttemptOutcome | undefined): void {
+    const usage = outcome?.kind === 'ok' || outcome?.kind === 'broken' ? outcome.usage : undefined;
+    if (usage !== undefined) {
+      const request = this.#request;
+      request.usage = usage;
+      if (request.price !== undefined) request.costUsd = costOf(usage, request.price);
+    }
+    this.#leader.carriedEnded();
+    this.#carried?.();
   }
 
   #over(): void {

@@ -69,10 +69,13 @@ export class Ticket {
     }
   }
 
-  /** Real tokens minus the estimate; without usage, a failed request gives its estimate back. */
+  /**
+   * Real tokens minus the estimate; without usage, a failed request gives its estimate back, and so
+   * does one the cache answered (the usage it carries is the stored answer's: no upstream spent it).
+   */
   #tokenCorrections(context: RequestContext): readonly BucketUse[] {
     if (this.#plan.tokenBuckets.length === 0) return NO_CORRECTIONS;
-    const used = context.usage?.total_tokens;
+    const used = answeredFromCache(context) ? 0 : context.usage?.total_tokens;
     const delta = used === undefined ? (context.res.statusCode >= 400 ? -this.#estimate : 0) : used - this.#estimate;
     if (delta === 0) return NO_CORRECTIONS;
     const { tokenBuckets, buckets } = this.#plan;
@@ -86,7 +89,7 @@ export class Ticket {
 
   /** The observe stage's cost (pricing catalog) when it priced the answer, else the token-price fallback. */
   #cost(context: RequestContext): number {
-    if (this.#budgets.length === 0) return 0;
+    if (this.#budgets.length === 0 || answeredFromCache(context)) return 0;
     if (context.costUsd !== undefined) return context.costUsd;
     if (context.usage === undefined) return 0;
     const model = context.upstreamModel ?? context.model ?? '';
@@ -98,4 +101,10 @@ export class Ticket {
     if (ledger === undefined) return;
     for (const spec of this.#budgets) ledger.add(spec.scope, spec.name, this.#deps.budgetKeys.period(spec).id, usd);
   }
+}
+
+/** A cache hit of any kind (exact, semantic, or an identical request's answer followed): no upstream call of its own. */
+function answeredFromCache(context: RequestContext): boolean {
+  const status = context.cache?.status;
+  return status !== undefined && status.startsWith('hit');
 }

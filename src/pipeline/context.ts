@@ -85,6 +85,12 @@ export interface RequestContext {
   mcp?: McpRequestSummary;
   /** How the cache stage answered; a hit had no upstream cost. */
   cache?: CacheSummary;
+  /**
+   * Set when the client left while identical requests followed this one's stream, and its upstream
+   * call goes on for them (cache/coalesce.ts, `CarriedCall`): resolves once that call has ended and
+   * its usage and cost are on this request. Its limits are settled, and it is reported, then.
+   */
+  carried?: Promise<void>;
 }
 
 export interface CacheSummary {
@@ -144,6 +150,7 @@ export function createRequestContext(
     mcpAllow: undefined,
     mcp: undefined,
     cache: undefined,
+    carried: undefined,
   } satisfies Record<keyof RequestContext, unknown>; // every key, optional ones included
 }
 

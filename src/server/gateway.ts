@@ -245,6 +245,17 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     sendJson(context.res, 200, { id: model, object: 'model', created: 0, owned_by: owner }, context.headers);
   };
 
+  /** Settles the request's limits (with its final status and usage) and reports it: once, when it is over. */
+  const settle = (context: RequestContext): void => {
+    try {
+      context.ticket?.settle(context);
+    } catch (error) {
+      // Called from the response's 'close' listener (or a promise callback), where a throw would end the process.
+      logger.error({ err: error, request_id: context.id }, 'could not settle the limits');
+    }
+    publishFinished(context);
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const incomingId = requestHeader(req, 'x-request-id');
     const id = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : newRequestId();
@@ -261,16 +272,14 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     deadlines.arm();
     // Once the response has closed and the pipeline has finished with the request, its limits are
     // settled (with the final status and usage) and it is reported.
+    // A leader whose client left while others followed its stream is settled and reported once the
+    // upstream call carried on for them has ended, with what that call used (`context.carried`).
     let pending = 2;
     const settleOne = (): void => {
       if (--pending !== 0) return;
-      try {
-        context.ticket?.settle(context);
-      } catch (error) {
-        // Called from the response's 'close' listener, where a throw would end the process.
-        logger.error({ err: error, request_id: id }, 'could not settle the limits');
-      }
-      publishFinished(context);
+      const carried = context.carried;
+      if (carried === undefined) settle(context);
+      else void carried.then(() => settle(context));
     };
     // 'close' comes once; on() spares the once-wrapper a request.
     res.on('close', () => {

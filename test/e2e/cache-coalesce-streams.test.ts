@@ -342,13 +342,12 @@ describe('coalesced streaming misses', () => {
     await sleep(EVENT_GAP_MS * 4);
     leaving.abort();
     expect(await leader).toBe('aborted');
-    // The leader's request is over as one whose client left, at once (its limits settled then), not when the upstream call ends.
-    const line = await accessLine('leader-leaves');
-    expect(callsFor(text)[0]?.endedAt).toBe(0);
-    expect(line).toMatchObject({ status: 200, completed: false, cache: 'miss' });
-    expect(line?.usage).toBeUndefined();
-    expect(line?.error).toBeUndefined();
     const waiter = await follower;
+    // The leader's request is over as one whose client left, but it pays for the call carried on for its follower:
+    // it is settled (its limits, its log line) once that call has ended, with its usage.
+    const line = await accessLine('leader-leaves');
+    expect(line).toMatchObject({ status: 200, completed: false, cache: 'miss', usage: USAGE });
+    expect(line?.error).toBeUndefined();
     const [call, ...others] = callsFor(text);
     expect(others).toEqual([]);
     // The upstream was not cut: it sent its whole stream.
