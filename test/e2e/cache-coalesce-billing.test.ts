@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writePacedChatStream } from '../fakes/paced-chat-stream.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
 // A coalesced streaming leader whose client leaves while another request follows its stream: the
@@ -34,9 +35,6 @@ let upstream: Server;
 let gateway: GatewayProcess;
 const calls: UpstreamCall[] = [];
 
-const sseChunk = (id: string, choices: unknown[], extra: Record<string, unknown> = {}): string =>
-  `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini', choices, ...extra })}\n\n`;
-
 async function answer(res: ServerResponse, call: UpstreamCall, stream: boolean, includeUsage: boolean): Promise<void> {
   const id = `chatcmpl-${calls.length}`;
   if (!stream) {
@@ -54,17 +52,7 @@ async function answer(res: ServerResponse, call: UpstreamCall, stream: boolean, 
     call.endedAt = performance.now();
     return;
   }
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-  await sleep(EVENT_GAP_MS);
-  res.write(sseChunk(id, [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
-  for (const word of WORDS) {
-    await sleep(EVENT_GAP_MS);
-    res.write(sseChunk(id, [{ index: 0, delta: { content: word }, finish_reason: null }]));
-  }
-  await sleep(EVENT_GAP_MS);
-  res.write(sseChunk(id, [{ index: 0, delta: {}, finish_reason: 'stop' }]));
-  if (includeUsage) res.write(sseChunk(id, [], { usage: USAGE }));
-  res.end('data: [DONE]\n\n');
+  await writePacedChatStream(res, { id, words: WORDS, gapMs: EVENT_GAP_MS, usage: USAGE, includeUsage });
   call.endedAt = performance.now();
 }
 

@@ -1,8 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writePacedChatStream } from '../fakes/paced-chat-stream.ts';
 import { startGateway, type GatewayProcess } from '../support/gateway-process.ts';
 
 // Identical streaming requests that miss the cache together: the first (the leader) goes upstream,
@@ -34,10 +35,7 @@ const calls: UpstreamCall[] = [];
 /** The next call for a text ends this way (once); later calls are answered normally. */
 const nextEnding = new Map<string, Ending>();
 
-const sseChunk = (id: string, choices: unknown[], extra: Record<string, unknown> = {}): string =>
-  `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini', choices, ...extra })}\n\n`;
-
-async function answer(res: import('node:http').ServerResponse, call: UpstreamCall, ending: Ending, includeUsage: boolean): Promise<void> {
+async function answer(res: ServerResponse, call: UpstreamCall, ending: Ending, includeUsage: boolean): Promise<void> {
   if (ending === 'refuse') {
     await sleep(EVENT_GAP_MS * 2);
     res.writeHead(500, { 'content-type': 'application/json' });
@@ -45,25 +43,20 @@ async function answer(res: import('node:http').ServerResponse, call: UpstreamCal
     call.endedAt = performance.now();
     return;
   }
-  const id = `chatcmpl-${calls.length}`;
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-  await sleep(EVENT_GAP_MS);
-  res.write(sseChunk(id, [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
-  for (const [index, word] of WORDS.entries()) {
-    await sleep(EVENT_GAP_MS);
-    if (ending !== 'complete' && index === 3) {
+  await writePacedChatStream(res, {
+    id: `chatcmpl-${calls.length}`,
+    words: WORDS,
+    gapMs: EVENT_GAP_MS,
+    usage: USAGE,
+    includeUsage,
+    endsBefore: (index) => {
+      if (ending === 'complete' || index !== 3) return false;
       if (ending === 'error')
         res.write(`data: ${JSON.stringify({ error: { message: 'The model failed.', type: 'server_error', code: 'model_error' } })}\n\n`);
       res.end();
-      call.endedAt = performance.now();
-      return;
-    }
-    res.write(sseChunk(id, [{ index: 0, delta: { content: word }, finish_reason: null }]));
-  }
-  await sleep(EVENT_GAP_MS);
-  res.write(sseChunk(id, [{ index: 0, delta: {}, finish_reason: 'stop' }]));
-  if (includeUsage) res.write(sseChunk(id, [], { usage: USAGE }));
-  res.end('data: [DONE]\n\n');
+      return true;
+    },
+  });
   call.endedAt = performance.now();
 }
 
